@@ -1,0 +1,253 @@
+/*
+ * msg.c - a message's life: sent, returned exactly once, aborted.
+ *
+ * A message's flags word is its state.  While it is in flight every
+ * change goes through one compare-and-swap, so the user, the port that
+ * holds it and an aborting thread can race without losing a bit; and the
+ * same word is the futex a waiting thread sleeps on.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "futex-internal.h"
+#include "msgport-internal.h"
+
+/*
+ * msg_setflags
+ *	Set and clear bits of msg's flags atomically; returns the old flags.
+ */
+uint32_t
+msg_setflags(msg_t *msg, uint32_t set, uint32_t clear)
+{
+	uint32_t f = mp_load_32(&msg->ms_flags);
+
+	while (!mp_cas_32(&msg->ms_flags, &f, (f | set) & ~clear))
+		continue;
+	return f;
+}
+
+/*
+ * msg_claim
+ *	Make an idle message in flight, for a send.  Refuses one already in
+ *	flight (EBUSY) or one asking for requests nobody knows (EINVAL).
+ *	The state bits of its last life are cleared.
+ */
+static int
+msg_claim(msg_t *msg)
+{
+	uint32_t f = mp_load_32(&msg->ms_flags);
+
+	do {
+		if (f & MSGF_INFLIGHT)
+			return EBUSY;
+		if (f & MSGF_REQUESTS & ~(MSGF_ASYNC | MSGF_NONBLOCK | MSGF_PERSISTENT))
+			return EINVAL;
+	} while (!mp_cas_32(&msg->ms_flags, &f,
+	    (f & (MSGF_REQUESTS | MSGF_USERMASK)) | MSGF_INFLIGHT));
+	return 0;
+}
+
+/*
+ * msg_refuse
+ *	Give a claimed message back to the user, unsent, with error.
+ */
+int
+msg_refuse(msg_t *msg, int error)
+{
+	msg->ms_error = error;
+	msg_setflags(msg, 0, MSGF_STATE);
+	return error;
+}
+
+/*
+ * msg_return
+ *	Return msg, its results stored, to its sender: wake a synchronous
+ *	sender, queue it on its reply port, or with no reply port just mark
+ *	it done.  Every stored result happens-before MSGF_DONE.
+ *	NOTE: the last touch of msg; the sender may reuse or free it the
+ *	moment this makes it visible (the futex wake uses the address only).
+ */
+void
+msg_return(msg_t *msg)
+{
+	msgport_t *rport = msg->ms_reply_port;
+	uint32_t f = mp_load_32(&msg->ms_flags), nf;
+	bool queue = rport != NULL && !(f & MSGF_SYNC);
+
+	do {
+		nf = (f | MSGF_DONE) & ~(MSGF_WAITING | MSGF_ABORTABLE | MSGF_RETURNING);
+		if (queue)
+			nf |= MSGF_REPLY | MSGF_QUEUED;
+		else
+			nf &= ~(MSGF_INFLIGHT | MSGF_SYNC);
+	} while (!mp_cas_32(&msg->ms_flags, &f, nf));
+
+	if (queue)
+		rport->mp_ops->mp_replyport(rport, msg);
+	if (f & MSGF_WAITING)
+		mp_futex_wake(&msg->ms_flags);
+}
+
+/* Has msg come back: done, or no longer in flight at all? */
+static inline bool
+msg_settled(uint32_t f)
+{
+	return (f & MSGF_DONE) || !(f & MSGF_INFLIGHT);
+}
+
+/*
+ * msg_sleep
+ *	Sleep until msg is done or idle, or until the deadline (ETIMEDOUT).
+ *	Spins briefly first: a reply that is about to land costs no sleep.
+ */
+int
+msg_sleep(msg_t *msg, const struct timespec *deadline)
+{
+	uint32_t f;
+	int spin;
+
+	for (spin = 0; spin < MP_SPIN; spin++) {
+		if (msg_settled(mp_load_acq_32(&msg->ms_flags)))
+			return 0;
+		mp_pause();
+	}
+	f = mp_load_acq_32(&msg->ms_flags);
+	while (!msg_settled(f)) {
+		if (!(f & MSGF_WAITING)) {
+			if (!mp_cas_32(&msg->ms_flags, &f, f | MSGF_WAITING))
+				continue;
+			f |= MSGF_WAITING;
+		}
+		if (mp_futex_wait(&msg->ms_flags, f, deadline) == ETIMEDOUT &&
+		    !msg_settled(mp_load_acq_32(&msg->ms_flags)))
+			return ETIMEDOUT;
+		f = mp_load_acq_32(&msg->ms_flags);
+	}
+	return 0;
+}
+
+/*
+ * msg_taken
+ *	msg has just been taken off port's queue.  A returned message is the
+ *	user's again; a request stays in flight with the server that took it.
+ */
+void
+msg_taken(msgport_t *port, msg_t *msg)
+{
+	if (mp_load_acq_32(&msg->ms_flags) & MSGF_DONE) {
+		mp_faa_32(&port->mp_inflight, (uint32_t)-1);
+		msg_setflags(msg, 0, MSGF_INFLIGHT | MSGF_QUEUED);
+	} else {
+		msg_setflags(msg, 0, MSGF_QUEUED);
+	}
+}
+
+void
+initmsg(msg_t *msg, uint32_t cmd, uint32_t flags, msgport_t *reply_port)
+{
+	if (msg == NULL)
+		return;
+	memset(msg, 0, sizeof(*msg));
+	msg->ms_cmd = cmd;
+	msg->ms_flags = flags & (MSGF_REQUESTS | MSGF_USERMASK);
+	msg->ms_reply_port = reply_port;
+}
+
+/*
+ * sendsys
+ *	Send msg to port.  0 or the call's errno when it completed in place,
+ *	EASYNC when it will be returned to its reply port later, or a
+ *	transport error when it was refused.
+ *	NOTE: an asynchronous message with a reply port is counted against
+ *	that port until it is taken off it, so rmport() knows what is owed.
+ */
+int
+sendsys(msgport_t *port, msg_t *msg, size_t msgsize)
+{
+	msgport_t *rport;
+	bool owed;
+	int r;
+
+	if (msg == NULL || port == NULL)
+		return EFAULT;
+	if (msgsize < sizeof(msg_t) || msgsize > MSG_MAXSIZE)
+		return EINVAL;
+	if ((r = msg_claim(msg)) != 0)
+		return r;
+
+	msg->ms_size = (uint32_t)msgsize;
+	msg->ms_error = 0;
+	msg->ms_result = 0;
+	msg->ms_count = 0;
+	msg->ms_next = msg->ms_prev = NULL;
+	mp_store_ptr((void **)&msg->ms_onport, NULL);
+	msg->ms_target = port;
+	msg->ms_kstate = NULL;
+
+	rport = msg->ms_reply_port;
+	owed = rport != NULL && (msg->ms_flags & MSGF_ASYNC);
+	if (owed) {
+		mp_faa_32(&rport->mp_inflight, 1);
+		if (port_closed(rport)) {
+			mp_faa_32(&rport->mp_inflight, (uint32_t)-1);
+			return msg_refuse(msg, EPIPE);
+		}
+	}
+	r = port->mp_ops->mp_putport(port, msg);
+	if (owed && r != EASYNC)
+		mp_faa_32(&rport->mp_inflight, (uint32_t)-1);
+	return r;
+}
+
+/*
+ * replymsg
+ *	Return msg, sent to a port this thread serves, with error.  Replying
+ *	to an idle message, or twice, is refused (EINVAL) and changes nothing.
+ */
+int
+replymsg(msg_t *msg, int error)
+{
+	uint32_t f;
+
+	if (msg == NULL)
+		return EFAULT;
+	f = mp_load_32(&msg->ms_flags);
+	do {
+		if (!(f & MSGF_INFLIGHT) || (f & (MSGF_DONE | MSGF_RETURNING)))
+			return EINVAL;
+	} while (!mp_cas_32(&msg->ms_flags, &f, f | MSGF_RETURNING));
+	msg->ms_error = error;
+	msg_return(msg);
+	return 0;
+}
+
+/*
+ * abortsys
+ *	Ask for msg to be cut short.  It is still returned exactly once: with
+ *	ECANCELED if its port could take it back unstarted, else with
+ *	whatever it finishes with (its server may look at MSGF_ABORTED).
+ *	Returns 0, or EINVAL for a message that is not in flight.
+ */
+int
+abortsys(msg_t *msg)
+{
+	msgport_t *target;
+	uint32_t f;
+
+	if (msg == NULL)
+		return EFAULT;
+	f = mp_load_32(&msg->ms_flags);
+	do {
+		if (!(f & MSGF_INFLIGHT))
+			return EINVAL;
+	} while (!mp_cas_32(&msg->ms_flags, &f, f | MSGF_ABORTED));
+	if (f & (MSGF_DONE | MSGF_RETURNING | MSGF_ABORTED))
+		return 0;
+
+	target = msg->ms_target;
+	if (target->mp_ops->mp_dropmsg(target, msg) == 0) {
+		msg->ms_error = ECANCELED;
+		msg_return(msg);
+	}
+	return 0;
+}

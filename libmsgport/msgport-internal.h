@@ -1,0 +1,144 @@
+/*
+ * msgport-internal.h - ports as objects with their own operations.
+ *
+ * Every port, whatever its kind, starts with struct msgport; a kind that
+ * needs more state embeds it first.  The public calls check their
+ * arguments and then call through the port's vector, so a new kind of
+ * port is a new vector, not a change to the calls.
+ */
+#ifndef MSGPORT_INTERNAL_H
+#define MSGPORT_INTERNAL_H
+
+#include <pthread.h>
+#include <stdalign.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "msgport.h"
+#include "atomic-internal.h"
+
+/*
+ * The port vector.  No slot is ever NULL: a kind that cannot do something
+ * points the slot at a stub that returns an error (see port.c).
+ *
+ * mp_putport	Accept msg, just sent to this port and already claimed
+ *		(MSGF_INFLIGHT, ms_target set).  Returns EASYNC when msg will
+ *		be returned later through replymsg(); anything else means
+ *		msg is idle again: 0 or the call's errno when it completed
+ *		in place, or a transport error (EPIPE, EAGAIN, ...) when it
+ *		was refused, with MSGF_INFLIGHT cleared.
+ * mp_getport	Take the next returned or received message off the port,
+ *		or return NULL with errno set (EAGAIN: none pending; EPIPE:
+ *		closed and none pending).  Never blocks.
+ * mp_waitport	Sleep until a message is pending (msg NULL) or until msg
+ *		has been returned to this port, in which case take it off.
+ *		Returns 0 (or msg's error), ETIMEDOUT, EPIPE.
+ * mp_replyport	Make msg, returned to this port (its reply port), reachable
+ *		there and notify as the kind does.  msg_return() has already
+ *		stored the results and set MSGF_DONE|MSGF_REPLY|MSGF_QUEUED;
+ *		once msg is reachable it is the consumer's, never touch it.
+ * mp_dropmsg	abortsys() on msg, sent to this port.  If the port still
+ *		holds msg unstarted, take it back and return 0 (the caller
+ *		then returns it with ECANCELED); otherwise return ENOENT and
+ *		let it finish (MSGF_ABORTED is already set).
+ * mp_portfd	The descriptor readable while a message is pending, or -1
+ *		with errno set.
+ * mp_rmport	Tear down the port's own state and free it.  Returns
+ *		EBUSY, leaving it intact, while messages are in flight to it.
+ */
+struct msgport_ops {
+	int	(*mp_putport)(msgport_t *port, msg_t *msg);
+	msg_t	*(*mp_getport)(msgport_t *port);
+	int	(*mp_waitport)(msgport_t *port, msg_t *msg, const struct timespec *deadline);
+	void	(*mp_replyport)(msgport_t *port, msg_t *msg);
+	int	(*mp_dropmsg)(msgport_t *port, msg_t *msg);
+	int	(*mp_portfd)(msgport_t *port);
+	int	(*mp_rmport)(msgport_t *port);
+};
+
+/*
+ * A port's queue: many producers, any consumer.
+ *
+ * Producers push onto a lock-free stack (q_incoming, newest first).  A
+ * consumer, holding q_lock, moves the whole stack over at once into the
+ * private list q_head..q_tail, oldest first, which keeps each producer's
+ * order.  q_count counts pushed messages not yet taken and drives the
+ * readiness eventfd.  Sleepers register in q_waiters and sleep on q_seq,
+ * which producers bump only when someone sleeps, so a reply nobody waits
+ * for costs no wakeup.  Producer and consumer fields sit on separate
+ * cache lines.
+ */
+struct mp_queue {
+	/* producers */
+	alignas(64) void *q_incoming;	/* lock-free stack of msg_t */
+	uint32_t	q_count;	/* pushed, not yet taken (may dip below 0 briefly) */
+	uint32_t	q_seq;		/* bumped to wake sleepers (futex word) */
+	uint32_t	q_waiters;	/* threads asleep on q_seq */
+	uint32_t	q_busy;		/* producers inside mpq_put(): rmport waits */
+
+	/* consumers */
+	alignas(64) pthread_mutex_t q_lock;
+	msg_t		*q_head;	/* oldest */
+	msg_t		*q_tail;
+
+	/* readiness: an eventfd readable while a message is pending */
+	pthread_mutex_t	q_fdlock;
+	int		q_efd;
+	uint32_t	q_armed;	/* portfd() was called: keep q_efd true */
+	bool		q_signalled;	/* q_efd holds a count (under q_fdlock) */
+};
+
+/* port flags (mp_flags) */
+#define MP_CLOSED	0x0001u		/* closeport(): refuses new messages */
+
+/* How long a waiter spins before it sleeps: a reply that lands within
+   it costs no futex round trip. */
+#define MP_SPIN		200
+
+struct msgport {
+	const struct msgport_ops *mp_ops;
+	uint32_t	mp_flags;	/* MP_* */
+	uint32_t	mp_inflight;	/* async messages still to be returned here */
+	struct mp_queue	mp_queue;
+};
+
+/* Largest message sendsys() takes. */
+#define MSG_MAXSIZE	65536
+
+/* msg.c: message state, for ports' use */
+uint32_t msg_setflags(msg_t *msg, uint32_t set, uint32_t clear);
+int	msg_refuse(msg_t *msg, int error);
+void	msg_return(msg_t *msg);
+int	msg_sleep(msg_t *msg, const struct timespec *deadline);
+void	msg_taken(msgport_t *port, msg_t *msg);
+
+/* queue.c: the queue every waitable port has */
+int	mpq_init(struct mp_queue *q);
+void	mpq_fini(struct mp_queue *q);
+void	mpq_put(struct mp_queue *q, msg_t *msg);
+msg_t	*mpq_get(msgport_t *port);
+bool	mpq_remove(msgport_t *port, msg_t *msg);
+msg_t	*mpq_split(msgport_t *port, uint32_t *replies);
+int	mpq_wait(msgport_t *port, const struct timespec *deadline);
+int	mpq_waitmsg(msgport_t *port, msg_t *msg, const struct timespec *deadline);
+int	mpq_fd(struct mp_queue *q);
+void	mpq_wakeall(struct mp_queue *q);
+void	mpq_quiesce(msgport_t *port);
+
+/* port.c: filling a vector, and stubs for slots a kind lacks */
+msgport_t *port_alloc(size_t size, const struct msgport_ops *ops);
+void	port_free(msgport_t *port);
+int	port_nosend(msgport_t *port, msg_t *msg);
+msg_t	*port_noget(msgport_t *port);
+int	port_nowait(msgport_t *port, msg_t *msg, const struct timespec *deadline);
+void	port_noreply(msgport_t *port, msg_t *msg);
+int	port_nodrop(msgport_t *port, msg_t *msg);
+int	port_nofd(msgport_t *port);
+
+static inline bool
+port_closed(msgport_t *port)
+{
+	return (mp_load_acq_32(&port->mp_flags) & MP_CLOSED) != 0;
+}
+
+#endif /* MSGPORT_INTERNAL_H */

@@ -1,0 +1,251 @@
+/*
+ * port.c - ports: the queue kind, and what every kind shares.
+ *
+ * A queue port holds what is returned or sent to it until somebody takes
+ * it: no notification but its readiness descriptor.  It serves both ends
+ * of the classic exchange: as a reply port, and as the target port of a
+ * server thread that takes requests with getport() and answers them with
+ * replymsg().
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "msgport-internal.h"
+
+/*
+ * port_alloc
+ *	Allocate and set up a port of size bytes (a kind may embed struct
+ *	msgport first) with the kind's vector.  Returns NULL with errno set.
+ */
+msgport_t *
+port_alloc(size_t size, const struct msgport_ops *ops)
+{
+	msgport_t *port;
+	int r;
+
+	port = aligned_alloc(64, (size + 63) & ~(size_t)63);
+	if (port == NULL)
+		return NULL;
+	memset(port, 0, size);
+	if ((r = mpq_init(&port->mp_queue)) != 0) {
+		free(port);
+		errno = r;
+		return NULL;
+	}
+	port->mp_ops = ops;
+	return port;
+}
+
+void
+port_free(msgport_t *port)
+{
+	mpq_fini(&port->mp_queue);
+	free(port);
+}
+
+/* Stubs for the slots a kind does not support: fail loudly, never NULL. */
+int
+port_nosend(msgport_t *port, msg_t *msg)
+{
+	(void)port;
+	return msg_refuse(msg, EOPNOTSUPP);
+}
+
+msg_t *
+port_noget(msgport_t *port)
+{
+	(void)port;
+	errno = EOPNOTSUPP;
+	return NULL;
+}
+
+int
+port_nowait(msgport_t *port, msg_t *msg, const struct timespec *deadline)
+{
+	(void)port, (void)msg, (void)deadline;
+	return EOPNOTSUPP;
+}
+
+void
+port_noreply(msgport_t *port, msg_t *msg)
+{
+	/* Never a reply port: sendsys() cannot get here, so this is a bug. */
+	(void)port, (void)msg;
+	abort();
+}
+
+int
+port_nodrop(msgport_t *port, msg_t *msg)
+{
+	(void)port, (void)msg;
+	return ENOENT;
+}
+
+int
+port_nofd(msgport_t *port)
+{
+	(void)port;
+	errno = EOPNOTSUPP;
+	return -1;
+}
+
+/* The queue kind. */
+
+static int
+queue_putport(msgport_t *port, msg_t *msg)
+{
+	bool sync = !(msg->ms_flags & MSGF_ASYNC);
+
+	if (msg->ms_flags & MSGF_PERSISTENT)
+		return msg_refuse(msg, EINVAL);
+	if (port_closed(port))
+		return msg_refuse(msg, EPIPE);
+	msg_setflags(msg, MSGF_QUEUED | MSGF_ABORTABLE | (sync ? MSGF_SYNC : 0), 0);
+	mpq_put(&port->mp_queue, msg);
+	if (!sync)
+		return EASYNC;
+	msg_sleep(msg, NULL);
+	return msg->ms_error;
+}
+
+static msg_t *
+queue_getport(msgport_t *port)
+{
+	msg_t *msg = mpq_get(port);
+
+	if (msg == NULL) {
+		errno = port_closed(port) ? EPIPE : EAGAIN;
+		return NULL;
+	}
+	msg_taken(port, msg);
+	return msg;
+}
+
+static int
+queue_waitport(msgport_t *port, msg_t *msg, const struct timespec *deadline)
+{
+	int r;
+
+	if (msg == NULL)
+		return mpq_wait(port, deadline);
+	if ((r = mpq_waitmsg(port, msg, deadline)) != 0)
+		return r;
+	return msg->ms_error;
+}
+
+static void
+queue_replyport(msgport_t *port, msg_t *msg)
+{
+	mpq_put(&port->mp_queue, msg);
+}
+
+/*
+ * queue_dropmsg
+ *	A request still queued here was never started: take it back.
+ *	NOTE: MSGF_QUEUED is set just before the push, so a request that is
+ *	queued but not found is still on its way in; wait for it.
+ */
+static int
+queue_dropmsg(msgport_t *port, msg_t *msg)
+{
+	uint32_t f;
+
+	while (!mpq_remove(port, msg)) {
+		f = mp_load_acq_32(&msg->ms_flags);
+		if (!(f & MSGF_QUEUED) || (f & MSGF_DONE))
+			return ENOENT;
+		sched_yield();
+	}
+	msg_setflags(msg, 0, MSGF_QUEUED);
+	return 0;
+}
+
+static int
+queue_portfd(msgport_t *port)
+{
+	return mpq_fd(&port->mp_queue);
+}
+
+/*
+ * queue_rmport
+ *	Close the port; requests nobody took yet go back to their senders
+ *	with ECANCELED; replies still queued are handed back to the user as
+ *	they are (done, idle).  While replies are still owed it refuses with
+ *	EBUSY and stays closed but intact, so the user can drain and retry.
+ */
+static int
+queue_rmport(msgport_t *port)
+{
+	msg_t *msg, *next;
+	uint32_t queued;
+
+	closeport(port);
+	for (msg = mpq_split(port, &queued); msg != NULL; msg = next) {
+		next = msg->ms_next;
+		msg->ms_next = NULL;
+		msg_setflags(msg, 0, MSGF_QUEUED);
+		msg->ms_error = ECANCELED;
+		msg_return(msg);
+	}
+	mpq_split(port, &queued);
+	if (mp_load_acq_32(&port->mp_inflight) > queued)
+		return EBUSY;
+	/* Everything owed is queued: nobody can start a put now. */
+	mpq_quiesce(port);
+	while ((msg = mpq_get(port)) != NULL)
+		msg_taken(port, msg);
+	port_free(port);
+	return 0;
+}
+
+static const struct msgport_ops queue_ops = {
+	.mp_putport = queue_putport,
+	.mp_getport = queue_getport,
+	.mp_waitport = queue_waitport,
+	.mp_replyport = queue_replyport,
+	.mp_dropmsg = queue_dropmsg,
+	.mp_portfd = queue_portfd,
+	.mp_rmport = queue_rmport,
+};
+
+/*
+ * mkport_queue
+ *	Make a queue port.  Returns NULL with errno set on failure.
+ */
+msgport_t *
+mkport_queue(void)
+{
+	return port_alloc(sizeof(struct msgport), &queue_ops);
+}
+
+/* Calls every kind shares. */
+
+int
+closeport(msgport_t *port)
+{
+	if (port == NULL)
+		return EFAULT;
+	mp_or_32(&port->mp_flags, MP_CLOSED);
+	mpq_wakeall(&port->mp_queue);
+	return 0;
+}
+
+int
+rmport(msgport_t *port)
+{
+	if (port == NULL)
+		return EFAULT;
+	return port->mp_ops->mp_rmport(port);
+}
+
+int
+portfd(msgport_t *port)
+{
+	if (port == NULL) {
+		errno = EFAULT;
+		return -1;
+	}
+	return port->mp_ops->mp_portfd(port);
+}

@@ -1,0 +1,15 @@
+#!/bin/sh
+# Install what building and testing msgport needs, on Debian 12 as root.
+# Only what is missing is installed; nothing is downloaded but packages.
+set -e
+pkgs="build-essential autoconf automake libtool pkg-config
+      libevent-dev libck-dev libcmocka-dev liburing-dev"
+missing=
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+		missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
+fi
