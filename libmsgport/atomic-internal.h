@@ -48,7 +48,6 @@ mp_cas_ptr(void **p, void **expect, void *set)
 {
 	return __atomic_compare_exchange_n(p, expect, set, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
-static inline void mp_fence(void) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
 static inline void mp_pause(void) { __builtin_ia32_pause(); }
 
 #else /* Concurrency Kit */
@@ -100,7 +99,6 @@ mp_cas_ptr(void **p, void **expect, void *set)
 {
 	return ck_pr_cas_ptr_value(p, *expect, set, expect);
 }
-static inline void mp_fence(void) { ck_pr_fence_memory(); }
 static inline void mp_pause(void) { ck_pr_stall(); }
 
 #endif /* MP_ATOMIC_BUILTINS */

@@ -319,8 +319,8 @@ int
 mpq_fd(struct mp_queue *q)
 {
 	if (mp_load_32(&q->q_armed) == 0) {
-		mp_store_rel_32(&q->q_armed, 1);
-		mp_fence();
+		/* a full-barrier RMW: either a producer sees armed, or we see its count */
+		mp_or_32(&q->q_armed, 1);
 		mpq_fdsync(q);
 	}
 	return q->q_efd;
