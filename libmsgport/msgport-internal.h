@@ -62,19 +62,21 @@ struct msgport_ops {
  * Producers push onto a lock-free stack (q_incoming, newest first).  A
  * consumer, holding q_lock, moves the whole stack over at once into the
  * private list q_head..q_tail, oldest first, which keeps each producer's
- * order.  q_count counts pushed messages not yet taken and drives the
- * readiness eventfd.  Sleepers register in q_waiters and sleep on q_seq,
- * which producers bump only when someone sleeps, so a reply nobody waits
- * for costs no wakeup.  Producer and consumer fields sit on separate
- * cache lines.
+ * order.
+ *
+ * q_state is the one word producers, consumers and sleepers share: the
+ * count of messages put and not yet taken, and the QS_* bits.  It is
+ * also the futex sleepers wait on, so every put, take and close wakes
+ * them by changing it.  A producer counts its message before pushing it,
+ * then never touches the port again but for a futex wake (which uses the
+ * address only): once a message is queued the port may go.  So the count
+ * can run ahead of what is on the stack, for the few instructions of a
+ * push; whoever sees it so waits for the push to land.
  */
 struct mp_queue {
 	/* producers */
 	alignas(64) void *q_incoming;	/* lock-free stack of msg_t */
-	uint32_t	q_count;	/* pushed, not yet taken (may dip below 0 briefly) */
-	uint32_t	q_seq;		/* bumped to wake sleepers (futex word) */
-	uint32_t	q_waiters;	/* threads asleep on q_seq */
-	uint32_t	q_busy;		/* producers inside mpq_put(): rmport waits */
+	uint32_t	q_state;	/* QS_* | count */
 
 	/* consumers */
 	alignas(64) pthread_mutex_t q_lock;
@@ -84,12 +86,13 @@ struct mp_queue {
 	/* readiness: an eventfd readable while a message is pending */
 	pthread_mutex_t	q_fdlock;
 	int		q_efd;
-	uint32_t	q_armed;	/* portfd() was called: keep q_efd true */
 	bool		q_signalled;	/* q_efd holds a count (under q_fdlock) */
 };
 
-/* port flags (mp_flags) */
-#define MP_CLOSED	0x0001u		/* closeport(): refuses new messages */
+#define QS_CLOSED	0x80000000u	/* closeport(): refuses new messages */
+#define QS_ARMED	0x40000000u	/* portfd() was called: keep q_efd true */
+#define QS_WAITERS	0x20000000u	/* someone may sleep on q_state: wake on change */
+#define QS_COUNT	0x1fffffffu	/* messages put and not yet taken */
 
 /* How long a waiter spins before it sleeps: a reply that lands within
    it costs no futex round trip. */
@@ -97,7 +100,6 @@ struct mp_queue {
 
 struct msgport {
 	const struct msgport_ops *mp_ops;
-	uint32_t	mp_flags;	/* MP_* */
 	uint32_t	mp_inflight;	/* async messages still to be returned here */
 	struct mp_queue	mp_queue;
 };
@@ -122,8 +124,7 @@ msg_t	*mpq_split(msgport_t *port, uint32_t *replies);
 int	mpq_wait(msgport_t *port, const struct timespec *deadline);
 int	mpq_waitmsg(msgport_t *port, msg_t *msg, const struct timespec *deadline);
 int	mpq_fd(struct mp_queue *q);
-void	mpq_wakeall(struct mp_queue *q);
-void	mpq_quiesce(msgport_t *port);
+void	mpq_close(struct mp_queue *q);
 
 /* port.c: filling a vector, and stubs for slots a kind lacks */
 msgport_t *port_alloc(size_t size, const struct msgport_ops *ops);
@@ -138,7 +139,7 @@ int	port_nofd(msgport_t *port);
 static inline bool
 port_closed(msgport_t *port)
 {
-	return (mp_load_acq_32(&port->mp_flags) & MP_CLOSED) != 0;
+	return (mp_load_acq_32(&port->mp_queue.q_state) & QS_CLOSED) != 0;
 }
 
 #endif /* MSGPORT_INTERNAL_H */

@@ -192,8 +192,8 @@ queue_rmport(msgport_t *port)
 	mpq_split(port, &queued);
 	if (mp_load_acq_32(&port->mp_inflight) > queued)
 		return EBUSY;
-	/* Everything owed is queued: nobody can start a put now. */
-	mpq_quiesce(port);
+	/* Everything owed is queued, and a queued message's producer is
+	   done with the port (see mpq_put). */
 	while ((msg = mpq_get(port)) != NULL)
 		msg_taken(port, msg);
 	port_free(port);
@@ -227,8 +227,7 @@ closeport(msgport_t *port)
 {
 	if (port == NULL)
 		return EFAULT;
-	mp_or_32(&port->mp_flags, MP_CLOSED);
-	mpq_wakeall(&port->mp_queue);
+	mpq_close(&port->mp_queue);
 	return 0;
 }
 

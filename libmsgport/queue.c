@@ -19,12 +19,8 @@ int
 mpq_init(struct mp_queue *q)
 {
 	q->q_incoming = NULL;
-	q->q_count = 0;
-	q->q_seq = 0;
-	q->q_waiters = 0;
-	q->q_busy = 0;
+	q->q_state = 0;
 	q->q_head = q->q_tail = NULL;
-	q->q_armed = 0;
 	q->q_signalled = false;
 	q->q_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (q->q_efd < 0)
@@ -44,7 +40,7 @@ mpq_fini(struct mp_queue *q)
 
 /*
  * mpq_fdsync
- *	Make the eventfd agree with q_count: readable iff a message is
+ *	Make the eventfd agree with the count: readable iff a message is
  *	pending.  Called after every crossing between empty and non-empty
  *	while armed; because each crossing is followed by a sync that reads
  *	the count afresh under q_fdlock, the last sync always sees the truth.
@@ -53,54 +49,56 @@ static void
 mpq_fdsync(struct mp_queue *q)
 {
 	uint64_t v = 1;
-	int32_t count;
+	uint32_t count;
 
 	pthread_mutex_lock(&q->q_fdlock);
-	count = (int32_t)mp_load_acq_32(&q->q_count);
+	count = mp_load_acq_32(&q->q_state) & QS_COUNT;
 	if (count > 0 && !q->q_signalled) {
 		if (write(q->q_efd, &v, sizeof(v)) == sizeof(v))
 			q->q_signalled = true;
-	} else if (count <= 0 && q->q_signalled) {
+	} else if (count == 0 && q->q_signalled) {
 		if (read(q->q_efd, &v, sizeof(v)) == sizeof(v))
 			q->q_signalled = false;
 	}
 	pthread_mutex_unlock(&q->q_fdlock);
 }
 
-/* Wake every sleeper; a sleeper that has not gone to sleep yet sees q_seq move. */
-void
-mpq_wakeall(struct mp_queue *q)
-{
-	mp_faa_32(&q->q_seq, 1);
-	mp_futex_wake(&q->q_seq);
-}
-
 /*
  * mpq_put
- *	Push msg onto the queue, from any thread.
- *	NOTE: the caller has set msg's flags; once pushed, msg belongs to
- *	the consumer and is not touched again.  The port itself stays
- *	referenced (q_busy) until the wakeups are done, so rmport() cannot
- *	free it under us.
+ *	Put msg on the queue, from any thread.
+ *	NOTE: the caller has set msg's flags.  The message is counted (and
+ *	the eventfd made readable) before it is pushed, because once pushed
+ *	it belongs to the consumer, and the port may be removed as soon as
+ *	everything owed to it is queued: after the push only the futex wake
+ *	remains, and it uses the address alone.
  */
 void
 mpq_put(struct mp_queue *q, msg_t *msg)
 {
+	uint32_t old = mp_load_32(&q->q_state);
 	void *head;
-	int32_t old;
 
-	mp_faa_32(&q->q_busy, 1);
+	/* Count it, and take the sleepers' flag: we wake them all below. */
+	while (!mp_cas_32(&q->q_state, &old, (old + 1) & ~QS_WAITERS))
+		continue;
+	if ((old & (QS_ARMED | QS_COUNT)) == QS_ARMED)
+		mpq_fdsync(q);
+
 	head = mp_load_ptr(&q->q_incoming);
 	do {
 		msg->ms_next = head;
 	} while (!mp_cas_ptr(&q->q_incoming, &head, msg));
 
-	old = (int32_t)mp_faa_32(&q->q_count, 1);
-	if (old <= 0 && mp_load_32(&q->q_armed))
-		mpq_fdsync(q);
-	if (mp_load_32(&q->q_waiters) != 0)
-		mpq_wakeall(q);
-	mp_faa_32(&q->q_busy, (uint32_t)-1);
+	if (old & QS_WAITERS)
+		mp_futex_wake(&q->q_state);
+}
+
+/* closeport(): refuse new messages and wake every sleeper to see it. */
+void
+mpq_close(struct mp_queue *q)
+{
+	mp_or_32(&q->q_state, QS_CLOSED);
+	mp_futex_wake(&q->q_state);
 }
 
 /* Move the lock-free stack, reversed into arrival order, onto the list. */
@@ -149,9 +147,9 @@ mpq_unlink(struct mp_queue *q, msg_t *m)
 static void
 mpq_took(struct mp_queue *q)
 {
-	int32_t now = (int32_t)mp_faa_32(&q->q_count, (uint32_t)-1) - 1;
+	uint32_t old = mp_faa_32(&q->q_state, (uint32_t)-1);
 
-	if (now <= 0 && mp_load_32(&q->q_armed))
+	if ((old & (QS_ARMED | QS_COUNT)) == (QS_ARMED | 1))
 		mpq_fdsync(q);
 }
 
@@ -224,54 +222,61 @@ mpq_split(msgport_t *port, uint32_t *replies)
 	return requests;
 }
 
-/*
- * mpq_sleep
- *	One round of sleeping on q_seq, seen as seq before the caller looked
- *	at the queue.  Returns 0 or ETIMEDOUT.
- *	NOTE: registering in q_waiters before the last look is what makes
- *	it safe: a producer bumps q_seq only when it sees a waiter, and
- *	either it sees us or we see its message (both sides use sequentially
- *	consistent read-modify-writes).
- */
-static int
-mpq_sleep(struct mp_queue *q, uint32_t seq, const struct timespec *deadline)
+/* Is a message on the queue, pushed and ready to take? */
+static bool
+mpq_landed(msgport_t *port)
 {
-	int r = mp_futex_wait(&q->q_seq, seq, deadline);
+	struct mp_queue *q = &port->mp_queue;
+	bool landed;
 
-	return r == ETIMEDOUT ? ETIMEDOUT : 0;
+	pthread_mutex_lock(&q->q_lock);
+	if (q->q_head == NULL)
+		mpq_drain(port);
+	landed = q->q_head != NULL;
+	pthread_mutex_unlock(&q->q_lock);
+	return landed;
 }
 
 /*
  * mpq_wait
  *	Sleep until a message is pending on port, or the port is closed and
  *	empty (EPIPE), or the deadline passes (ETIMEDOUT).
+ *	NOTE: a sleeper sets QS_WAITERS in the very word it sleeps on, and
+ *	a producer clears it in the same compare-and-swap that counts its
+ *	message, so either the producer sees the flag and wakes us, or the
+ *	futex sees the new count and does not let us sleep.
  */
 int
 mpq_wait(msgport_t *port, const struct timespec *deadline)
 {
 	struct mp_queue *q = &port->mp_queue;
-	uint32_t seq;
-	int r = 0, spin;
+	uint32_t v;
+	int spin;
 
 	for (spin = 0; spin < MP_SPIN; spin++) {
-		if ((int32_t)mp_load_acq_32(&q->q_count) > 0)
-			return 0;
+		if (mp_load_acq_32(&q->q_state) & QS_COUNT)
+			break;
 		mp_pause();
 	}
 	for (;;) {
-		seq = mp_load_acq_32(&q->q_seq);
-		mp_faa_32(&q->q_waiters, 1);
-		if ((int32_t)mp_load_acq_32(&q->q_count) > 0)
-			r = 0;
-		else if (port_closed(port))
-			r = EPIPE;
-		else if (mpq_sleep(q, seq, deadline) == ETIMEDOUT)
-			r = ETIMEDOUT;
-		else
-			r = -1;
-		mp_faa_32(&q->q_waiters, (uint32_t)-1);
-		if (r >= 0)
-			return r;
+		v = mp_load_acq_32(&q->q_state);
+		if (v & QS_COUNT) {
+			if (mpq_landed(port))
+				return 0;
+			sched_yield();		/* a push is landing */
+			continue;
+		}
+		if (v & QS_CLOSED)
+			return EPIPE;
+		if (!(v & QS_WAITERS)) {
+			if (!mp_cas_32(&q->q_state, &v, v | QS_WAITERS))
+				continue;
+			v |= QS_WAITERS;
+		}
+		if (mp_futex_wait(&q->q_state, v, deadline) == ETIMEDOUT &&
+		    mp_deadline_passed(deadline) &&
+		    !(mp_load_acq_32(&q->q_state) & (QS_COUNT | QS_CLOSED)))
+			return ETIMEDOUT;
 	}
 }
 
@@ -284,30 +289,19 @@ mpq_wait(msgport_t *port, const struct timespec *deadline)
 int
 mpq_waitmsg(msgport_t *port, msg_t *msg, const struct timespec *deadline)
 {
-	struct mp_queue *q = &port->mp_queue;
-	uint32_t seq;
 	int r;
 
+	/* Until DONE, msg is not ours to look for: sleep on msg itself. */
+	if ((r = msg_sleep(msg, deadline)) != 0)
+		return r;
 	for (;;) {
-		/* Until DONE, msg is not ours to look for: sleep on msg itself. */
-		if ((r = msg_sleep(msg, deadline)) != 0)
-			return r;
+		if (mpq_remove(port, msg)) {
+			msg_taken(port, msg);
+			return 0;
+		}
 		if (!(mp_load_acq_32(&msg->ms_flags) & MSGF_INFLIGHT))
 			return 0;
-		/* DONE but perhaps not pushed yet: its push bumps q_seq. */
-		seq = mp_load_acq_32(&q->q_seq);
-		mp_faa_32(&q->q_waiters, 1);
-		if (mpq_remove(port, msg))
-			r = 1;
-		else if (!(mp_load_acq_32(&msg->ms_flags) & MSGF_INFLIGHT))
-			r = 2;
-		else if (mpq_sleep(q, seq, deadline) == ETIMEDOUT)
-			r = ETIMEDOUT;
-		mp_faa_32(&q->q_waiters, (uint32_t)-1);
-		if (r == 1)
-			msg_taken(port, msg);
-		if (r != 0)
-			return r == ETIMEDOUT ? ETIMEDOUT : 0;
+		sched_yield();		/* done, and its push is landing */
 	}
 }
 
@@ -318,22 +312,10 @@ mpq_waitmsg(msgport_t *port, msg_t *msg, const struct timespec *deadline)
 int
 mpq_fd(struct mp_queue *q)
 {
-	if (mp_load_32(&q->q_armed) == 0) {
+	if (!(mp_load_32(&q->q_state) & QS_ARMED)) {
 		/* a full-barrier RMW: either a producer sees armed, or we see its count */
-		mp_or_32(&q->q_armed, 1);
+		mp_or_32(&q->q_state, QS_ARMED);
 		mpq_fdsync(q);
 	}
 	return q->q_efd;
-}
-
-/*
- * mpq_quiesce
- *	Wait until no producer is inside mpq_put(), so the queue's memory
- *	may go.  Producers stay inside for a few instructions only.
- */
-void
-mpq_quiesce(msgport_t *port)
-{
-	while (mp_load_acq_32(&port->mp_queue.q_busy) != 0)
-		sched_yield();
 }
