@@ -99,6 +99,23 @@ struct msg {
 };
 
 /*
+ * msgflags - read a message's flags while it may be in flight (an acquire
+ * load: results stored before MSGF_DONE are visible once it shows).
+ * msgdone - has the message been returned?  Neither is a call.
+ */
+static inline uint32_t
+msgflags(const msg_t *msg)
+{
+	return __atomic_load_n(&msg->ms_flags, __ATOMIC_ACQUIRE);
+}
+
+static inline int
+msgdone(const msg_t *msg)
+{
+	return (msgflags(msg) & MSGF_DONE) != 0;
+}
+
+/*
  * initmsg - zero a message header and set its command, requests and
  * reply port.  The arguments that follow the header are left alone.
  */

@@ -16,7 +16,7 @@ poll_the_done_flag(void **state)
 	testserver_start(&ts);
 	testmsg_init(&tm, TCMD_ECHO, MSGF_ASYNC, NULL, 99);
 	assert_int_equal(sendsys(ts.port, &tm.hdr, sizeof(tm)), EASYNC);
-	while (!(flags_of(&tm.hdr) & MSGF_DONE))
+	while (!msgdone(&tm.hdr))
 		sched_yield();
 	/* done means idle again: results visible, the message ours */
 	assert_false(flags_of(&tm.hdr) & (MSGF_INFLIGHT | MSGF_QUEUED | MSGF_REPLY));

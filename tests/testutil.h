@@ -126,10 +126,6 @@ testmsg_init(struct testmsg *tm, uint32_t cmd, uint32_t flags, msgport_t *rport,
 	tm->seen = 0;
 }
 
-static inline uint32_t
-flags_of(msg_t *m)
-{
-	return __atomic_load_n(&m->ms_flags, __ATOMIC_ACQUIRE);
-}
+#define flags_of(m)	msgflags(m)
 
 #endif /* MSGPORT_TESTUTIL_H */

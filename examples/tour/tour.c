@@ -1,0 +1,134 @@
+/*
+ * tour - a first walk through msgport: ports, messages, reply ports.
+ *
+ * A "server" thread owns a port and answers requests; main() is its
+ * client.  The tour sends one message synchronously, then several
+ * asynchronously with a queue reply port, waits for them three ways,
+ * watches the reply port's descriptor with poll(), and aborts a request
+ * nobody has taken yet.  Read it top to bottom; each step prints what
+ * happened and which flags the message carried.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "msgport.h"
+
+enum { CMD_SQUARE = 1, CMD_STOP };
+
+/* A message is the header first, then the command's own fields. */
+struct square_msg {
+	msg_t	hdr;
+	long	x;
+};
+
+static void
+show(const char *what, msg_t *m)
+{
+	uint32_t f = msgflags(m);	/* the flags are readable any time */
+
+	printf("  %-34s error=%-3d result=%-6lld [%s%s%s%s%s]\n", what, m->ms_error,
+	    (long long)m->ms_result,
+	    f & MSGF_INFLIGHT ? " INFLIGHT" : "", f & MSGF_DONE ? " DONE" : "",
+	    f & MSGF_REPLY ? " REPLY" : "", f & MSGF_QUEUED ? " QUEUED" : "",
+	    f & MSGF_ABORTED ? " ABORTED" : "");
+}
+
+/* The server: take requests off its port, answer each with replymsg(). */
+static void *
+server(void *arg)
+{
+	msgport_t *port = arg;
+	msg_t *m;
+
+	while (waitsys(port, NULL) == 0) {
+		while ((m = getport(port)) != NULL) {
+			struct square_msg *sq = (struct square_msg *)m;
+
+			if (m->ms_cmd == CMD_STOP) {
+				replymsg(m, 0);
+				return NULL;
+			}
+			if (m->ms_cmd != CMD_SQUARE) {
+				replymsg(m, ENOSYS);
+				continue;
+			}
+			m->ms_result = sq->x * sq->x;
+			replymsg(m, 0);
+		}
+	}
+	return NULL;
+}
+
+int
+main(void)
+{
+	msgport_t *sport = mkport_queue(), *rport = mkport_queue();
+	struct square_msg sq[4], stop;
+	struct pollfd pfd;
+	pthread_t t;
+	int i, r;
+
+	if (sport == NULL || rport == NULL) {
+		perror("mkport_queue");
+		return 1;
+	}
+
+	printf("1. A synchronous message: sendsys() returns when it is done.\n");
+	pthread_create(&t, NULL, server, sport);
+	initmsg(&sq[0].hdr, CMD_SQUARE, 0, NULL);
+	sq[0].x = 12;
+	r = sendsys(sport, &sq[0].hdr, sizeof(sq[0]));
+	printf("  sendsys returned %d\n", r);
+	show("square(12), synchronous:", &sq[0].hdr);
+
+	printf("2. Asynchronous messages: EASYNC now, returned to a queue port later.\n");
+	for (i = 1; i < 4; i++) {
+		initmsg(&sq[i].hdr, CMD_SQUARE, MSGF_ASYNC, rport);
+		sq[i].x = i * 100;
+		r = sendsys(sport, &sq[i].hdr, sizeof(sq[i]));
+		printf("  sendsys(square(%ld)) returned %s\n", sq[i].x,
+		    r == EASYNC ? "EASYNC" : strerror(r));
+	}
+
+	printf("3. Wait three ways.\n");
+	waitsys(NULL, &sq[1].hdr);		/* the message alone: still queued */
+	show("waitsys(NULL, msg):", &sq[1].hdr);
+	waitsys(rport, &sq[3].hdr);		/* that message, taken off the port */
+	show("waitsys(port, msg):", &sq[3].hdr);
+	waitsys(rport, NULL);			/* anything pending: then take it */
+	while (getport(rport) != NULL)
+		;
+	show("waitsys(port, NULL) + getport:", &sq[1].hdr);
+	show("", &sq[2].hdr);
+
+	printf("4. A port is a descriptor: poll() it like a socket.\n");
+	pfd.fd = portfd(rport);
+	pfd.events = POLLIN;
+	printf("  readable before sending: %d\n", poll(&pfd, 1, 0));
+	initmsg(&sq[0].hdr, CMD_SQUARE, MSGF_ASYNC, rport);
+	sq[0].x = 7;
+	sendsys(sport, &sq[0].hdr, sizeof(sq[0]));
+	printf("  readable after the reply: %d\n", poll(&pfd, 1, 10000));
+	show("getport:", getport(rport));
+	printf("  readable once drained: %d\n", poll(&pfd, 1, 0));
+
+	printf("5. Abort a request nobody has taken yet: returned once, ECANCELED.\n");
+	initmsg(&stop.hdr, CMD_STOP, 0, NULL);
+	sendsys(sport, &stop.hdr, sizeof(stop));	/* the server is gone now */
+	pthread_join(t, NULL);
+	initmsg(&sq[0].hdr, CMD_SQUARE, MSGF_ASYNC, rport);
+	sq[0].x = 5;
+	sendsys(sport, &sq[0].hdr, sizeof(sq[0]));
+	show("sent to a port nobody serves:", &sq[0].hdr);
+	abortsys(&sq[0].hdr);
+	r = waitsys(rport, &sq[0].hdr);
+	show("after abortsys + waitsys:", &sq[0].hdr);
+
+	rmport(sport);
+	rmport(rport);
+	printf("Done: every message came back exactly once.\n");
+	return r == ECANCELED ? 0 : 1;
+}
