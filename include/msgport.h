@@ -62,6 +62,7 @@ typedef struct msg msg_t;
 #define MSGF_ABORTED	0x00004000u	/* abortsys() was called on it */
 #define MSGF_WAITING	0x00008000u	/* private: a thread sleeps on it, wake it */
 #define MSGF_RETURNING	0x00010000u	/* private: replymsg() has begun returning it */
+#define MSGF_COUNTED	0x00020000u	/* private: counted as a request its target port serves */
 #define MSGF_STATE	0x00ffff00u	/* the state bits */
 
 #define MSGF_USERMASK	0xff000000u	/* the user's own bits */
@@ -71,8 +72,9 @@ typedef struct msg msg_t;
  *
  * public, set by the user: ms_cmd, ms_flags (requests), ms_reply_port,
  *	ms_cookie.
- * public, set by the system: ms_error, ms_result, ms_count, and the
- *	state bits of ms_flags; readable once MSGF_DONE is seen.
+ * public, set by the system: ms_error, ms_result, ms_count, ms_size (by
+ *	sendsys), and the state bits of ms_flags; readable once MSGF_DONE
+ *	is seen.
  * private: the rest; the library's own, never touch.
  */
 struct msg {

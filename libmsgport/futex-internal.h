@@ -51,6 +51,9 @@ mp_deadline(const struct timespec *timeout, struct timespec *buf)
 	if (timeout == NULL)
 		return NULL;
 	clock_gettime(CLOCK_MONOTONIC, buf);
+	/* Further than a century away is forever, and cannot overflow. */
+	if (timeout->tv_sec > 100L * 366 * 24 * 3600)
+		return NULL;
 	buf->tv_sec += timeout->tv_sec;
 	buf->tv_nsec += timeout->tv_nsec;
 	if (buf->tv_nsec >= 1000000000L) {

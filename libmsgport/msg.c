@@ -66,16 +66,19 @@ msg_refuse(msg_t *msg, int error)
  *	it done.  Every stored result happens-before MSGF_DONE.
  *	NOTE: the last touch of msg; the sender may reuse or free it the
  *	moment this makes it visible (the futex wake uses the address only).
+ *	A request its target port counted (MSGF_COUNTED) is uncounted after
+ *	that, so the target outlives every touch.
  */
 void
 msg_return(msg_t *msg)
 {
-	msgport_t *rport = msg->ms_reply_port;
+	msgport_t *rport = msg->ms_reply_port, *target = msg->ms_target;
 	uint32_t f = mp_load_32(&msg->ms_flags), nf;
 	bool queue = rport != NULL && !(f & MSGF_SYNC);
 
 	do {
-		nf = (f | MSGF_DONE) & ~(MSGF_WAITING | MSGF_ABORTABLE | MSGF_RETURNING);
+		nf = (f | MSGF_DONE) &
+		    ~(MSGF_WAITING | MSGF_ABORTABLE | MSGF_RETURNING | MSGF_COUNTED);
 		if (queue)
 			nf |= MSGF_REPLY | MSGF_QUEUED;
 		else
@@ -86,6 +89,9 @@ msg_return(msg_t *msg)
 		rport->mp_ops->mp_replyport(rport, msg);
 	if (f & MSGF_WAITING)
 		mp_futex_wake(&msg->ms_flags);
+	/* Last: the target may be removed once it serves nothing. */
+	if (f & MSGF_COUNTED)
+		mp_faa_32(&target->mp_serving, (uint32_t)-1);
 }
 
 /* Has msg come back: done, or no longer in flight at all? */
@@ -138,7 +144,8 @@ msg_taken(msgport_t *port, msg_t *msg)
 		mp_faa_32(&port->mp_inflight, (uint32_t)-1);
 		msg_setflags(msg, 0, MSGF_INFLIGHT | MSGF_QUEUED);
 	} else {
-		msg_setflags(msg, 0, MSGF_QUEUED);
+		/* a server has it now: abortsys() can only flag it */
+		msg_setflags(msg, 0, MSGF_QUEUED | MSGF_ABORTABLE);
 	}
 }
 
@@ -201,8 +208,10 @@ sendsys(msgport_t *port, msg_t *msg, size_t msgsize)
 
 /*
  * replymsg
- *	Return msg, sent to a port this thread serves, with error.  Replying
- *	to an idle message, or twice, is refused (EINVAL) and changes nothing.
+ *	Return msg, taken off a port this thread serves, with error.
+ *	Refused with EINVAL, changing nothing: an idle message, a second
+ *	reply, a request still queued (not taken yet), and an error that is
+ *	negative or EASYNC (a sender could not tell it from the transport's).
  */
 int
 replymsg(msg_t *msg, int error)
@@ -211,9 +220,11 @@ replymsg(msg_t *msg, int error)
 
 	if (msg == NULL)
 		return EFAULT;
+	if (error < 0 || error == EASYNC)
+		return EINVAL;
 	f = mp_load_32(&msg->ms_flags);
 	do {
-		if (!(f & MSGF_INFLIGHT) || (f & (MSGF_DONE | MSGF_RETURNING)))
+		if (!(f & MSGF_INFLIGHT) || (f & (MSGF_DONE | MSGF_RETURNING | MSGF_QUEUED)))
 			return EINVAL;
 	} while (!mp_cas_32(&msg->ms_flags, &f, f | MSGF_RETURNING));
 	msg->ms_error = error;

@@ -44,7 +44,8 @@
  * mp_portfd	The descriptor readable while a message is pending, or -1
  *		with errno set.
  * mp_rmport	Tear down the port's own state and free it.  Returns
- *		EBUSY, leaving it intact, while messages are in flight to it.
+ *		EBUSY, leaving it closed but intact, while messages sent to
+ *		it are still being served or replies are still owed to it.
  */
 struct msgport_ops {
 	int	(*mp_putport)(msgport_t *port, msg_t *msg);
@@ -71,12 +72,16 @@ struct msgport_ops {
  * then never touches the port again but for a futex wake (which uses the
  * address only): once a message is queued the port may go.  So the count
  * can run ahead of what is on the stack, for the few instructions of a
- * push; whoever sees it so waits for the push to land.
+ * push; whoever sees it so waits for the push to land.  Only on a port
+ * whose descriptor is in use does a producer sync the eventfd after its
+ * push (readable must mean takeable, or edge-triggered users would miss
+ * it), and it holds q_fdputs meanwhile so rmport() waits for it.
  */
 struct mp_queue {
 	/* producers */
 	alignas(64) void *q_incoming;	/* lock-free stack of msg_t */
 	uint32_t	q_state;	/* QS_* | count */
+	uint32_t	q_fdputs;	/* puts still syncing the eventfd (armed only) */
 
 	/* consumers */
 	alignas(64) pthread_mutex_t q_lock;
@@ -101,6 +106,7 @@ struct mp_queue {
 struct msgport {
 	const struct msgport_ops *mp_ops;
 	uint32_t	mp_inflight;	/* async messages still to be returned here */
+	uint32_t	mp_serving;	/* requests sent here and not yet returned */
 	struct mp_queue	mp_queue;
 };
 
@@ -125,6 +131,7 @@ int	mpq_wait(msgport_t *port, const struct timespec *deadline);
 int	mpq_waitmsg(msgport_t *port, msg_t *msg, const struct timespec *deadline);
 int	mpq_fd(struct mp_queue *q);
 void	mpq_close(struct mp_queue *q);
+void	mpq_quiesce(struct mp_queue *q);
 
 /* port.c: filling a vector, and stubs for slots a kind lacks */
 msgport_t *port_alloc(size_t size, const struct msgport_ops *ops);

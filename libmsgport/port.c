@@ -102,7 +102,8 @@ queue_putport(msgport_t *port, msg_t *msg)
 		return msg_refuse(msg, EINVAL);
 	if (port_closed(port))
 		return msg_refuse(msg, EPIPE);
-	msg_setflags(msg, MSGF_QUEUED | MSGF_ABORTABLE | (sync ? MSGF_SYNC : 0), 0);
+	mp_faa_32(&port->mp_serving, 1);
+	msg_setflags(msg, MSGF_QUEUED | MSGF_ABORTABLE | MSGF_COUNTED | (sync ? MSGF_SYNC : 0), 0);
 	mpq_put(&port->mp_queue, msg);
 	if (!sync)
 		return EASYNC;
@@ -172,8 +173,9 @@ queue_portfd(msgport_t *port)
  * queue_rmport
  *	Close the port; requests nobody took yet go back to their senders
  *	with ECANCELED; replies still queued are handed back to the user as
- *	they are (done, idle).  While replies are still owed it refuses with
- *	EBUSY and stays closed but intact, so the user can drain and retry.
+ *	they are (done, idle).  While a server still holds a request sent
+ *	here, or replies are still owed here, it refuses with EBUSY and stays
+ *	closed but intact, so the user can finish, drain and retry.
  */
 static int
 queue_rmport(msgport_t *port)
@@ -190,10 +192,12 @@ queue_rmport(msgport_t *port)
 		msg_return(msg);
 	}
 	mpq_split(port, &queued);
-	if (mp_load_acq_32(&port->mp_inflight) > queued)
+	if (mp_load_acq_32(&port->mp_serving) != 0 ||
+	    mp_load_acq_32(&port->mp_inflight) > queued)
 		return EBUSY;
 	/* Everything owed is queued, and a queued message's producer is
-	   done with the port (see mpq_put). */
+	   done with the port once its eventfd sync is (see mpq_put). */
+	mpq_quiesce(&port->mp_queue);
 	while ((msg = mpq_get(port)) != NULL)
 		msg_taken(port, msg);
 	port_free(port);

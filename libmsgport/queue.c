@@ -20,6 +20,7 @@ mpq_init(struct mp_queue *q)
 {
 	q->q_incoming = NULL;
 	q->q_state = 0;
+	q->q_fdputs = 0;
 	q->q_head = q->q_tail = NULL;
 	q->q_signalled = false;
 	q->q_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -66,31 +67,46 @@ mpq_fdsync(struct mp_queue *q)
 /*
  * mpq_put
  *	Put msg on the queue, from any thread.
- *	NOTE: the caller has set msg's flags.  The message is counted (and
- *	the eventfd made readable) before it is pushed, because once pushed
- *	it belongs to the consumer, and the port may be removed as soon as
- *	everything owed to it is queued: after the push only the futex wake
- *	remains, and it uses the address alone.
+ *	NOTE: the caller has set msg's flags.  The message is counted before
+ *	it is pushed, because once pushed it belongs to the consumer, and the
+ *	port may be removed as soon as everything owed to it is queued: after
+ *	the push only the futex wake remains, which uses the address alone --
+ *	unless the descriptor is armed, when q_fdputs keeps rmport() waiting
+ *	until the eventfd is synced.
  */
 void
 mpq_put(struct mp_queue *q, msg_t *msg)
 {
 	uint32_t old = mp_load_32(&q->q_state);
+	bool fd;
 	void *head;
 
 	/* Count it, and take the sleepers' flag: we wake them all below. */
 	while (!mp_cas_32(&q->q_state, &old, (old + 1) & ~QS_WAITERS))
 		continue;
-	if ((old & (QS_ARMED | QS_COUNT)) == QS_ARMED)
-		mpq_fdsync(q);
+	fd = (old & (QS_ARMED | QS_COUNT)) == QS_ARMED;
+	if (fd)
+		mp_faa_32(&q->q_fdputs, 1);
 
 	head = mp_load_ptr(&q->q_incoming);
 	do {
 		msg->ms_next = head;
 	} while (!mp_cas_ptr(&q->q_incoming, &head, msg));
 
+	if (fd) {
+		mpq_fdsync(q);
+		mp_faa_32(&q->q_fdputs, (uint32_t)-1);
+	}
 	if (old & QS_WAITERS)
 		mp_futex_wake(&q->q_state);
+}
+
+/* Wait until no put is still syncing the eventfd: then the port may go. */
+void
+mpq_quiesce(struct mp_queue *q)
+{
+	while (mp_load_acq_32(&q->q_fdputs) != 0)
+		sched_yield();
 }
 
 /* closeport(): refuse new messages and wake every sleeper to see it. */
@@ -239,8 +255,8 @@ mpq_landed(msgport_t *port)
 
 /*
  * mpq_wait
- *	Sleep until a message is pending on port, or the port is closed and
- *	empty (EPIPE), or the deadline passes (ETIMEDOUT).
+ *	Sleep until a message is pending on port, or the port is closed,
+ *	empty and owed nothing (EPIPE), or the deadline passes (ETIMEDOUT).
  *	NOTE: a sleeper sets QS_WAITERS in the very word it sleeps on, and
  *	a producer clears it in the same compare-and-swap that counts its
  *	message, so either the producer sees the flag and wakes us, or the
@@ -266,7 +282,7 @@ mpq_wait(msgport_t *port, const struct timespec *deadline)
 			sched_yield();		/* a push is landing */
 			continue;
 		}
-		if (v & QS_CLOSED)
+		if ((v & QS_CLOSED) && mp_load_acq_32(&port->mp_inflight) == 0)
 			return EPIPE;
 		if (!(v & QS_WAITERS)) {
 			if (!mp_cas_32(&q->q_state, &v, v | QS_WAITERS))

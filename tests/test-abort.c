@@ -37,6 +37,8 @@ started_request_is_flagged_and_finishes(void **state)
 	testmsg_init(&tm, TCMD_ECHO, MSGF_ASYNC, NULL, 0);
 	assert_int_equal(sendsys(server, &tm.hdr, sizeof(tm)), EASYNC);
 	req = getport(server);
+	/* taken by a server: no longer something abort can cut short */
+	assert_false(flags_of(req) & MSGF_ABORTABLE);
 	assert_int_equal(abortsys(&tm.hdr), 0);
 	assert_int_equal(abortsys(&tm.hdr), 0);		/* again: no effect */
 	assert_true(flags_of(req) & MSGF_ABORTED);

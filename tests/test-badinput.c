@@ -108,11 +108,19 @@ senseless_replies_are_refused(void **state)
 	testmsg_init(&tm, TCMD_ECHO, MSGF_ASYNC, rport, 0);
 	assert_int_equal(replymsg(&tm.hdr, 0), EINVAL);	/* never sent */
 	assert_int_equal(sendsys(server, &tm.hdr, sizeof(tm)), EASYNC);
+	/* still queued on the server: not the replier's to return yet */
+	assert_int_equal(replymsg(&tm.hdr, 0), EINVAL);
 	req = getport(server);
+	assert_ptr_equal(req, &tm.hdr);
+	/* errors a sender could not tell from the transport's */
+	assert_int_equal(replymsg(req, EASYNC), EINVAL);
+	assert_int_equal(replymsg(req, -1), EINVAL);
+	assert_true(flags_of(req) & MSGF_INFLIGHT);
 	assert_int_equal(replymsg(req, 0), 0);
 	assert_int_equal(replymsg(req, EIO), EINVAL);	/* twice */
 	assert_ptr_equal(getport(rport), &tm.hdr);
 	assert_null(getport(rport));			/* queued once */
+	assert_null(getport(server));
 	assert_int_equal(tm.hdr.ms_error, 0);
 	assert_int_equal(replymsg(&tm.hdr, 0), EINVAL);	/* idle again */
 	assert_int_equal(abortsys(&tm.hdr), EINVAL);

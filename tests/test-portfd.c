@@ -4,6 +4,7 @@
  */
 #include <event2/event.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -91,6 +92,60 @@ epoll_waits_for_a_reply(void **state)
 	assert_int_equal(rmport(rport), 0);
 }
 
+#define NEDGE 2000
+
+struct trickle {
+	msgport_t	*server;
+	msgport_t	*rport;
+	struct testmsg	*tm;
+};
+
+static void *
+trickle_main(void *arg)
+{
+	struct trickle *t = arg;
+
+	for (int i = 0; i < NEDGE; i++) {
+		testmsg_init(&t->tm[i], TCMD_ECHO, MSGF_ASYNC, t->rport, i);
+		assert_int_equal(sendsys(t->server, &t->tm[i].hdr, sizeof(t->tm[i])), EASYNC);
+		if (i % 7 == 0)
+			sched_yield();
+	}
+	return NULL;
+}
+
+static void
+edge_triggered_readiness_means_takeable(void **state)
+{
+	static struct testmsg tm[NEDGE];
+	struct testserver ts;
+	struct trickle t;
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET }, out;
+	int ep = epoll_create1(EPOLL_CLOEXEC), got = 0;
+	pthread_t sender;
+	msg_t *m;
+
+	(void)state;
+	testserver_start(&ts);
+	t.server = ts.port;
+	t.rport = mkport_queue();
+	t.tm = tm;
+	assert_int_equal(epoll_ctl(ep, EPOLL_CTL_ADD, portfd(t.rport), &ev), 0);
+	assert_int_equal(pthread_create(&sender, NULL, trickle_main, &t), 0);
+	/* An edge, then drain until empty: a message that was counted but
+	   not takeable would be stranded with no further edge (30 s limit). */
+	while (got < NEDGE) {
+		assert_int_equal(epoll_wait(ep, &out, 1, 30000), 1);
+		while ((m = getport(t.rport)) != NULL)
+			got++;
+	}
+	assert_int_equal(got, NEDGE);
+	assert_int_equal(pthread_join(sender, NULL), 0);
+	close(ep);
+	testserver_stop(&ts);
+	assert_int_equal(rmport(t.rport), 0);
+}
+
 #define NLOOP 200
 
 struct loopstate {
@@ -151,6 +206,7 @@ main(void)
 		cmocka_unit_test(fd_armed_late_sees_what_is_already_queued),
 		cmocka_unit_test(epoll_waits_for_a_reply),
 		cmocka_unit_test(libevent_loop_drains_the_port),
+		cmocka_unit_test(edge_triggered_readiness_means_takeable),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -45,12 +45,35 @@ owed_replies_make_it_ebusy(void **state)
 	/* refused, but closed: no new message may name it */
 	testmsg_init(&release, TCMD_ECHO, MSGF_ASYNC, rport, 0);
 	assert_int_equal(sendsys(ts.port, &release.hdr, sizeof(release)), EPIPE);
-	/* the owed reply still arrives and can be taken */
-	testmsg_init(&release, TCMD_RELEASE, 0, NULL, 0);
-	assert_int_equal(sendsys(ts.port, &release.hdr, sizeof(release)), 0);
-	assert_int_equal(waitsys(rport, &held.hdr), 0);
+	/* a closed port still owed a reply is waited on, not EPIPE */
+	testmsg_init(&release, TCMD_RELEASE, MSGF_ASYNC, NULL, 0);
+	assert_int_equal(sendsys(ts.port, &release.hdr, sizeof(release)), EASYNC);
+	assert_int_equal(waitsys(rport, NULL), 0);
+	assert_ptr_equal(getport(rport), &held.hdr);
+	assert_int_equal(waitsys(rport, NULL), EPIPE);	/* now owed nothing */
+	assert_int_equal(waitsys(NULL, &release.hdr), 0);
 	assert_int_equal(rmport(rport), 0);
 	testserver_stop(&ts);
+}
+
+static void
+requests_being_served_make_it_ebusy(void **state)
+{
+	msgport_t *server = mkport_queue();
+	struct testmsg tm;
+	msg_t *req;
+
+	(void)state;
+	testmsg_init(&tm, TCMD_ECHO, MSGF_ASYNC, NULL, 0);
+	assert_int_equal(sendsys(server, &tm.hdr, sizeof(tm)), EASYNC);
+	req = getport(server);
+	assert_ptr_equal(req, &tm.hdr);
+	/* the request still points at its port: it must not go yet */
+	assert_int_equal(rmport(server), EBUSY);
+	assert_int_equal(abortsys(req), 0);		/* safe: the port is there */
+	assert_int_equal(replymsg(req, 0), 0);
+	assert_int_equal(waitsys(NULL, &tm.hdr), 0);
+	assert_int_equal(rmport(server), 0);
 }
 
 static void
@@ -83,6 +106,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(queued_replies_are_handed_back),
 		cmocka_unit_test(owed_replies_make_it_ebusy),
+		cmocka_unit_test(requests_being_served_make_it_ebusy),
 		cmocka_unit_test(unreceived_requests_return_ecanceled),
 	};
 
