@@ -4,6 +4,11 @@
  * Many threads return messages to a port at once; whoever drains it takes
  * them in order.  The message carries its own links, so nothing is
  * allocated per message.  See struct mp_queue for the layout.
+ *
+ * Every call that takes q_lock or q_fdlock runs inside mp_libcrit_enter():
+ * an upcall may interrupt this thread anywhere else and call getport()
+ * or sendsys() itself, which must never find the lock held by the very
+ * code it interrupted.
  */
 #include <errno.h>
 #include <sched.h>
@@ -14,6 +19,7 @@
 
 #include "futex-internal.h"
 #include "msgport-internal.h"
+#include "upcall-internal.h"
 
 int
 mpq_init(struct mp_queue *q)
@@ -89,6 +95,7 @@ mpq_put(struct mp_queue *q, msg_t *msg)
 	void *head;
 	int32_t old;
 
+	mp_libcrit_enter();
 	mp_faa_32(&q->q_busy, 1);
 	head = mp_load_ptr(&q->q_incoming);
 	do {
@@ -101,6 +108,7 @@ mpq_put(struct mp_queue *q, msg_t *msg)
 	if (mp_load_32(&q->q_waiters) != 0)
 		mpq_wakeall(q);
 	mp_faa_32(&q->q_busy, (uint32_t)-1);
+	mp_libcrit_exit();
 }
 
 /* Move the lock-free stack, reversed into arrival order, onto the list. */
@@ -162,6 +170,7 @@ mpq_get(msgport_t *port)
 	struct mp_queue *q = &port->mp_queue;
 	msg_t *m;
 
+	mp_libcrit_enter();
 	pthread_mutex_lock(&q->q_lock);
 	if (q->q_head == NULL)
 		mpq_drain(port);
@@ -171,6 +180,7 @@ mpq_get(msgport_t *port)
 	pthread_mutex_unlock(&q->q_lock);
 	if (m != NULL)
 		mpq_took(q);
+	mp_libcrit_exit();
 	return m;
 }
 
@@ -181,6 +191,7 @@ mpq_remove(msgport_t *port, msg_t *msg)
 	struct mp_queue *q = &port->mp_queue;
 	bool found;
 
+	mp_libcrit_enter();
 	pthread_mutex_lock(&q->q_lock);
 	mpq_drain(port);
 	found = mp_load_ptr((void *const *)&msg->ms_onport) == port;
@@ -189,6 +200,7 @@ mpq_remove(msgport_t *port, msg_t *msg)
 	pthread_mutex_unlock(&q->q_lock);
 	if (found)
 		mpq_took(q);
+	mp_libcrit_exit();
 	return found;
 }
 
@@ -205,6 +217,7 @@ mpq_split(msgport_t *port, uint32_t *replies)
 	uint32_t taken = 0;
 
 	*replies = 0;
+	mp_libcrit_enter();
 	pthread_mutex_lock(&q->q_lock);
 	mpq_drain(port);
 	for (m = q->q_head; m != NULL; m = next) {
@@ -221,6 +234,7 @@ mpq_split(msgport_t *port, uint32_t *replies)
 	pthread_mutex_unlock(&q->q_lock);
 	while (taken-- > 0)
 		mpq_took(q);
+	mp_libcrit_exit();
 	return requests;
 }
 
@@ -321,7 +335,9 @@ mpq_fd(struct mp_queue *q)
 	if (mp_load_32(&q->q_armed) == 0) {
 		/* a full-barrier RMW: either a producer sees armed, or we see its count */
 		mp_or_32(&q->q_armed, 1);
+		mp_libcrit_enter();
 		mpq_fdsync(q);
+		mp_libcrit_exit();
 	}
 	return q->q_efd;
 }
