@@ -139,6 +139,26 @@ int	closeport(msgport_t *port);
 int	rmport(msgport_t *port);
 int	portfd(msgport_t *port);
 
+/*
+ * Upcall ports: reply ports that interrupt the thread that made them (its
+ * owner) to run fn(port, arg) once per returned message, from a
+ * thread-directed real-time signal; see mkport_upcall(3) and
+ * doc/upcalls.md for what an upcall may do.  A critical-section port
+ * holds its upcalls while the owner is inside crit_enter(); a passive
+ * port holds them for timeout, for the owner to drain it first.
+ */
+typedef void (*upcall_fn)(msgport_t *port, void *arg);
+
+msgport_t *mkport_upcall(upcall_fn fn, void *arg);
+msgport_t *mkport_critupcall(upcall_fn fn, void *arg);
+msgport_t *mkport_passive(upcall_fn fn, void *arg, const struct timespec *timeout);
+int	upcallsig(int signo);
+
+/* Critical sections: per thread, nestable, a few nanoseconds. */
+void	crit_enter(void);
+void	crit_exit(void);
+int	flushsys(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -9,7 +9,9 @@
  *
  * Orderings: loads marked _acq are acquire, stores marked _rel are
  * release, and every read-modify-write is sequentially consistent (as
- * ck_pr's lock-prefixed ones are on x86).
+ * ck_pr's lock-prefixed ones are on x86).  mp_barrier() is a compiler
+ * barrier only: enough between a thread and a signal handler running on
+ * that same thread, which is all critical sections need.
  */
 #ifndef MSGPORT_ATOMIC_INTERNAL_H
 #define MSGPORT_ATOMIC_INTERNAL_H
@@ -49,6 +51,7 @@ mp_cas_ptr(void **p, void **expect, void *set)
 	return __atomic_compare_exchange_n(p, expect, set, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
 static inline void mp_pause(void) { __builtin_ia32_pause(); }
+static inline void mp_barrier(void) { __atomic_signal_fence(__ATOMIC_SEQ_CST); }
 
 #else /* Concurrency Kit */
 
@@ -100,6 +103,7 @@ mp_cas_ptr(void **p, void **expect, void *set)
 	return ck_pr_cas_ptr_value(p, *expect, set, expect);
 }
 static inline void mp_pause(void) { ck_pr_stall(); }
+static inline void mp_barrier(void) { ck_pr_barrier(); }
 
 #endif /* MP_ATOMIC_BUILTINS */
 

@@ -143,6 +143,12 @@ void	port_noreply(msgport_t *port, msg_t *msg);
 int	port_nodrop(msgport_t *port, msg_t *msg);
 int	port_nofd(msgport_t *port);
 
+/* port.c: the queue kind's slots, for kinds that are a queue plus more */
+msg_t	*queue_getport(msgport_t *port);
+int	queue_waitport(msgport_t *port, msg_t *msg, const struct timespec *deadline);
+int	queue_portfd(msgport_t *port);
+int	queue_rmport(msgport_t *port);
+
 static inline bool
 port_closed(msgport_t *port)
 {

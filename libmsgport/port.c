@@ -111,7 +111,7 @@ queue_putport(msgport_t *port, msg_t *msg)
 	return msg->ms_error;
 }
 
-static msg_t *
+msg_t *
 queue_getport(msgport_t *port)
 {
 	msg_t *msg = mpq_get(port);
@@ -124,7 +124,7 @@ queue_getport(msgport_t *port)
 	return msg;
 }
 
-static int
+int
 queue_waitport(msgport_t *port, msg_t *msg, const struct timespec *deadline)
 {
 	int r;
@@ -163,7 +163,7 @@ queue_dropmsg(msgport_t *port, msg_t *msg)
 	return 0;
 }
 
-static int
+int
 queue_portfd(msgport_t *port)
 {
 	return mpq_fd(&port->mp_queue);
@@ -177,7 +177,7 @@ queue_portfd(msgport_t *port)
  *	here, or replies are still owed here, it refuses with EBUSY and stays
  *	closed but intact, so the user can finish, drain and retry.
  */
-static int
+int
 queue_rmport(msgport_t *port)
 {
 	msg_t *msg, *next;

@@ -4,6 +4,11 @@
  * Many threads return messages to a port at once; whoever drains it takes
  * them in order.  The message carries its own links, so nothing is
  * allocated per message.  See struct mp_queue for the layout.
+ *
+ * Every call that takes q_lock or q_fdlock runs inside mp_libcrit_enter():
+ * an upcall may interrupt this thread anywhere else and call getport()
+ * or sendsys() itself, which must never find the lock held by the very
+ * code it interrupted.
  */
 #include <errno.h>
 #include <sched.h>
@@ -14,6 +19,7 @@
 
 #include "futex-internal.h"
 #include "msgport-internal.h"
+#include "upcall-internal.h"
 
 int
 mpq_init(struct mp_queue *q)
@@ -81,6 +87,7 @@ mpq_put(struct mp_queue *q, msg_t *msg)
 	bool fd;
 	void *head;
 
+	mp_libcrit_enter();
 	/* Count it, and take the sleepers' flag: we wake them all below. */
 	while (!mp_cas_32(&q->q_state, &old, (old + 1) & ~QS_WAITERS))
 		continue;
@@ -99,6 +106,7 @@ mpq_put(struct mp_queue *q, msg_t *msg)
 	}
 	if (old & QS_WAITERS)
 		mp_futex_wake(&q->q_state);
+	mp_libcrit_exit();
 }
 
 /* Wait until no put is still syncing the eventfd: then the port may go. */
@@ -176,6 +184,7 @@ mpq_get(msgport_t *port)
 	struct mp_queue *q = &port->mp_queue;
 	msg_t *m;
 
+	mp_libcrit_enter();
 	pthread_mutex_lock(&q->q_lock);
 	if (q->q_head == NULL)
 		mpq_drain(port);
@@ -185,6 +194,7 @@ mpq_get(msgport_t *port)
 	pthread_mutex_unlock(&q->q_lock);
 	if (m != NULL)
 		mpq_took(q);
+	mp_libcrit_exit();
 	return m;
 }
 
@@ -195,6 +205,7 @@ mpq_remove(msgport_t *port, msg_t *msg)
 	struct mp_queue *q = &port->mp_queue;
 	bool found;
 
+	mp_libcrit_enter();
 	pthread_mutex_lock(&q->q_lock);
 	mpq_drain(port);
 	found = mp_load_ptr((void *const *)&msg->ms_onport) == port;
@@ -203,6 +214,7 @@ mpq_remove(msgport_t *port, msg_t *msg)
 	pthread_mutex_unlock(&q->q_lock);
 	if (found)
 		mpq_took(q);
+	mp_libcrit_exit();
 	return found;
 }
 
@@ -219,6 +231,7 @@ mpq_split(msgport_t *port, uint32_t *replies)
 	uint32_t taken = 0;
 
 	*replies = 0;
+	mp_libcrit_enter();
 	pthread_mutex_lock(&q->q_lock);
 	mpq_drain(port);
 	for (m = q->q_head; m != NULL; m = next) {
@@ -235,6 +248,7 @@ mpq_split(msgport_t *port, uint32_t *replies)
 	pthread_mutex_unlock(&q->q_lock);
 	while (taken-- > 0)
 		mpq_took(q);
+	mp_libcrit_exit();
 	return requests;
 }
 
@@ -245,11 +259,13 @@ mpq_landed(msgport_t *port)
 	struct mp_queue *q = &port->mp_queue;
 	bool landed;
 
+	mp_libcrit_enter();
 	pthread_mutex_lock(&q->q_lock);
 	if (q->q_head == NULL)
 		mpq_drain(port);
 	landed = q->q_head != NULL;
 	pthread_mutex_unlock(&q->q_lock);
+	mp_libcrit_exit();
 	return landed;
 }
 
@@ -331,7 +347,9 @@ mpq_fd(struct mp_queue *q)
 	if (!(mp_load_32(&q->q_state) & QS_ARMED)) {
 		/* a full-barrier RMW: either a producer sees armed, or we see its count */
 		mp_or_32(&q->q_state, QS_ARMED);
+		mp_libcrit_enter();
 		mpq_fdsync(q);
+		mp_libcrit_exit();
 	}
 	return q->q_efd;
 }

@@ -1,0 +1,226 @@
+/*
+ * bench-upcall - what an upcall and a critical section cost, against what
+ * people would otherwise write.
+ *
+ *  upcall-vs-pthread_kill: a driver thread returns a message to an upcall
+ *	port whose owner sleeps in pause(); the upcall takes the message and
+ *	acknowledges; the driver waits for the acknowledgement.  Against the
+ *	driver's pthread_kill() of a sleeping thread whose plain sigaction
+ *	handler acknowledges.
+ *  upcall-vs-eventfd: the same against an eventfd write that wakes a
+ *	thread sleeping in poll(), which reads it and acknowledges.
+ *  crit-pair-vs-call: crit_enter() + crit_exit() against one call of an
+ *	empty function the compiler may not inline.
+ *
+ * "bench-upcall crit N" only runs N critical-section pairs, for counting
+ * instructions:
+ *	libtool --mode=execute valgrind --tool=callgrind bench/bench-upcall crit 1000000
+ */
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "msgport.h"
+
+#define BENCH_SIG	(SIGRTMIN + 10)		/* the baseline's own signal */
+
+static volatile uint64_t ack;			/* bumped by every receiving side */
+static volatile int stop;
+
+static void
+wait_ack(uint64_t want)
+{
+	while (ack < want)
+		__asm__ __volatile__("pause");
+}
+
+/* msgport: an upcall port owned by a thread asleep in pause() */
+
+struct upowner {
+	pthread_t	thread;
+	msgport_t	*rport;		/* the upcall port, made by the owner */
+	msgport_t	*server;	/* the driver's queue port */
+	msg_t		msg;
+	volatile int	ready;
+};
+
+static void
+ack_upcall(msgport_t *port, void *arg)
+{
+	(void)arg;
+	if (getport(port) != NULL)
+		ack++;
+}
+
+static void *
+upowner_main(void *arg)
+{
+	struct upowner *o = arg;
+
+	o->rport = mkport_upcall(ack_upcall, NULL);
+	if (o->rport == NULL)
+		abort();
+	o->ready = 1;
+	while (!stop)
+		pause();
+	return NULL;
+}
+
+static void
+ours_upcall(void *arg, long iters)
+{
+	struct upowner *o = arg;
+	uint64_t base = ack;
+	msg_t *m;
+
+	for (long i = 0; i < iters; i++) {
+		initmsg(&o->msg, 1, MSGF_ASYNC, o->rport);
+		if (sendsys(o->server, &o->msg, sizeof(o->msg)) != EASYNC ||
+		    (m = getport(o->server)) == NULL)
+			abort();
+		replymsg(m, 0);
+		wait_ack(base + (uint64_t)i + 1);
+	}
+}
+
+/* baseline: pthread_kill to a thread asleep in pause() */
+
+static void
+ack_handler(int signo)
+{
+	(void)signo;
+	ack++;
+}
+
+static void *
+killowner_main(void *arg)
+{
+	(void)arg;
+	while (!stop)
+		pause();
+	return NULL;
+}
+
+static void
+base_kill(void *arg, long iters)
+{
+	pthread_t *t = arg;
+	uint64_t base = ack;
+
+	for (long i = 0; i < iters; i++) {
+		pthread_kill(*t, BENCH_SIG);
+		wait_ack(base + (uint64_t)i + 1);
+	}
+}
+
+/* baseline: eventfd written, a thread in poll() wakes and reads it */
+
+static int efd;
+
+static void *
+efdowner_main(void *arg)
+{
+	struct pollfd pfd = { .fd = efd, .events = POLLIN };
+	uint64_t v;
+
+	(void)arg;
+	while (!stop) {
+		if (poll(&pfd, 1, -1) == 1 && read(efd, &v, sizeof(v)) == sizeof(v))
+			ack++;
+	}
+	return NULL;
+}
+
+static void
+base_eventfd(void *arg, long iters)
+{
+	uint64_t base = ack, one = 1;
+
+	(void)arg;
+	for (long i = 0; i < iters; i++) {
+		if (write(efd, &one, sizeof(one)) != sizeof(one))
+			abort();
+		wait_ack(base + (uint64_t)i + 1);
+	}
+}
+
+/* critical sections against an empty call */
+
+static void __attribute__((noinline))
+empty_call(void)
+{
+	__asm__ __volatile__("" ::: "memory");
+}
+
+static void
+ours_crit(void *arg, long iters)
+{
+	(void)arg;
+	for (long i = 0; i < iters; i++) {
+		crit_enter();
+		crit_exit();
+	}
+}
+
+static void
+base_call(void *arg, long iters)
+{
+	(void)arg;
+	for (long i = 0; i < iters; i++)
+		empty_call();
+}
+
+int
+main(int argc, char **argv)
+{
+	struct upowner o;
+	struct sigaction sa;
+	pthread_t killer, efdt;
+
+	if (argc == 3 && strcmp(argv[1], "crit") == 0) {
+		ours_crit(NULL, atol(argv[2]));
+		return 0;
+	}
+
+	memset(&o, 0, sizeof(o));
+	if ((o.server = mkport_queue()) == NULL)
+		abort();
+	pthread_create(&o.thread, NULL, upowner_main, &o);
+	while (!o.ready)
+		sched_yield();
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = ack_handler;
+	sa.sa_flags = SA_RESTART;
+	sigaction(BENCH_SIG, &sa, NULL);
+	pthread_create(&killer, NULL, killowner_main, NULL);
+
+	efd = eventfd(0, EFD_CLOEXEC);
+	pthread_create(&efdt, NULL, efdowner_main, NULL);
+
+	bench_compare("upcall-vs-pthread_kill", "reply -> upcall ran", ours_upcall, &o,
+	    "pthread_kill -> handler ran", base_kill, &killer, 20000);
+	bench_compare("upcall-vs-eventfd", "reply -> upcall ran", ours_upcall, &o,
+	    "eventfd -> poll woke", base_eventfd, NULL, 20000);
+	bench_compare("crit-pair-vs-call", "crit_enter+crit_exit", ours_crit, NULL,
+	    "empty noinline call", base_call, NULL, 20000000);
+
+	stop = 1;
+	pthread_kill(killer, BENCH_SIG);
+	pthread_kill(o.thread, BENCH_SIG);
+	{
+		uint64_t one = 1;
+
+		if (write(efd, &one, sizeof(one)) != sizeof(one))
+			abort();
+	}
+	pthread_join(killer, NULL);
+	pthread_join(o.thread, NULL);
+	pthread_join(efdt, NULL);
+	return 0;
+}
