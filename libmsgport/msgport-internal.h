@@ -75,13 +75,14 @@ struct msgport_ops {
  * push; whoever sees it so waits for the push to land.  Only on a port
  * whose descriptor is in use does a producer sync the eventfd after its
  * push (readable must mean takeable, or edge-triggered users would miss
- * it), and it holds q_fdputs meanwhile so rmport() waits for it.
+ * it); it, and a kind that notifies after the push, hold q_busy
+ * meanwhile, so rmport() waits for them.
  */
 struct mp_queue {
 	/* producers */
 	alignas(64) void *q_incoming;	/* lock-free stack of msg_t */
 	uint32_t	q_state;	/* QS_* | count */
-	uint32_t	q_fdputs;	/* puts still syncing the eventfd (armed only) */
+	uint32_t	q_busy;		/* puts still touching the port after their push */
 
 	/* consumers */
 	alignas(64) pthread_mutex_t q_lock;

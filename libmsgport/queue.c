@@ -26,7 +26,7 @@ mpq_init(struct mp_queue *q)
 {
 	q->q_incoming = NULL;
 	q->q_state = 0;
-	q->q_fdputs = 0;
+	q->q_busy = 0;
 	q->q_head = q->q_tail = NULL;
 	q->q_signalled = false;
 	q->q_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -77,7 +77,7 @@ mpq_fdsync(struct mp_queue *q)
  *	it is pushed, because once pushed it belongs to the consumer, and the
  *	port may be removed as soon as everything owed to it is queued: after
  *	the push only the futex wake remains, which uses the address alone --
- *	unless the descriptor is armed, when q_fdputs keeps rmport() waiting
+ *	unless the descriptor is armed, when q_busy keeps rmport() waiting
  *	until the eventfd is synced.
  */
 void
@@ -93,7 +93,7 @@ mpq_put(struct mp_queue *q, msg_t *msg)
 		continue;
 	fd = (old & (QS_ARMED | QS_COUNT)) == QS_ARMED;
 	if (fd)
-		mp_faa_32(&q->q_fdputs, 1);
+		mp_faa_32(&q->q_busy, 1);
 
 	head = mp_load_ptr(&q->q_incoming);
 	do {
@@ -102,18 +102,18 @@ mpq_put(struct mp_queue *q, msg_t *msg)
 
 	if (fd) {
 		mpq_fdsync(q);
-		mp_faa_32(&q->q_fdputs, (uint32_t)-1);
+		mp_faa_32(&q->q_busy, (uint32_t)-1);
 	}
 	if (old & QS_WAITERS)
 		mp_futex_wake(&q->q_state);
 	mp_libcrit_exit();
 }
 
-/* Wait until no put is still syncing the eventfd: then the port may go. */
+/* Wait until no put still touches the port after its push: then it may go. */
 void
 mpq_quiesce(struct mp_queue *q)
 {
-	while (mp_load_acq_32(&q->q_fdputs) != 0)
+	while (mp_load_acq_32(&q->q_busy) != 0)
 		sched_yield();
 }
 
