@@ -115,8 +115,8 @@ up_run(struct upcall_port *up, bool flush)
 
 	up->up_fired = 0;
 	for (;;) {
-		n = (int32_t)mp_load_acq_32(&q->q_count);
-		for (; n > 0 && (int32_t)mp_load_acq_32(&q->q_count) > 0; n--) {
+		n = (int32_t)(mp_load_acq_32(&q->q_state) & QS_COUNT);
+		for (; n > 0 && (mp_load_acq_32(&q->q_state) & QS_COUNT) != 0; n--) {
 			up->up_fn(port, up->up_arg);
 			ran++;
 		}
@@ -140,7 +140,7 @@ up_orphan(struct upcall_port *up)
 {
 	mp_store_rel_32(&up->up_tid, UP_TID_DYING);
 	mp_faa_32(&up->up_pending, 0);	/* full barrier: repliers now see DYING */
-	mpq_quiesce(&up->up_port);
+	mpq_quiesce(&up->up_port.mp_queue);
 	if (up->up_kind == UP_PASSIVE)
 		timer_delete(up->up_timer);
 	mp_store_rel_32(&up->up_tid, UP_TID_ORPHAN);
