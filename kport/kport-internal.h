@@ -156,7 +156,8 @@ struct kstate {
 	uint32_t	ks_roomwait;	/* senders waiting for a slot */
 
 	struct kreq	*ks_slots;
-	uint32_t	ks_nslots;
+	uint32_t	ks_nslots;	/* in use now */
+	uint32_t	ks_cap;		/* the array's size */
 	struct kreq	*ks_free;
 
 	/* the pool */

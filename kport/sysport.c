@@ -217,14 +217,15 @@ kstart(const struct sysport_attr *attr)
 	ks->ks_nworkers = envnum("MSGPORT_WORKERS", attr->sa_workers,
 	    ncpu < 2 ? 2 : (unsigned)ncpu);
 	nslots = envnum("MSGPORT_SLOTS", attr->sa_slots, 4096);
-	if (nslots > ks->ks_nslots) {
+	if (nslots > ks->ks_cap) {
 		struct kreq *slots = calloc(nslots, sizeof(*slots));
 
 		if (slots == NULL)
 			return ENOMEM;
 		ks->ks_slots = slots;	/* the old array stays behind on purpose */
-		ks->ks_nslots = nslots;
+		ks->ks_cap = nslots;
 	}
+	ks->ks_nslots = nslots;
 	pthread_mutex_lock(&ks->ks_lock);
 	ks->ks_free = NULL;
 	for (i = ks->ks_nslots; i-- > 0; ) {
