@@ -129,6 +129,7 @@ msg_t	*mpq_get(msgport_t *port);
 bool	mpq_remove(msgport_t *port, msg_t *msg);
 msg_t	*mpq_split(msgport_t *port, uint32_t *replies);
 int	mpq_wait(msgport_t *port, const struct timespec *deadline);
+bool	mpq_landed(msgport_t *port);
 int	mpq_waitmsg(msgport_t *port, msg_t *msg, const struct timespec *deadline);
 int	mpq_fd(struct mp_queue *q);
 void	mpq_close(struct mp_queue *q);

@@ -253,7 +253,7 @@ mpq_split(msgport_t *port, uint32_t *replies)
 }
 
 /* Is a message on the queue, pushed and ready to take? */
-static bool
+bool
 mpq_landed(msgport_t *port)
 {
 	struct mp_queue *q = &port->mp_queue;

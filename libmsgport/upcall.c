@@ -115,8 +115,11 @@ up_run(struct upcall_port *up, bool flush)
 
 	up->up_fired = 0;
 	for (;;) {
+		/* the count runs ahead of a push that is landing: run only
+		   for messages getport() can take now; a landing one's own
+		   up_pending increment brings it back here */
 		n = (int32_t)(mp_load_acq_32(&q->q_state) & QS_COUNT);
-		for (; n > 0 && (mp_load_acq_32(&q->q_state) & QS_COUNT) != 0; n--) {
+		for (; n > 0 && mpq_landed(port); n--) {
 			up->up_fn(port, up->up_arg);
 			ran++;
 		}

@@ -1,0 +1,269 @@
+/*
+ * kport-internal.h - the emulated kernel: the system port, its command
+ * table and its executors.
+ *
+ * A message sent to the system port goes one of three ways:
+ *
+ *   inline	in the sender's thread: every synchronous message, and an
+ *		asynchronous one whose command cannot block or whose
+ *		non-blocking try (kc_try) finished it;
+ *   event loop	an asynchronous message on a pollable descriptor that would
+ *		block: it waits for readiness in the one libevent thread,
+ *		which then runs kc_try again (evloop.c);
+ *   pool	an asynchronous message that can only block: a bounded pool
+ *		of worker threads runs kc_run (pool.c).
+ *
+ * The last two need per-message kernel state, a struct kreq taken from a
+ * fixed array of slots (sa_slots of them) and pointed to by ms_kstate; no
+ * allocation happens per message.
+ */
+#ifndef KPORT_INTERNAL_H
+#define KPORT_INTERNAL_H
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "msgport-internal.h"
+#include "msgport-sys.h"
+
+struct event;
+struct event_base;
+
+/*
+ * A command table entry (systab.c).  Handlers take the message, store the
+ * call's return value in ms_result (-1 on failure) and return 0 or the
+ * errno.
+ *
+ * kc_run	Run the call, blocking if it must: the synchronous path and
+ *		the worker pool.  Never NULL.
+ * kc_try	Run it without blocking; EAGAIN means it would block (and
+ *		nothing was done).  NULL: the call has no such form and an
+ *		asynchronous message goes straight to the pool.
+ * kc_intr	The worker's form of an interruptible call: like kc_run, but
+ *		it waits with the interrupt signal unblocked (ppoll's atomic
+ *		mask), so abortsys() can cut it short; returns ECANCELED if
+ *		the message was aborted.  NULL: not interruptible.
+ * kc_fd	Pollable commands: the descriptor and the libevent events
+ *		(EV_READ/EV_WRITE) to wait for when kc_try says EAGAIN.
+ */
+struct kcmd {
+	const char	*kc_name;
+	uint32_t	kc_size;	/* the message's size: sendsys checks msgsize */
+	uint32_t	kc_flags;	/* KC_* */
+	int		(*kc_run)(msg_t *msg);
+	int		(*kc_try)(msg_t *msg);
+	int		(*kc_intr)(msg_t *msg);
+	int		(*kc_fd)(msg_t *msg, short *events);
+};
+
+#define KC_BLOCKS	0x01u	/* may block: asynchronous messages may leave the sender */
+#define KC_POLLABLE	0x02u	/* would-block waits for readiness on kc_fd(), if pollable */
+/* kc_fd events, the same bits as libevent's EV_READ and EV_WRITE */
+#define KEV_READ	0x02
+#define KEV_WRITE	0x04
+
+#define KC_SOCKET	0x04u	/* kc_fd() is always a socket: no need to look at its type */
+
+extern const struct kcmd systab[KCMD_MAX];
+int	systab_check(void);
+
+/* Store a raw call's outcome (r < 0: failed with errno) in msg. */
+static inline int
+kret(msg_t *msg, long r)
+{
+	if (r < 0) {
+		msg->ms_result = -1;
+		return errno;
+	}
+	msg->ms_result = r;
+	return 0;
+}
+
+/* Treat "no non-blocking form for this descriptor" as "would block". */
+static inline int
+kret_try(msg_t *msg, long r)
+{
+	int e = kret(msg, r);
+
+	return e == EOPNOTSUPP || e == EWOULDBLOCK ? EAGAIN : e;
+}
+
+/* A message cut short: the call "returned" -1 with ECANCELED. */
+static inline int
+kcancel(msg_t *msg)
+{
+	msg->ms_result = -1;
+	return ECANCELED;
+}
+
+/*
+ * ksettle
+ *	Finish a message that ran in the sender's thread: it is idle and
+ *	done at once, never returned to a reply port.  A plain release store
+ *	of the flags (no CAS): the sender owns the message, and the only
+ *	other writer, abortsys(), merely adds MSGF_ABORTED, which loses its
+ *	meaning once the call is over.
+ */
+static inline int
+ksettle(msg_t *msg, int error)
+{
+	uint32_t f = mp_load_32(&msg->ms_flags);
+
+	msg->ms_error = error;
+	mp_store_rel_32(&msg->ms_flags,
+	    (f | MSGF_DONE) & ~(MSGF_INFLIGHT | MSGF_SYNC | MSGF_ABORTABLE));
+	return error;
+}
+
+static inline bool
+kaborted(msg_t *msg)
+{
+	return (mp_load_acq_32(&msg->ms_flags) & MSGF_ABORTED) != 0;
+}
+
+/*
+ * Per-message kernel state: one slot per asynchronous message in flight
+ * that left the sender's thread.  kr_state and the queue links are
+ * guarded by the kernel lock (ks_lock).
+ */
+enum { KR_FREE, KR_QUEUED, KR_WAITING, KR_RUNNING, KR_CANCELED };
+
+struct kreq {
+	msg_t		*kr_msg;
+	const struct kcmd *kr_cmd;
+	struct kreq	*kr_next;	/* free list, pool queue */
+	struct kreq	*kr_prev;	/* pool queue */
+	uint32_t	kr_state;	/* KR_* */
+	bool		kr_onworker;	/* kr_worker is running it */
+	pthread_t	kr_worker;
+	struct event	*kr_ev;		/* its readiness event (event loop) */
+};
+
+/*
+ * The kernel: one per process.  It is never freed, so a stale ms_kstate
+ * pointer always points at a slot (a restart with more slots leaves the
+ * old array behind).
+ */
+struct kstate {
+	pthread_mutex_t	ks_lock;
+	pthread_cond_t	ks_work;	/* the pool queue is not empty, or stopping */
+	pthread_cond_t	ks_room;	/* a slot came free, or stopping */
+	bool		ks_stopping;
+	uint32_t	ks_dropping;	/* aborts taking an event off the loop */
+	uint32_t	ks_roomwait;	/* senders waiting for a slot */
+
+	struct kreq	*ks_slots;
+	uint32_t	ks_nslots;	/* in use now */
+	uint32_t	ks_cap;		/* the array's size */
+	struct kreq	*ks_free;
+
+	/* the pool */
+	struct kreq	*ks_head, *ks_tail;
+	pthread_t	*ks_workers;
+	uint32_t	ks_nworkers;
+	int		ks_intrsig;
+	sigset_t	ks_intrmask;	/* a worker's mask while it waits interruptibly */
+
+	/* the event loop */
+	struct event_base *ks_base;
+	struct event	*ks_stopev;	/* activated to end the loop */
+	pthread_t	ks_evthread;
+};
+
+extern struct kstate kstate;
+
+/* The interrupt signal's worker mask, for kc_intr forms (ppoll). */
+static inline const sigset_t *
+kintrmask(void)
+{
+	return &kstate.ks_intrmask;
+}
+
+/* The handlers, one file per family. */
+/* sys_file.c */
+int	krun_openat(msg_t *msg);
+int	ktry_openat(msg_t *msg);
+int	krun_close(msg_t *msg);
+int	krun_read(msg_t *msg);
+int	ktry_read(msg_t *msg);
+int	kfd_read(msg_t *msg, short *events);
+int	krun_write(msg_t *msg);
+int	ktry_write(msg_t *msg);
+int	kfd_write(msg_t *msg, short *events);
+int	krun_pread(msg_t *msg);
+int	ktry_pread(msg_t *msg);
+int	krun_pwrite(msg_t *msg);
+int	ktry_pwrite(msg_t *msg);
+int	krun_readv(msg_t *msg);
+int	ktry_readv(msg_t *msg);
+int	kfd_readv(msg_t *msg, short *events);
+int	krun_writev(msg_t *msg);
+int	ktry_writev(msg_t *msg);
+int	kfd_writev(msg_t *msg, short *events);
+int	krun_lseek(msg_t *msg);
+int	krun_fstat(msg_t *msg);
+int	krun_fstatat(msg_t *msg);
+int	krun_statx(msg_t *msg);
+int	krun_fsync(msg_t *msg);
+int	krun_fdatasync(msg_t *msg);
+int	krun_ftruncate(msg_t *msg);
+int	krun_getdents64(msg_t *msg);
+int	krun_mkdirat(msg_t *msg);
+int	krun_unlinkat(msg_t *msg);
+int	krun_renameat(msg_t *msg);
+
+/* sys_socket.c */
+int	krun_socket(msg_t *msg);
+int	krun_bind(msg_t *msg);
+int	krun_listen(msg_t *msg);
+int	krun_accept4(msg_t *msg);
+int	ktry_accept4(msg_t *msg);
+int	kfd_accept4(msg_t *msg, short *events);
+int	krun_connect(msg_t *msg);
+int	krun_sendto(msg_t *msg);
+int	ktry_sendto(msg_t *msg);
+int	kfd_sendto(msg_t *msg, short *events);
+int	krun_recvfrom(msg_t *msg);
+int	ktry_recvfrom(msg_t *msg);
+int	kfd_recvfrom(msg_t *msg, short *events);
+int	krun_sendmsg(msg_t *msg);
+int	ktry_sendmsg(msg_t *msg);
+int	kfd_sendmsg(msg_t *msg, short *events);
+int	krun_recvmsg(msg_t *msg);
+int	ktry_recvmsg(msg_t *msg);
+int	kfd_recvmsg(msg_t *msg, short *events);
+int	krun_shutdown(msg_t *msg);
+
+/* sys_proc.c */
+int	krun_getpid(msg_t *msg);
+int	krun_kill(msg_t *msg);
+int	krun_waitpid(msg_t *msg);
+int	ktry_waitpid(msg_t *msg);
+int	kintr_waitpid(msg_t *msg);
+int	krun_poll(msg_t *msg);
+int	ktry_poll(msg_t *msg);
+int	kintr_poll(msg_t *msg);
+int	krun_nanosleep(msg_t *msg);
+int	kintr_nanosleep(msg_t *msg);
+
+/* sys_indirect.c */
+int	krun_syscall(msg_t *msg);
+
+/* pool.c */
+int	pool_start(struct kstate *ks);
+void	pool_stop(struct kstate *ks);
+int	kreq_submit(msg_t *msg, const struct kcmd *kc, int fd, short events);
+void	kreq_done(struct kreq *kr, int error);
+int	kreq_drop(msg_t *msg);
+void	kreq_cancelall(struct kstate *ks);
+
+/* evloop.c */
+int	evloop_start(struct kstate *ks);
+void	evloop_stop(struct kstate *ks);
+int	evloop_arm(struct kreq *kr, int fd, short events);
+void	evloop_disarm(struct kreq *kr);
+
+#endif /* KPORT_INTERNAL_H */

@@ -1,0 +1,254 @@
+/*
+ * sys_file.c - the file calls: what each does blocking (run) and, where
+ * Linux has a form that never waits for the disk or the pipe, without
+ * blocking (try).
+ *
+ * The tries: RWF_NOWAIT reads and writes (preadv2/pwritev2; offset -1 is
+ * the file position, which is how read(2) on a pipe or socket goes too),
+ * and openat2(RESOLVE_CACHED) for opens whose path is in the dentry cache.
+ * Every user pointer goes to the kernel unread.
+ */
+#include "config.h"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "kport-internal.h"
+
+#define ARGS(type) struct type *a = (struct type *)msg
+
+int
+krun_openat(msg_t *msg)
+{
+	ARGS(sys_openat);
+	return kret(msg, openat(a->dirfd, a->path, a->flags, a->mode));
+}
+
+int
+ktry_openat(msg_t *msg)
+{
+	ARGS(sys_openat);
+	struct open_how how = {
+		.flags = (uint64_t)(unsigned)a->flags,
+		.mode = (a->flags & (O_CREAT | __O_TMPFILE)) ? a->mode & 07777 : 0,
+		.resolve = RESOLVE_CACHED,
+	};
+	int e = kret(msg, syscall(SYS_openat2, a->dirfd, a->path, &how, sizeof(how)));
+
+	/* openat2 is stricter than openat about flags: let the pool decide */
+	return e == EINVAL || e == ENOSYS ? EAGAIN : e;
+}
+
+int
+krun_close(msg_t *msg)
+{
+	ARGS(sys_close);
+	return kret(msg, close(a->fd));
+}
+
+int
+krun_read(msg_t *msg)
+{
+	ARGS(sys_read);
+	return kret(msg, read(a->fd, a->buf, a->count));
+}
+
+int
+ktry_read(msg_t *msg)
+{
+	ARGS(sys_read);
+	struct iovec iov = { a->buf, a->count };
+
+	return kret_try(msg, preadv2(a->fd, &iov, 1, -1, RWF_NOWAIT));
+}
+
+int
+kfd_read(msg_t *msg, short *events)
+{
+	*events = KEV_READ;
+	return ((struct sys_read *)msg)->fd;
+}
+
+int
+krun_write(msg_t *msg)
+{
+	ARGS(sys_write);
+	return kret(msg, write(a->fd, a->buf, a->count));
+}
+
+int
+ktry_write(msg_t *msg)
+{
+	ARGS(sys_write);
+	struct iovec iov = { (void *)a->buf, a->count };
+
+	return kret_try(msg, pwritev2(a->fd, &iov, 1, -1, RWF_NOWAIT));
+}
+
+int
+kfd_write(msg_t *msg, short *events)
+{
+	*events = KEV_WRITE;
+	return ((struct sys_write *)msg)->fd;
+}
+
+int
+krun_pread(msg_t *msg)
+{
+	ARGS(sys_pread);
+	return kret(msg, pread(a->fd, a->buf, a->count, a->offset));
+}
+
+int
+ktry_pread(msg_t *msg)
+{
+	ARGS(sys_pread);
+	struct iovec iov = { a->buf, a->count };
+
+	/* a negative offset would mean "file position" to preadv2 */
+	if (a->offset < 0)
+		return krun_pread(msg);
+	return kret_try(msg, preadv2(a->fd, &iov, 1, a->offset, RWF_NOWAIT));
+}
+
+int
+krun_pwrite(msg_t *msg)
+{
+	ARGS(sys_pwrite);
+	return kret(msg, pwrite(a->fd, a->buf, a->count, a->offset));
+}
+
+int
+ktry_pwrite(msg_t *msg)
+{
+	ARGS(sys_pwrite);
+	struct iovec iov = { (void *)a->buf, a->count };
+
+	if (a->offset < 0)
+		return krun_pwrite(msg);
+	return kret_try(msg, pwritev2(a->fd, &iov, 1, a->offset, RWF_NOWAIT));
+}
+
+int
+krun_readv(msg_t *msg)
+{
+	ARGS(sys_readv);
+	return kret(msg, readv(a->fd, a->iov, a->iovcnt));
+}
+
+int
+ktry_readv(msg_t *msg)
+{
+	ARGS(sys_readv);
+	return kret_try(msg, preadv2(a->fd, a->iov, a->iovcnt, -1, RWF_NOWAIT));
+}
+
+int
+kfd_readv(msg_t *msg, short *events)
+{
+	*events = KEV_READ;
+	return ((struct sys_readv *)msg)->fd;
+}
+
+int
+krun_writev(msg_t *msg)
+{
+	ARGS(sys_writev);
+	return kret(msg, writev(a->fd, a->iov, a->iovcnt));
+}
+
+int
+ktry_writev(msg_t *msg)
+{
+	ARGS(sys_writev);
+	return kret_try(msg, pwritev2(a->fd, a->iov, a->iovcnt, -1, RWF_NOWAIT));
+}
+
+int
+kfd_writev(msg_t *msg, short *events)
+{
+	*events = KEV_WRITE;
+	return ((struct sys_writev *)msg)->fd;
+}
+
+int
+krun_lseek(msg_t *msg)
+{
+	ARGS(sys_lseek);
+	return kret(msg, lseek(a->fd, a->offset, a->whence));
+}
+
+int
+krun_fstat(msg_t *msg)
+{
+	ARGS(sys_fstat);
+	return kret(msg, fstat(a->fd, a->st));
+}
+
+int
+krun_fstatat(msg_t *msg)
+{
+	ARGS(sys_fstatat);
+	return kret(msg, fstatat(a->dirfd, a->path, a->st, a->flags));
+}
+
+int
+krun_statx(msg_t *msg)
+{
+	ARGS(sys_statx);
+	return kret(msg, syscall(SYS_statx, a->dirfd, a->path, a->flags, a->mask, a->stx));
+}
+
+int
+krun_fsync(msg_t *msg)
+{
+	ARGS(sys_fsync);
+	return kret(msg, fsync(a->fd));
+}
+
+int
+krun_fdatasync(msg_t *msg)
+{
+	ARGS(sys_fsync);
+	return kret(msg, fdatasync(a->fd));
+}
+
+int
+krun_ftruncate(msg_t *msg)
+{
+	ARGS(sys_ftruncate);
+	return kret(msg, ftruncate(a->fd, a->length));
+}
+
+int
+krun_getdents64(msg_t *msg)
+{
+	ARGS(sys_getdents64);
+	return kret(msg, syscall(SYS_getdents64, a->fd, a->buf, a->count));
+}
+
+int
+krun_mkdirat(msg_t *msg)
+{
+	ARGS(sys_mkdirat);
+	return kret(msg, mkdirat(a->dirfd, a->path, a->mode));
+}
+
+int
+krun_unlinkat(msg_t *msg)
+{
+	ARGS(sys_unlinkat);
+	return kret(msg, unlinkat(a->dirfd, a->path, a->flags));
+}
+
+int
+krun_renameat(msg_t *msg)
+{
+	ARGS(sys_renameat);
+	return kret(msg, renameat(a->olddirfd, a->oldpath, a->newdirfd, a->newpath));
+}

@@ -1,0 +1,203 @@
+/*
+ * sys_proc.c - process and waiting calls: getpid, kill, waitpid, poll,
+ * nanosleep.
+ *
+ * The waiting ones have an interruptible form for the worker pool
+ * (kc_intr): the worker keeps the interrupt signal blocked and waits in
+ * ppoll(), which unblocks it atomically, so an abortsys() that signals
+ * the worker just before it starts to wait is not lost: the signal stays
+ * pending and ppoll() returns EINTR at once.  An EINTR with the message
+ * not aborted was meant for an earlier message: wait again.
+ */
+#include "config.h"
+
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "futex-internal.h"
+#include "kport-internal.h"
+
+#define ARGS(type) struct type *a = (struct type *)msg
+
+/* How long until deadline (never negative). */
+static struct timespec *
+kremaining(const struct timespec *deadline, struct timespec *rem)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	rem->tv_sec = deadline->tv_sec - now.tv_sec;
+	rem->tv_nsec = deadline->tv_nsec - now.tv_nsec;
+	if (rem->tv_nsec < 0) {
+		rem->tv_sec--;
+		rem->tv_nsec += 1000000000L;
+	}
+	if (rem->tv_sec < 0)
+		rem->tv_sec = rem->tv_nsec = 0;
+	return rem;
+}
+
+/*
+ * kwait
+ *	ppoll() until something is ready or the deadline (NULL: none)
+ *	passes, with the interrupt signal unblocked.  Returns ppoll's
+ *	count, -1 with errno, or -2 when msg was aborted.
+ */
+static int
+kwait(msg_t *msg, struct pollfd *fds, nfds_t nfds, const struct timespec *deadline)
+{
+	struct timespec rem;
+	int r;
+
+	for (;;) {
+		if (kaborted(msg))
+			return -2;
+		r = ppoll(fds, nfds, deadline ? kremaining(deadline, &rem) : NULL, kintrmask());
+		if (r >= 0 || errno != EINTR)
+			return r;
+	}
+}
+
+int
+krun_getpid(msg_t *msg)
+{
+	return kret(msg, getpid());
+}
+
+int
+krun_kill(msg_t *msg)
+{
+	ARGS(sys_kill);
+	return kret(msg, kill(a->pid, a->sig));
+}
+
+int
+krun_waitpid(msg_t *msg)
+{
+	ARGS(sys_waitpid);
+	return kret(msg, wait4(a->pid, a->status, a->options, NULL));
+}
+
+int
+ktry_waitpid(msg_t *msg)
+{
+	ARGS(sys_waitpid);
+	pid_t r = wait4(a->pid, a->status, a->options | WNOHANG, NULL);
+
+	if (r == 0 && !(a->options & WNOHANG))
+		return EAGAIN;
+	return kret(msg, r);
+}
+
+/*
+ * kintr_waitpid
+ *	For one child's exit, wait on its pidfd; other waits (any child,
+ *	stops) cannot be cut short and block in wait4().
+ */
+int
+kintr_waitpid(msg_t *msg)
+{
+	ARGS(sys_waitpid);
+	struct pollfd pfd = { .events = POLLIN };
+	int r;
+
+	if (a->pid <= 0 || (a->options & (WUNTRACED | WCONTINUED)))
+		return krun_waitpid(msg);
+	pfd.fd = (int)syscall(SYS_pidfd_open, a->pid, 0);
+	if (pfd.fd < 0)
+		return krun_waitpid(msg);
+	for (;;) {
+		r = ktry_waitpid(msg);
+		if (r != EAGAIN)
+			break;
+		if ((r = kwait(msg, &pfd, 1, NULL)) < 0) {
+			r = r == -2 ? kcancel(msg) : kret(msg, r);
+			break;
+		}
+	}
+	close(pfd.fd);
+	return r;
+}
+
+int
+krun_poll(msg_t *msg)
+{
+	ARGS(sys_poll);
+	return kret(msg, poll(a->fds, a->nfds, a->timeout));
+}
+
+int
+ktry_poll(msg_t *msg)
+{
+	ARGS(sys_poll);
+	int r = poll(a->fds, a->nfds, 0);
+
+	if (r == 0 && a->timeout != 0)
+		return EAGAIN;
+	return kret(msg, r);
+}
+
+int
+kintr_poll(msg_t *msg)
+{
+	ARGS(sys_poll);
+	struct timespec dl, rel;
+	int r;
+
+	if (a->timeout >= 0) {
+		rel.tv_sec = a->timeout / 1000;
+		rel.tv_nsec = (a->timeout % 1000) * 1000000L;
+		mp_deadline(&rel, &dl);
+	}
+	r = kwait(msg, a->fds, a->nfds, a->timeout >= 0 ? &dl : NULL);
+	return r == -2 ? kcancel(msg) : kret(msg, r);
+}
+
+int
+krun_nanosleep(msg_t *msg)
+{
+	ARGS(sys_nanosleep);
+	return kret(msg, nanosleep(a->req, a->rem));
+}
+
+/* Copy between our memory and a user pointer without trusting it: EFAULT. */
+static int
+kcopy(void *to, const void *from, size_t len, bool in)
+{
+	struct iovec local = { in ? to : (void *)from, len };
+	struct iovec remote = { in ? (void *)from : to, len };
+	ssize_t r = in ? process_vm_readv(getpid(), &local, 1, &remote, 1, 0)
+	    : process_vm_writev(getpid(), &local, 1, &remote, 1, 0);
+
+	return r == (ssize_t)len ? 0 : EFAULT;
+}
+
+int
+kintr_nanosleep(msg_t *msg)
+{
+	ARGS(sys_nanosleep);
+	struct timespec req, dl, rem;
+	int r;
+
+	if (kcopy(&req, a->req, sizeof(req), true) != 0) {
+		msg->ms_result = -1;
+		return EFAULT;
+	}
+	if (req.tv_sec < 0 || req.tv_nsec < 0 || req.tv_nsec >= 1000000000L) {
+		msg->ms_result = -1;
+		return EINVAL;
+	}
+	mp_deadline(&req, &dl);
+	r = kwait(msg, NULL, 0, &dl);
+	if (r == -2) {
+		if (a->rem != NULL && kcopy(a->rem, kremaining(&dl, &rem), sizeof(rem), false))
+			return kret(msg, (errno = EFAULT, -1));
+		return kcancel(msg);
+	}
+	return kret(msg, r < 0 ? r : 0);
+}

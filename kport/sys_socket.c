@@ -1,0 +1,163 @@
+/*
+ * sys_socket.c - the socket calls.
+ *
+ * Data calls try with MSG_DONTWAIT, so a blocking socket need not be
+ * switched to non-blocking; accept4, which has no such flag, looks at
+ * readiness first.  Calls that never wait (socket, bind, listen,
+ * shutdown) always run inline; connect can only block and goes to the
+ * pool.
+ */
+#include "config.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+
+#include "kport-internal.h"
+
+#define ARGS(type) struct type *a = (struct type *)msg
+
+int
+krun_socket(msg_t *msg)
+{
+	ARGS(sys_socket);
+	return kret(msg, socket(a->domain, a->type, a->protocol));
+}
+
+int
+krun_bind(msg_t *msg)
+{
+	ARGS(sys_bind);
+	return kret(msg, bind(a->fd, a->addr, a->addrlen));
+}
+
+int
+krun_listen(msg_t *msg)
+{
+	ARGS(sys_listen);
+	return kret(msg, listen(a->fd, a->backlog));
+}
+
+int
+krun_accept4(msg_t *msg)
+{
+	ARGS(sys_accept4);
+	return kret(msg, accept4(a->fd, a->addr, a->addrlen, a->flags));
+}
+
+int
+ktry_accept4(msg_t *msg)
+{
+	ARGS(sys_accept4);
+	struct pollfd pfd = { .fd = a->fd, .events = POLLIN };
+
+	if (poll(&pfd, 1, 0) == 0)
+		return EAGAIN;
+	return kret_try(msg, accept4(a->fd, a->addr, a->addrlen, a->flags));
+}
+
+int
+kfd_accept4(msg_t *msg, short *events)
+{
+	*events = KEV_READ;
+	return ((struct sys_accept4 *)msg)->fd;
+}
+
+int
+krun_connect(msg_t *msg)
+{
+	ARGS(sys_connect);
+	return kret(msg, connect(a->fd, a->addr, a->addrlen));
+}
+
+int
+krun_sendto(msg_t *msg)
+{
+	ARGS(sys_sendto);
+	return kret(msg, sendto(a->fd, a->buf, a->len, a->flags, a->addr, a->addrlen));
+}
+
+int
+ktry_sendto(msg_t *msg)
+{
+	ARGS(sys_sendto);
+	return kret_try(msg, sendto(a->fd, a->buf, a->len, a->flags | MSG_DONTWAIT,
+	    a->addr, a->addrlen));
+}
+
+int
+kfd_sendto(msg_t *msg, short *events)
+{
+	*events = KEV_WRITE;
+	return ((struct sys_sendto *)msg)->fd;
+}
+
+int
+krun_recvfrom(msg_t *msg)
+{
+	ARGS(sys_recvfrom);
+	return kret(msg, recvfrom(a->fd, a->buf, a->len, a->flags, a->addr, a->addrlen));
+}
+
+int
+ktry_recvfrom(msg_t *msg)
+{
+	ARGS(sys_recvfrom);
+	return kret_try(msg, recvfrom(a->fd, a->buf, a->len, a->flags | MSG_DONTWAIT,
+	    a->addr, a->addrlen));
+}
+
+int
+kfd_recvfrom(msg_t *msg, short *events)
+{
+	*events = KEV_READ;
+	return ((struct sys_recvfrom *)msg)->fd;
+}
+
+int
+krun_sendmsg(msg_t *msg)
+{
+	ARGS(sys_sendmsg);
+	return kret(msg, sendmsg(a->fd, a->mh, a->flags));
+}
+
+int
+ktry_sendmsg(msg_t *msg)
+{
+	ARGS(sys_sendmsg);
+	return kret_try(msg, sendmsg(a->fd, a->mh, a->flags | MSG_DONTWAIT));
+}
+
+int
+kfd_sendmsg(msg_t *msg, short *events)
+{
+	*events = KEV_WRITE;
+	return ((struct sys_sendmsg *)msg)->fd;
+}
+
+int
+krun_recvmsg(msg_t *msg)
+{
+	ARGS(sys_recvmsg);
+	return kret(msg, recvmsg(a->fd, a->mh, a->flags));
+}
+
+int
+ktry_recvmsg(msg_t *msg)
+{
+	ARGS(sys_recvmsg);
+	return kret_try(msg, recvmsg(a->fd, a->mh, a->flags | MSG_DONTWAIT));
+}
+
+int
+kfd_recvmsg(msg_t *msg, short *events)
+{
+	*events = KEV_READ;
+	return ((struct sys_recvmsg *)msg)->fd;
+}
+
+int
+krun_shutdown(msg_t *msg)
+{
+	ARGS(sys_shutdown);
+	return kret(msg, shutdown(a->fd, a->how));
+}

@@ -1,0 +1,317 @@
+/*
+ * sysport.c - the system port: where syscall messages are sent.
+ *
+ * Its putport is the whole synchronous path: check the command and size
+ * against the table, run the handler in the sender's thread, store the
+ * outcome.  Asynchronous messages are tried without blocking first and
+ * only then handed to the event loop or the pool (pool.c, evloop.c).
+ *
+ * The port object is made once and never freed, so sysport()'s pointer
+ * stays good across sysport_stop()/sysport_start() and fork().  Its
+ * state says whether sends are taken:
+ *
+ *	NEVER	not started yet: sysport() starts it
+ *	RUNNING	taken
+ *	STOPPED	refused with EPIPE until sysport_start()
+ *	DEAD	a child after fork(): refused with EOWNERDEAD (the kernel's
+ *		threads live in the parent) until sysport_start()
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kport-internal.h"
+
+enum { SP_NEVER, SP_RUNNING, SP_STOPPED, SP_DEAD };
+
+struct sysport {
+	struct msgport	sp_port;
+	uint32_t	sp_state;	/* SP_* */
+};
+
+struct kstate kstate = {
+	.ks_lock = PTHREAD_MUTEX_INITIALIZER,
+	.ks_work = PTHREAD_COND_INITIALIZER,
+	.ks_room = PTHREAD_COND_INITIALIZER,
+};
+
+static struct sysport *sysp;		/* set once */
+static pthread_once_t sysp_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t sysp_ctl = PTHREAD_MUTEX_INITIALIZER;	/* start, stop */
+
+/* Can the event loop wait for fd (a socket, pipe or character device)? */
+static bool
+kpollable(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0)
+		return false;
+	return S_ISSOCK(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode);
+}
+
+/*
+ * sys_putasync
+ *	An asynchronous message: run it here if it cannot block or its try
+ *	finishes it (its outcome is sendsys's value and it is NOT returned
+ *	to its reply port: the sender has it already); otherwise give it a
+ *	slot in the event loop or the pool (EASYNC).
+ */
+static int
+sys_putasync(msg_t *msg, const struct kcmd *kc)
+{
+	short events = 0;
+	int fd = -1, error;
+
+	if (msg->ms_flags & MSGF_PERSISTENT)
+		return msg_refuse(msg, EINVAL);
+	if (!(kc->kc_flags & KC_BLOCKS))
+		return ksettle(msg, kc->kc_run(msg));
+	if (kc->kc_try != NULL && (error = kc->kc_try(msg)) != EAGAIN)
+		return ksettle(msg, error);
+	if (kc->kc_flags & KC_POLLABLE) {
+		fd = kc->kc_fd(msg, &events);
+		if (!(kc->kc_flags & KC_SOCKET) && !kpollable(fd))
+			fd = -1;
+	}
+	return kreq_submit(msg, kc, fd, events);
+}
+
+/*
+ * sys_putport
+ *	Send msg to the system port (see the mp_putport contract).
+ */
+static int
+sys_putport(msgport_t *port, msg_t *msg)
+{
+	uint32_t cmd = msg->ms_cmd, state;
+	const struct kcmd *kc;
+
+	state = mp_load_acq_32(&((struct sysport *)port)->sp_state);
+	if (__builtin_expect(state != SP_RUNNING, 0))
+		return msg_refuse(msg, state == SP_DEAD ? EOWNERDEAD : EPIPE);
+	if (cmd - 1 >= KCMD_MAX - 1)
+		return msg_refuse(msg, ENOSYS);
+	kc = &systab[cmd];
+	if (msg->ms_size != kc->kc_size)
+		return msg_refuse(msg, EINVAL);
+	if (msg->ms_flags & (MSGF_ASYNC | MSGF_PERSISTENT))
+		return sys_putasync(msg, kc);
+	return ksettle(msg, kc->kc_run(msg));
+}
+
+static int
+sys_dropmsg(msgport_t *port, msg_t *msg)
+{
+	(void)port;
+	return kreq_drop(msg);
+}
+
+/* The system port is for ever: sysport_stop() is how it ends. */
+static int
+sys_rmport(msgport_t *port)
+{
+	(void)port;
+	return EPERM;
+}
+
+static const struct msgport_ops sys_ops = {
+	.mp_putport = sys_putport,
+	.mp_getport = port_noget,
+	.mp_waitport = port_nowait,
+	.mp_replyport = port_noreply,
+	.mp_dropmsg = sys_dropmsg,
+	.mp_portfd = port_nofd,
+	.mp_rmport = sys_rmport,
+};
+
+/*
+ * sysport_atfork_child
+ *	The child has none of the kernel's threads: mark the port dead and
+ *	make the locks usable again.  The parent's event base is left alone
+ *	(its epoll instance is shared with the parent; freeing it here would
+ *	take the parent's descriptors off it).
+ */
+static void
+sysport_atfork_child(void)
+{
+	struct kstate *ks = &kstate;
+
+	pthread_mutex_init(&sysp_ctl, NULL);
+	pthread_mutex_init(&ks->ks_lock, NULL);
+	pthread_cond_init(&ks->ks_work, NULL);
+	pthread_cond_init(&ks->ks_room, NULL);
+	ks->ks_base = NULL;
+	ks->ks_stopev = NULL;
+	ks->ks_workers = NULL;
+	ks->ks_nworkers = 0;
+	ks->ks_head = ks->ks_tail = NULL;
+	ks->ks_roomwait = ks->ks_dropping = 0;
+	ks->ks_stopping = true;
+	if (sysp != NULL && sysp->sp_state == SP_RUNNING)
+		sysp->sp_state = SP_DEAD;
+}
+
+static void
+sysport_create(void)
+{
+	struct sysport *s = (struct sysport *)port_alloc(sizeof(struct sysport), &sys_ops);
+
+	if (s != NULL)
+		pthread_atfork(NULL, NULL, sysport_atfork_child);
+	mp_store_rel_ptr((void **)&sysp, s);
+}
+
+/* The interrupt signal's handler: its only job is to make ppoll() return EINTR. */
+static void
+kintr_handler(int sig)
+{
+	(void)sig;
+}
+
+static unsigned
+envnum(const char *name, unsigned given, unsigned dflt)
+{
+	const char *s;
+	long v;
+
+	if (given != 0)
+		return given;
+	if ((s = getenv(name)) != NULL && (v = strtol(s, NULL, 10)) > 0 && v < (1L << 24))
+		return (unsigned)v;
+	return dflt;
+}
+
+/*
+ * kstart
+ *	Set the kernel up as attr says: the signal, the slots (a larger
+ *	array than before replaces the old one, which is kept: stale
+ *	ms_kstate pointers may still point into it), the loop, the pool.
+ */
+static int
+kstart(const struct sysport_attr *attr)
+{
+	static const struct sysport_attr none;
+	struct kstate *ks = &kstate;
+	struct sigaction sa;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	uint32_t i, nslots;
+	int r;
+
+	if (attr == NULL)
+		attr = &none;
+	ks->ks_intrsig = attr->sa_intrsig ? attr->sa_intrsig : SIGRTMAX - 2;
+	if (ks->ks_intrsig < SIGRTMIN || ks->ks_intrsig > SIGRTMAX)
+		return EINVAL;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = kintr_handler;		/* no SA_RESTART: interrupt */
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(ks->ks_intrsig, &sa, NULL) != 0)
+		return errno;
+	sigfillset(&ks->ks_intrmask);
+	sigdelset(&ks->ks_intrmask, ks->ks_intrsig);
+
+	ks->ks_nworkers = envnum("MSGPORT_WORKERS", attr->sa_workers,
+	    ncpu < 2 ? 2 : (unsigned)ncpu);
+	nslots = envnum("MSGPORT_SLOTS", attr->sa_slots, 4096);
+	if (nslots > ks->ks_cap) {
+		struct kreq *slots = calloc(nslots, sizeof(*slots));
+
+		if (slots == NULL)
+			return ENOMEM;
+		ks->ks_slots = slots;	/* the old array stays behind on purpose */
+		ks->ks_cap = nslots;
+	}
+	ks->ks_nslots = nslots;
+	pthread_mutex_lock(&ks->ks_lock);
+	ks->ks_free = NULL;
+	for (i = ks->ks_nslots; i-- > 0; ) {
+		memset(&ks->ks_slots[i], 0, sizeof(ks->ks_slots[i]));
+		ks->ks_slots[i].kr_next = ks->ks_free;
+		ks->ks_free = &ks->ks_slots[i];
+	}
+	ks->ks_head = ks->ks_tail = NULL;
+	ks->ks_stopping = false;
+	pthread_mutex_unlock(&ks->ks_lock);
+
+	if ((r = evloop_start(ks)) != 0)
+		return r;
+	if ((r = pool_start(ks)) != 0) {
+		evloop_stop(ks);
+		return r;
+	}
+	return 0;
+}
+
+/*
+ * sysport_start
+ *	Start the system port with attr (NULL: defaults).  Returns 0, EBUSY
+ *	when it is running, or why it could not start.
+ */
+int
+sysport_start(const struct sysport_attr *attr)
+{
+	int r;
+
+	pthread_once(&sysp_once, sysport_create);
+	if (sysp == NULL)
+		return ENOMEM;
+	pthread_mutex_lock(&sysp_ctl);
+	if (mp_load_32(&sysp->sp_state) == SP_RUNNING)
+		r = EBUSY;
+	else if ((r = systab_check()) == 0 && (r = kstart(attr)) == 0)
+		mp_store_rel_32(&sysp->sp_state, SP_RUNNING);
+	pthread_mutex_unlock(&sysp_ctl);
+	return r;
+}
+
+/*
+ * sysport_stop
+ *	Refuse new messages (EPIPE), return every message in flight with
+ *	ECANCELED (a running call that cannot be interrupted finishes first
+ *	and brings its own result), and stop the kernel's threads.  Returns
+ *	0, or EINVAL when it is not running.
+ */
+int
+sysport_stop(void)
+{
+	struct kstate *ks = &kstate;
+
+	pthread_once(&sysp_once, sysport_create);
+	if (sysp == NULL)
+		return EINVAL;
+	pthread_mutex_lock(&sysp_ctl);
+	if (mp_load_32(&sysp->sp_state) != SP_RUNNING) {
+		pthread_mutex_unlock(&sysp_ctl);
+		return EINVAL;
+	}
+	mp_store_rel_32(&sysp->sp_state, SP_STOPPED);
+	kreq_cancelall(ks);
+	pool_stop(ks);
+	evloop_stop(ks);
+	pthread_mutex_unlock(&sysp_ctl);
+	return 0;
+}
+
+/*
+ * sysport
+ *	The system port, started with the defaults on first use.  NULL
+ *	with errno set if it could not start.
+ */
+msgport_t *
+sysport(void)
+{
+	struct sysport *s = mp_load_acq_ptr((void *const *)&sysp);
+	int r;
+
+	if (__builtin_expect(s != NULL && mp_load_32(&s->sp_state) != SP_NEVER, 1))
+		return &s->sp_port;
+	if ((r = sysport_start(NULL)) != 0 && r != EBUSY) {
+		errno = r;
+		return NULL;
+	}
+	return &sysp->sp_port;
+}

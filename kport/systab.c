@@ -1,0 +1,101 @@
+/*
+ * systab.c - the system port's command table: for each command, its
+ * message size, whether it may block, whether it waits on a pollable
+ * descriptor, and its handlers (see struct kcmd).  This table is the one
+ * place that says how a call is executed; sysport.c only reads it.
+ *
+ * Designated initializers keep entry and command together; systab_check()
+ * runs at every start and refuses a table with a hole or an incoherent
+ * entry.
+ */
+#include "config.h"
+
+#include <stdio.h>
+
+#include "kport-internal.h"
+
+/* A call that never blocks: always inline. */
+#define INLINE(cmd, name, type) \
+	[cmd] = { #name, sizeof(struct type), 0, krun_##name, NULL, NULL, NULL }
+/* A call that can only block: asynchronous ones go to the pool. */
+#define BLOCKS(cmd, name, type) \
+	[cmd] = { #name, sizeof(struct type), KC_BLOCKS, krun_##name, NULL, NULL, NULL }
+/* A call with a non-blocking try; if that would block, the pool runs it. */
+#define TRIES(cmd, name, type) \
+	[cmd] = { #name, sizeof(struct type), KC_BLOCKS, krun_##name, ktry_##name, NULL, NULL }
+/* As TRIES, and a worker can be interrupted while it waits. */
+#define INTR(cmd, name, type, try) \
+	[cmd] = { #name, sizeof(struct type), KC_BLOCKS, krun_##name, try, kintr_##name, NULL }
+/* Would-block waits in the event loop when the descriptor is pollable. */
+#define POLLS(cmd, name, type, more) \
+	[cmd] = { #name, sizeof(struct type), KC_BLOCKS | KC_POLLABLE | (more), \
+		  krun_##name, ktry_##name, NULL, kfd_##name }
+
+const struct kcmd systab[KCMD_MAX] = {
+	/* files */
+	TRIES(KCMD_OPENAT, openat, sys_openat),
+	INLINE(KCMD_CLOSE, close, sys_close),
+	POLLS(KCMD_READ, read, sys_read, 0),
+	POLLS(KCMD_WRITE, write, sys_write, 0),
+	TRIES(KCMD_PREAD, pread, sys_pread),
+	TRIES(KCMD_PWRITE, pwrite, sys_pwrite),
+	POLLS(KCMD_READV, readv, sys_readv, 0),
+	POLLS(KCMD_WRITEV, writev, sys_writev, 0),
+	INLINE(KCMD_LSEEK, lseek, sys_lseek),
+	INLINE(KCMD_FSTAT, fstat, sys_fstat),
+	BLOCKS(KCMD_FSTATAT, fstatat, sys_fstatat),
+	BLOCKS(KCMD_STATX, statx, sys_statx),
+	BLOCKS(KCMD_FSYNC, fsync, sys_fsync),
+	BLOCKS(KCMD_FDATASYNC, fdatasync, sys_fsync),
+	BLOCKS(KCMD_FTRUNCATE, ftruncate, sys_ftruncate),
+	BLOCKS(KCMD_GETDENTS64, getdents64, sys_getdents64),
+	BLOCKS(KCMD_MKDIRAT, mkdirat, sys_mkdirat),
+	BLOCKS(KCMD_UNLINKAT, unlinkat, sys_unlinkat),
+	BLOCKS(KCMD_RENAMEAT, renameat, sys_renameat),
+
+	/* sockets */
+	INLINE(KCMD_SOCKET, socket, sys_socket),
+	INLINE(KCMD_BIND, bind, sys_bind),
+	INLINE(KCMD_LISTEN, listen, sys_listen),
+	POLLS(KCMD_ACCEPT4, accept4, sys_accept4, KC_SOCKET),
+	BLOCKS(KCMD_CONNECT, connect, sys_connect),
+	POLLS(KCMD_SENDTO, sendto, sys_sendto, KC_SOCKET),
+	POLLS(KCMD_RECVFROM, recvfrom, sys_recvfrom, KC_SOCKET),
+	POLLS(KCMD_SENDMSG, sendmsg, sys_sendmsg, KC_SOCKET),
+	POLLS(KCMD_RECVMSG, recvmsg, sys_recvmsg, KC_SOCKET),
+	INLINE(KCMD_SHUTDOWN, shutdown, sys_shutdown),
+
+	/* waiting, processes */
+	INTR(KCMD_POLL, poll, sys_poll, ktry_poll),
+	INTR(KCMD_NANOSLEEP, nanosleep, sys_nanosleep, NULL),
+	INLINE(KCMD_GETPID, getpid, sys_getpid),
+	INLINE(KCMD_KILL, kill, sys_kill),
+	INTR(KCMD_WAITPID, waitpid, sys_waitpid, ktry_waitpid),
+
+	/* anything else */
+	BLOCKS(KCMD_SYSCALL, syscall, sys_syscall),
+};
+
+/*
+ * systab_check
+ *	Every command has an entry; an entry's flags agree with its handlers.
+ *	Returns 0, or ENOTRECOVERABLE naming the bad entry on stderr.
+ */
+int
+systab_check(void)
+{
+	const struct kcmd *kc;
+	uint32_t cmd;
+
+	for (cmd = 1; cmd < KCMD_MAX; cmd++) {
+		kc = &systab[cmd];
+		if (kc->kc_name == NULL || kc->kc_run == NULL || kc->kc_size < sizeof(msg_t) ||
+		    ((kc->kc_flags & KC_POLLABLE) && (kc->kc_try == NULL || kc->kc_fd == NULL)) ||
+		    (!(kc->kc_flags & KC_BLOCKS) && (kc->kc_try || kc->kc_intr))) {
+			fprintf(stderr, "msgport: system command %u (%s) is malformed\n", cmd,
+			    kc->kc_name ? kc->kc_name : "empty");
+			return ENOTRECOVERABLE;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,93 @@
+/*
+ * kputil.h - what the system port tests share: sending a message
+ * synchronously or asynchronously the same way, a scratch directory, and
+ * a record of which commands a test program exercised in which mode.
+ */
+#ifndef MSGPORT_KPUTIL_H
+#define MSGPORT_KPUTIL_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "msgport.h"
+#include "msgport-sys.h"
+
+static inline uint32_t
+kp_flags(msg_t *m)
+{
+	return __atomic_load_n(&m->ms_flags, __ATOMIC_ACQUIRE);
+}
+
+/* Which commands ran in which mode (0 sync, 1 async). */
+static uint64_t kp_seen[2];
+
+/*
+ * kp_send
+ *	Send msg to the system port, synchronously or asynchronously with a
+ *	reply port, and wait for it: the call's errno (0 on success) either
+ *	way.  Checks it came back idle and done, and returned once.
+ */
+static inline int
+kp_send(msg_t *m, size_t size, int async, msgport_t *rport)
+{
+	int r;
+
+	kp_seen[async != 0] |= 1ull << m->ms_cmd;
+	if (async)
+		prep_async(m, rport);
+	r = sendsys(sysport(), m, size);
+	if (r == EASYNC) {
+		r = waitsys(rport, m);
+		assert_null(getport(rport));
+	}
+	assert_true(kp_flags(m) & MSGF_DONE);
+	assert_false(kp_flags(m) & MSGF_INFLIGHT);
+	return r;
+}
+
+/* A raw call's outcome as an errno (0 on success). */
+#define RAWERR(expr) ((expr) < 0 ? errno : 0)
+
+/* A fresh scratch directory; chdir into it. */
+static inline char *
+kp_tmpdir(char *buf, size_t len)
+{
+	const char *base = getenv("TMPDIR");
+
+	snprintf(buf, len, "%s/msgport-test-XXXXXX", base ? base : "/tmp");
+	assert_non_null(mkdtemp(buf));
+	assert_int_equal(chdir(buf), 0);
+	return buf;
+}
+
+static inline void
+kp_rmtree(const char *dir)
+{
+	char cmd[600];
+
+	assert_int_equal(chdir("/"), 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* Does it complete: a generous deadline, never a timing assertion. */
+static inline int
+kp_waitdone(msgport_t *rport, msg_t *m)
+{
+	struct timespec t = { 30, 0 };
+
+	return timedwaitsys(rport, m, &t);
+}
+
+#endif /* MSGPORT_KPUTIL_H */
