@@ -33,9 +33,9 @@ helper_main(void *arg)
 	testmsg_init(&h->tm, TCMD_ECHO, MSGF_ASYNC, h->rport, 42);
 	if (sendsys(h->ts->port, &h->tm.hdr, sizeof(h->tm)) != EASYNC)
 		return NULL;
-	while (h->st->calls == 0 && test_now() < end)
+	while (upcalls_seen(h->st) == 0 && test_now() < end)
 		sched_yield();
-	h->ok = h->st->calls == 1;
+	h->ok = upcalls_seen(h->st) == 1;
 	if (h->wfd >= 0 && write(h->wfd, "x", 1) != 1)
 		h->ok = 0;
 	return NULL;
@@ -80,6 +80,13 @@ upcall_interrupts_blocked_read_which_restarts(void **state)
 	char c = 0;
 
 	(void)state;
+#if defined(__SANITIZE_THREAD__)
+	/* TSan holds a signal that arrives inside read() (not one of its
+	   "blocking" interceptors) until read() returns: the kernel restarts
+	   the read, so the upcall could only run after it.  poll() is one,
+	   and the next test covers delivery into a blocked call. */
+	skip();
+#endif
 	testserver_start(&ts);
 	upstat_init(&st);
 	assert_non_null(port = mkport_upcall(record_upcall, &st));
