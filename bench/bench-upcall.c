@@ -18,6 +18,7 @@
  */
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -32,11 +33,16 @@
 static volatile uint64_t ack;			/* bumped by every receiving side */
 static volatile int stop;
 
+/* Spin a little, then yield: on a small machine the receiver needs the CPU. */
 static void
 wait_ack(uint64_t want)
 {
-	while (ack < want)
-		__asm__ __volatile__("pause");
+	for (int spin = 0; ack < want; spin++) {
+		if (spin < 2000)
+			__asm__ __volatile__("pause");
+		else
+			sched_yield();
+	}
 }
 
 /* msgport: an upcall port owned by a thread asleep in pause() */
