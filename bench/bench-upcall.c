@@ -9,6 +9,11 @@
  *	handler acknowledges.
  *  upcall-vs-eventfd: the same against an eventfd write that wakes a
  *	thread sleeping in poll(), which reads it and acknowledges.
+ *  upcall-self-vs-pthread_kill, upcall-self-vs-eventfd: the same three
+ *	deliveries on one thread (the owner replies to itself, signals
+ *	itself, writes and polls its own eventfd): the cost of the path
+ *	itself, without the scheduler's wake-up, which dominates (and
+ *	blurs) the cross-thread figures on a small, busy machine.
  *  crit-pair-vs-call: crit_enter() + crit_exit() against one call of an
  *	empty function the compiler may not inline.
  *
@@ -18,6 +23,7 @@
  */
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -32,11 +38,16 @@
 static volatile uint64_t ack;			/* bumped by every receiving side */
 static volatile int stop;
 
+/* Spin a little, then yield: on a small machine the receiver needs the CPU. */
 static void
 wait_ack(uint64_t want)
 {
-	while (ack < want)
-		__asm__ __volatile__("pause");
+	for (int spin = 0; ack < want; spin++) {
+		if (spin < 2000)
+			__asm__ __volatile__("pause");
+		else
+			sched_yield();
+	}
 }
 
 /* msgport: an upcall port owned by a thread asleep in pause() */
@@ -149,6 +160,54 @@ base_eventfd(void *arg, long iters)
 	}
 }
 
+/* the same, all on one thread */
+
+static void
+ours_upcall_self(void *arg, long iters)
+{
+	struct upowner *o = arg;	/* rport made by this thread */
+	uint64_t base = ack;
+	msg_t *m;
+
+	for (long i = 0; i < iters; i++) {
+		initmsg(&o->msg, 1, MSGF_ASYNC, o->rport);
+		if (sendsys(o->server, &o->msg, sizeof(o->msg)) != EASYNC ||
+		    (m = getport(o->server)) == NULL)
+			abort();
+		replymsg(m, 0);
+		if (ack != base + (uint64_t)i + 1)
+			abort();
+	}
+}
+
+static void
+base_kill_self(void *arg, long iters)
+{
+	uint64_t base = ack;
+
+	(void)arg;
+	for (long i = 0; i < iters; i++) {
+		pthread_kill(pthread_self(), BENCH_SIG);
+		if (ack != base + (uint64_t)i + 1)
+			abort();
+	}
+}
+
+static void
+base_eventfd_self(void *arg, long iters)
+{
+	int fd = *(int *)arg;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	uint64_t v = 1;
+
+	for (long i = 0; i < iters; i++) {
+		if (write(fd, &v, sizeof(v)) != sizeof(v) || poll(&pfd, 1, -1) != 1 ||
+		    read(fd, &v, sizeof(v)) != sizeof(v))
+			abort();
+		ack++;
+	}
+}
+
 /* critical sections against an empty call */
 
 static void __attribute__((noinline))
@@ -178,9 +237,10 @@ base_call(void *arg, long iters)
 int
 main(int argc, char **argv)
 {
-	struct upowner o;
+	struct upowner o, self;
 	struct sigaction sa;
 	pthread_t killer, efdt;
+	int selfefd;
 
 	if (argc == 3 && strcmp(argv[1], "crit") == 0) {
 		ours_crit(NULL, atol(argv[2]));
@@ -207,6 +267,15 @@ main(int argc, char **argv)
 	    "pthread_kill -> handler ran", base_kill, &killer, 20000);
 	bench_compare("upcall-vs-eventfd", "reply -> upcall ran", ours_upcall, &o,
 	    "eventfd -> poll woke", base_eventfd, NULL, 20000);
+	memset(&self, 0, sizeof(self));
+	self.server = o.server;
+	if ((self.rport = mkport_upcall(ack_upcall, NULL)) == NULL)
+		abort();
+	selfefd = eventfd(0, EFD_CLOEXEC);
+	bench_compare("upcall-self-vs-pthread_kill", "reply -> upcall ran (1 thread)",
+	    ours_upcall_self, &self, "pthread_kill -> handler ran", base_kill_self, NULL, 200000);
+	bench_compare("upcall-self-vs-eventfd", "reply -> upcall ran (1 thread)",
+	    ours_upcall_self, &self, "eventfd write+poll+read", base_eventfd_self, &selfefd, 200000);
 	bench_compare("crit-pair-vs-call", "crit_enter+crit_exit", ours_crit, NULL,
 	    "empty noinline call", base_call, NULL, 20000000);
 

@@ -79,12 +79,20 @@ up_replyport(msgport_t *port, msg_t *msg)
  *	Should up's upcall run now, on its owner's thread td?  A port whose
  *	upcall is already on the stack never is (it is run again when that
  *	one returns); one held by a critical section marks td.
+ *	NOTE: a passive port's timer is never disarmed once started (a
+ *	replier may be re-arming it at that moment); an expiry that finds
+ *	nothing pending is forgotten here, so at worst a later message is
+ *	upcalled before its own timeout, never after.
  */
 bool
 up_due(struct mp_td *td, struct upcall_port *up, bool flush)
 {
-	if (up->up_running || mp_load_acq_32(&up->up_pending) == 0)
+	if (up->up_running)
 		return false;
+	if (mp_load_acq_32(&up->up_pending) == 0) {
+		up->up_fired = 0;	/* a stale expiry: nothing was waiting */
+		return false;
+	}
 	if (up->up_kind == UP_PLAIN)
 		return true;
 	if (up->up_kind == UP_PASSIVE && !up->up_fired && !flush)

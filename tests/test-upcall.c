@@ -33,9 +33,9 @@ helper_main(void *arg)
 	testmsg_init(&h->tm, TCMD_ECHO, MSGF_ASYNC, h->rport, 42);
 	if (sendsys(h->ts->port, &h->tm.hdr, sizeof(h->tm)) != EASYNC)
 		return NULL;
-	while (h->st->calls == 0 && test_now() < end)
+	while (upcalls_seen(h->st) == 0 && test_now() < end)
 		sched_yield();
-	h->ok = h->st->calls == 1;
+	h->ok = upcalls_seen(h->st) == 1;
 	if (h->wfd >= 0 && write(h->wfd, "x", 1) != 1)
 		h->ok = 0;
 	return NULL;
@@ -80,6 +80,13 @@ upcall_interrupts_blocked_read_which_restarts(void **state)
 	char c = 0;
 
 	(void)state;
+#if defined(__SANITIZE_THREAD__)
+	/* TSan holds a signal that arrives inside read() (not one of its
+	   "blocking" interceptors) until read() returns: the kernel restarts
+	   the read, so the upcall could only run after it.  poll() is one,
+	   and the next test covers delivery into a blocked call. */
+	skip();
+#endif
 	testserver_start(&ts);
 	upstat_init(&st);
 	assert_non_null(port = mkport_upcall(record_upcall, &st));
@@ -262,6 +269,55 @@ upcall_never_runs_on_top_of_itself(void **state)
 	testserver_stop(&ts);
 }
 
+/*
+ * The owner drains the port itself while upcalls interrupt it and drain
+ * it too: an upcall must never land while the owner holds the port's
+ * lock (it would deadlock on it).  SIGALRM ends a hung run.
+ */
+#define NRACE 64000	/* a multiple of 32 */
+static volatile long race_taken;
+
+static void
+race_upcall(msgport_t *port, void *arg)
+{
+	(void)arg;
+	if (getport(port) != NULL)
+		race_taken++;
+}
+
+static void
+owner_drains_while_upcalls_drain(void **state)
+{
+	struct testserver ts;
+	struct testmsg *tm = calloc(NRACE, sizeof(*tm));
+	msgport_t *port;
+	int i;
+
+	(void)state;
+	assert_non_null(tm);
+	testserver_start(&ts);
+	race_taken = 0;
+	assert_non_null(port = mkport_upcall(race_upcall, NULL));
+	alarm(120);
+	/* batches of 32 held then released at once: the owner sits in
+	   getport() while they come back in a burst */
+	for (i = 0; i < NRACE; i++) {
+		testmsg_init(&tm[i], i % 32 == 31 ? TCMD_RELEASE : TCMD_HOLD, MSGF_ASYNC, port, i);
+		assert_int_equal(sendsys(ts.port, &tm[i].hdr, sizeof(tm[i])), EASYNC);
+		if (i % 32 == 31)
+			while (race_taken <= i)
+				if (getport(port) != NULL)
+					race_taken++;
+	}
+	alarm(0);
+	assert_int_equal(race_taken, NRACE);
+	for (i = 0; i < NRACE; i++)
+		assert_false(flags_of(&tm[i].hdr) & MSGF_INFLIGHT);
+	assert_int_equal(rmport(port), 0);
+	testserver_stop(&ts);
+	free(tm);
+}
+
 int
 main(void)
 {
@@ -272,6 +328,7 @@ main(void)
 		cmocka_unit_test(upcall_ignores_critical_sections),
 		cmocka_unit_test(upcall_may_send_and_enter_crit),
 		cmocka_unit_test(upcall_never_runs_on_top_of_itself),
+		cmocka_unit_test(owner_drains_while_upcalls_drain),
 	};
 
 	if (upcallsig(TEST_UPCALL_SIG) != 0)

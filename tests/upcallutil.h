@@ -77,7 +77,8 @@ test_sleeping(pid_t tid)
 	return p != NULL && p[1] == ' ' && p[2] == 'S';
 }
 
-/* What the recording upcall saw. */
+/* What the recording upcall saw.  Other threads read calls atomically
+   (upcalls_seen); the rest only once the owner is back in control. */
 struct upstat {
 	volatile int	calls;		/* upcalls run */
 	volatile int	taken;		/* messages taken, in order[] */
@@ -90,6 +91,12 @@ struct upstat {
 	int64_t		order[64];	/* ms_result of each message taken */
 	void		(*extra)(msgport_t *port, struct upstat *st); /* more work */
 };
+
+static inline int
+upcalls_seen(struct upstat *st)
+{
+	return __atomic_load_n(&st->calls, __ATOMIC_SEQ_CST);
+}
 
 static inline void
 upstat_init(struct upstat *st)
@@ -105,7 +112,7 @@ record_upcall(msgport_t *port, void *arg)
 	struct upstat *st = arg;
 	msg_t *m;
 
-	st->calls++;
+	__atomic_add_fetch(&st->calls, 1, __ATOMIC_SEQ_CST);	/* others watch it */
 	if (++st->depth > st->maxdepth)
 		st->maxdepth = st->depth;
 	if (test_tid() != st->tid)
