@@ -60,7 +60,7 @@ struct kcmd {
 };
 
 #define KC_BLOCKS	0x01u	/* may block: asynchronous messages may leave the sender */
-#define KC_POLLABLE	0x02u	/* would-block waits for readiness on kc_fd(), if pollable */
+#define KC_POLLABLE	0x02u	/* would-block waits for readiness on kc_fd(), if a socket or pipe */
 /* kc_fd events, the same bits as libevent's EV_READ and EV_WRITE */
 #define KEV_READ	0x02
 #define KEV_WRITE	0x04
