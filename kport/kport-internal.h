@@ -32,6 +32,9 @@
 struct event;
 struct event_base;
 
+/* Nothing here leaves the library (and the table is reached without the GOT). */
+#pragma GCC visibility push(hidden)
+
 /*
  * A command table entry (systab.c).  Handlers take the message, store the
  * call's return value in ms_result (-1 on failure) and return 0 or the
@@ -265,5 +268,7 @@ int	evloop_start(struct kstate *ks);
 void	evloop_stop(struct kstate *ks);
 int	evloop_arm(struct kreq *kr, int fd, short events);
 void	evloop_disarm(struct kreq *kr);
+
+#pragma GCC visibility pop
 
 #endif /* KPORT_INTERNAL_H */

@@ -66,8 +66,10 @@ kpollable(int fd)
  *	finishes it (its outcome is sendsys's value and it is NOT returned
  *	to its reply port: the sender has it already); otherwise give it a
  *	slot in the event loop or the pool (EASYNC).
+ *	NOTE: kept out of line so that the synchronous path in
+ *	sys_putport() needs no stack frame.
  */
-static int
+static __attribute__((noinline)) int
 sys_putasync(msg_t *msg, const struct kcmd *kc)
 {
 	short events = 0;
