@@ -31,6 +31,31 @@ runs_in_the_senders_thread(void **s)
 	assert_int_equal(rmport(rp), 0);
 }
 
+/* An async message that finishes in the sender's thread is not queued too. */
+static void
+async_finished_inline_is_returned_by_sendsys_only(void **s)
+{
+	msgport_t *rp = mkport_queue();
+	struct sys_getpid g;
+	struct sys_syscall m;
+
+	(void)s;
+	prep_getpid(&g);
+	prep_async(&g.hdr, rp);
+	assert_int_equal(sendsys(sysport(), &g.hdr, sizeof(g)), 0);
+	assert_int_equal(g.hdr.ms_result, getpid());
+	assert_true(kp_flags(&g.hdr) & MSGF_DONE);
+	assert_false(kp_flags(&g.hdr) & (MSGF_INFLIGHT | MSGF_QUEUED | MSGF_REPLY));
+	assert_null(getport(rp));
+	/* one that goes to the pool, with no reply port: the done flag tells */
+	prep_syscall(&m, SYS_close, -1, 0, 0, 0, 0, 0);
+	m.hdr.ms_flags |= MSGF_ASYNC;
+	assert_int_equal(sendsys(sysport(), &m.hdr, sizeof(m)), EASYNC);
+	assert_int_equal(waitsys(NULL, &m.hdr), EBADF);
+	assert_int_equal(m.hdr.ms_result, -1);
+	assert_int_equal(rmport(rp), 0);
+}
+
 /* The traced loop, between two markers strace will show. */
 static int
 getpid_loop(void)
@@ -108,6 +133,7 @@ main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(runs_in_the_senders_thread),
+		cmocka_unit_test(async_finished_inline_is_returned_by_sendsys_only),
 		cmocka_unit_test(strace_shows_only_getpid),
 	};
 
