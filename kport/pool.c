@@ -214,6 +214,8 @@ kreq_cancelall(struct kstate *ks)
 			kr->kr_prev = kr;	/* mark: on the loop */
 		} else if (kr->kr_state == KR_RUNNING && kr->kr_onworker &&
 		    kr->kr_cmd->kc_intr != NULL) {
+			/* shutdown aborts it: the interrupted call looks at the flag */
+			msg_setflags(kr->kr_msg, MSGF_ABORTED, 0);
 			pthread_kill(kr->kr_worker, ks->ks_intrsig);
 		}
 	}

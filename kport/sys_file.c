@@ -22,6 +22,9 @@
 
 #define ARGS(type) struct type *a = (struct type *)msg
 
+/* msgport-sys.h spells these as numbers: it must build without _GNU_SOURCE. */
+_Static_assert(AT_FDCWD == -100 && AT_SYMLINK_NOFOLLOW == 0x100, "msgport-sys.h's AT_ constants");
+
 int
 krun_openat(msg_t *msg)
 {

@@ -42,7 +42,14 @@ static struct sysport *sysp;		/* set once */
 static pthread_once_t sysp_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t sysp_ctl = PTHREAD_MUTEX_INITIALIZER;	/* start, stop */
 
-/* Can the event loop wait for fd (a socket, pipe or character device)? */
+/*
+ * kpollable
+ *	Can the event loop wait for fd?  Sockets and pipes: they are
+ *	pollable and their RWF_NOWAIT/MSG_DONTWAIT tries never block, so the
+ *	loop thread can run them once ready.  Terminals and other character
+ *	devices may lack RWF_NOWAIT (the try would say "would block" for
+ *	ever), so they go to the pool like files.
+ */
 static bool
 kpollable(int fd)
 {
@@ -50,7 +57,7 @@ kpollable(int fd)
 
 	if (fstat(fd, &st) != 0)
 		return false;
-	return S_ISSOCK(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode);
+	return S_ISSOCK(st.st_mode) || S_ISFIFO(st.st_mode);
 }
 
 /*
@@ -59,8 +66,10 @@ kpollable(int fd)
  *	finishes it (its outcome is sendsys's value and it is NOT returned
  *	to its reply port: the sender has it already); otherwise give it a
  *	slot in the event loop or the pool (EASYNC).
+ *	NOTE: kept out of line so that the synchronous path in
+ *	sys_putport() needs no stack frame.
  */
-static int
+static __attribute__((noinline)) int
 sys_putasync(msg_t *msg, const struct kcmd *kc)
 {
 	short events = 0;

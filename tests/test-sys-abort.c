@@ -187,9 +187,10 @@ writer(void *arg)
 
 	(void)arg;
 	for (i = 0; i < NSTORM && !__atomic_load_n(&stormstop, __ATOMIC_ACQUIRE); i++) {
-		assert_int_equal(write(stormsv[i % NPAIR][0], "x", 1), 1);
+		/* never block: with most receives aborted the socket fills up */
+		(void)send(stormsv[i % NPAIR][0], "x", 1, MSG_DONTWAIT);
 		if (i % 16 == 0)
-			assert_int_equal(write(stormpipe[1], "p", 1), 1);
+			(void)!write(stormpipe[1], "p", 1);
 		if (rnd(&seed) % 4 == 0)
 			sched_yield();
 	}
