@@ -69,8 +69,14 @@ struct kcmd {
 #define KEV_WRITE	0x04
 
 #define KC_SOCKET	0x04u	/* kc_fd() is always a socket: no need to look at its type */
+#define KC_GUESS	0x08u	/* no non-blocking form: run inline while it has not blocked (guess.c) */
 
 extern const struct kcmd systab[KCMD_MAX];
+
+/* guess.c: predictive inline for KC_GUESS commands */
+void	kguess_init(void);
+bool	kguess_inline(uint32_t cmd);
+int	kguess_run(msg_t *msg, const struct kcmd *kc);
 int	systab_check(void);
 
 /* Store a raw call's outcome (r < 0: failed with errno) in msg. */

@@ -269,6 +269,8 @@ worker_main(void *arg)
 			error = kcancel(msg);
 		else if (kc->kc_intr != NULL)
 			error = kc->kc_intr(msg);
+		else if (kc->kc_flags & KC_GUESS)
+			error = kguess_run(msg, kc);	/* the pool's runs teach the guess too */
 		else
 			error = kc->kc_run(msg);
 		kreq_done(kr, error);

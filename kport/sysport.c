@@ -81,6 +81,8 @@ sys_putasync(msg_t *msg, const struct kcmd *kc)
 		return ksettle(msg, kc->kc_run(msg));
 	if (kc->kc_try != NULL && (error = kc->kc_try(msg)) != EAGAIN)
 		return ksettle(msg, error);
+	if ((kc->kc_flags & KC_GUESS) && kguess_inline(msg->ms_cmd))
+		return ksettle(msg, kguess_run(msg, kc));
 	if (kc->kc_flags & KC_POLLABLE) {
 		fd = kc->kc_fd(msg, &events);
 		if (!(kc->kc_flags & KC_SOCKET) && !kpollable(fd))
@@ -246,6 +248,7 @@ kstart(const struct sysport_attr *attr)
 	ks->ks_stopping = false;
 	pthread_mutex_unlock(&ks->ks_lock);
 
+	kguess_init();
 	if ((r = evloop_start(ks)) != 0)
 		return r;
 	if ((r = pool_start(ks)) != 0) {

@@ -20,6 +20,10 @@
 /* A call that can only block: asynchronous ones go to the pool. */
 #define BLOCKS(cmd, name, type) \
 	[cmd] = { #name, sizeof(struct type), KC_BLOCKS, krun_##name, NULL, NULL, NULL }
+/* A call that can only block, but seldom does: while it has not been
+   blocking, asynchronous ones run inline (guess.c); else in the pool. */
+#define GUESSES(cmd, name, type) \
+	[cmd] = { #name, sizeof(struct type), KC_BLOCKS | KC_GUESS, krun_##name, NULL, NULL, NULL }
 /* A call with a non-blocking try; if that would block, the pool runs it. */
 #define TRIES(cmd, name, type) \
 	[cmd] = { #name, sizeof(struct type), KC_BLOCKS, krun_##name, ktry_##name, NULL, NULL }
@@ -43,12 +47,12 @@ const struct kcmd systab[KCMD_MAX] = {
 	POLLS(KCMD_WRITEV, writev, sys_writev, 0),
 	INLINE(KCMD_LSEEK, lseek, sys_lseek),
 	INLINE(KCMD_FSTAT, fstat, sys_fstat),
-	BLOCKS(KCMD_FSTATAT, fstatat, sys_fstatat),
-	BLOCKS(KCMD_STATX, statx, sys_statx),
+	GUESSES(KCMD_FSTATAT, fstatat, sys_fstatat),
+	GUESSES(KCMD_STATX, statx, sys_statx),
 	BLOCKS(KCMD_FSYNC, fsync, sys_fsync),
 	BLOCKS(KCMD_FDATASYNC, fdatasync, sys_fsync),
 	BLOCKS(KCMD_FTRUNCATE, ftruncate, sys_ftruncate),
-	BLOCKS(KCMD_GETDENTS64, getdents64, sys_getdents64),
+	GUESSES(KCMD_GETDENTS64, getdents64, sys_getdents64),
 	BLOCKS(KCMD_MKDIRAT, mkdirat, sys_mkdirat),
 	BLOCKS(KCMD_UNLINKAT, unlinkat, sys_unlinkat),
 	BLOCKS(KCMD_RENAMEAT, renameat, sys_renameat),

@@ -13,7 +13,7 @@
 
 static char *root;
 
-/* find's view, as nobody too: the sum of sizes and the number of entries. */
+/* find's view, with the same rights: the sum of sizes and the number of entries. */
 static void
 find_totals(long long *bytes, long long *entries)
 {
@@ -43,9 +43,12 @@ check_du(const char *prog)
 	assert_string_equal(out, expect);
 	assert_non_null(strstr(err, "cannot read directory"));
 	assert_non_null(strstr(err, "/locked"));
+	assert_non_null(strstr(err, "cannot access"));
+	assert_non_null(strstr(err, "/noexec/unreachable"));
 	assert_int_equal(sscanf(out, "%lld\t%lld", &bytes, &entries), 2);
-	/* 8 x (dirN, 40 files, sub, its named file, deeper, leaf); 5 at the top (locked counted, its file not) */
-	assert_int_equal(entries, 8 * 45 + 5);
+	/* 8 x (dirN, 40 files, sub, its named file, deeper, leaf); 6 at the top
+	   (locked and noexec counted, what is inside them not) */
+	assert_int_equal(entries, 8 * 45 + 6);
 	free(out);
 	free(err);
 }
@@ -55,6 +58,89 @@ du_sync_matches_find(void **state)
 {
 	(void)state;
 	check_du("examples/du/du-sync");
+}
+
+/* The library's choice of inline or pool must not change any answer. */
+static const char *const modes[] = { "inline", "pool", "auto" };
+
+static void
+du_matches_find_in_every_mode(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < 3; i++) {
+		setenv("MSGPORT_GUESS", modes[i], 1);
+		check_du("examples/du/du");
+	}
+	unsetenv("MSGPORT_GUESS");
+}
+
+static int
+cmp_lines(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The output's lines, sorted, joined again: for outputs whose order may differ. */
+static char *
+sorted(char *text)
+{
+	char **lines = NULL, *p, *out;
+	size_t n = 0, len = strlen(text) + 1;
+
+	for (p = strtok(text, "\n"); p != NULL; p = strtok(NULL, "\n")) {
+		lines = realloc(lines, (n + 1) * sizeof(*lines));
+		lines[n++] = p;
+	}
+	qsort(lines, n, sizeof(*lines), cmp_lines);
+	out = calloc(1, len + 1);
+	for (size_t i = 0; i < n; i++) {
+		strcat(out, lines[i]);
+		strcat(out, "\n");
+	}
+	free(lines);
+	return out;
+}
+
+static void
+du_a_lists_the_same_entries(void **state)
+{
+	char *sync_argv[] = { "examples/du/du-sync", "-a", root, NULL };
+	char *argv[] = { "examples/du/du", "-a", root, NULL };
+	char *out1, *err1, *out2, *err2, *s1, *s2;
+
+	(void)state;
+	assert_int_equal(tree_run(sync_argv, &out1, &err1), 1);
+	setenv("MSGPORT_GUESS", "pool", 1);
+	assert_int_equal(tree_run(argv, &out2, &err2), 1);
+	unsetenv("MSGPORT_GUESS");
+	s1 = sorted(out1);
+	s2 = sorted(out2);
+	assert_string_equal(s1, s2);
+	assert_true(strlen(s1) > 1000);
+	free(s1), free(s2), free(out1), free(err1), free(out2), free(err2);
+}
+
+static void
+lsr_matches_its_twin_in_every_mode(void **state)
+{
+	char *sync_argv[] = { "examples/lsr/lsr-sync", root, NULL };
+	char *argv[] = { "examples/lsr/lsr", root, NULL };
+	char *want, *werr, *out, *err;
+
+	(void)state;
+	assert_int_equal(tree_run(sync_argv, &want, &werr), 1);
+	for (size_t i = 0; i < 3; i++) {
+		setenv("MSGPORT_GUESS", modes[i], 1);
+		assert_int_equal(tree_run(argv, &out, &err), 1);
+		assert_string_equal(out, want);		/* to the byte, in order */
+		assert_non_null(strstr(err, "cannot open directory"));
+		assert_non_null(strstr(err, "cannot access"));
+		free(out);
+		free(err);
+	}
+	unsetenv("MSGPORT_GUESS");
+	free(want);
+	free(werr);
 }
 
 static void
@@ -100,6 +186,9 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(du_sync_matches_find),
+		cmocka_unit_test(du_matches_find_in_every_mode),
+		cmocka_unit_test(du_a_lists_the_same_entries),
+		cmocka_unit_test(lsr_matches_its_twin_in_every_mode),
 		cmocka_unit_test(lsr_sync_lists_every_entry_once),
 	};
 

@@ -2,14 +2,16 @@
  * treeutil.h - a real directory tree to walk, and running the walkers.
  *
  * The tree has nested directories, many files of varied sizes, hard
- * links, symlinks (one dangling), names with spaces and a newline, and
- * one directory nobody may read.  As root, permission bits do not stop
- * us, so the walkers are run as user "nobody" (uid 65534) in that case.
+ * links, symlinks (one dangling), names with spaces and a newline, one
+ * directory nobody may read, and one whose names can be read but whose
+ * entries cannot be looked up (as if they had vanished).
  */
 #ifndef MSGPORT_TREEUTIL_H
 #define MSGPORT_TREEUTIL_H
 
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +77,10 @@ tree_make(void)
 	tree_file(d1, "hidden", 999);
 	if (chmod(d1, 0) != 0)
 		abort();
+	tree_dir(root, "noexec", d1);
+	tree_file(d1, "unreachable", 5);
+	if (chmod(d1, 0444) != 0)
+		abort();
 	return root;
 }
 
@@ -89,8 +95,11 @@ tree_remove(const char *root)
 }
 
 /*
- * Run argv, as nobody when we are root, with stdout and stderr captured
- * into malloc'd strings; returns the exit status.
+ * Run argv with stdout and stderr captured into malloc'd strings; returns
+ * the exit status.  Root is not stopped by permission bits, so as root
+ * the child first gives up the capabilities that override them (from its
+ * bounding set, so the program it runs has them not either); the tree is
+ * root's own, and its owner's bits then apply.
  */
 static int
 tree_run(char *const argv[], char **out, char **err)
@@ -106,7 +115,8 @@ tree_run(char *const argv[], char **out, char **err)
 	if ((pid = fork()) == 0) {
 		dup2(ofd, 1);
 		dup2(efd, 2);
-		if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
+		if (geteuid() == 0 && (prctl(PR_CAPBSET_DROP, CAP_DAC_OVERRIDE, 0, 0, 0) != 0 ||
+		    prctl(PR_CAPBSET_DROP, CAP_DAC_READ_SEARCH, 0, 0, 0) != 0))
 			_exit(126);
 		execv(argv[0], argv);
 		_exit(127);

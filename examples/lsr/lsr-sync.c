@@ -16,25 +16,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lsr-format.h"
+
 static int failed;
-
-static void
-modestr(mode_t m, char *s)
-{
-	static const char *rwx = "rwxrwxrwx";
-	int i;
-
-	s[0] = S_ISDIR(m) ? 'd' : S_ISLNK(m) ? 'l' : S_ISCHR(m) ? 'c' : S_ISBLK(m) ? 'b' :
-	    S_ISFIFO(m) ? 'p' : S_ISSOCK(m) ? 's' : '-';
-	for (i = 0; i < 9; i++)
-		s[i + 1] = (m & (0400 >> i)) ? rwx[i] : '-';
-	s[10] = '\0';
-}
 
 static void
 list(const char *path)
 {
-	char child[4096], mode[11], target[4096];
+	char child[4096], target[4096];
 	char **subdirs = NULL;
 	size_t nsub = 0, i;
 	struct dirent *de;
@@ -57,14 +46,10 @@ list(const char *path)
 			failed = 1;
 			continue;
 		}
-		modestr(st.st_mode, mode);
-		printf("%s %lu %lld %s", mode, (unsigned long)st.st_nlink, (long long)st.st_size,
-		    de->d_name);
-		if (S_ISLNK(st.st_mode) && (n = readlink(child, target, sizeof(target) - 1)) >= 0) {
+		n = S_ISLNK(st.st_mode) ? readlink(child, target, sizeof(target) - 1) : -1;
+		if (n >= 0)
 			target[n] = '\0';
-			printf(" -> %s", target);
-		}
-		putchar('\n');
+		lsr_print(&st, de->d_name, n >= 0 ? target : NULL);
 		if (S_ISDIR(st.st_mode)) {
 			subdirs = realloc(subdirs, (nsub + 1) * sizeof(*subdirs));
 			subdirs[nsub++] = strdup(child);

@@ -1,0 +1,277 @@
+/*
+ * du - the tree-walk challenge: `du -s` where every lstat() is a message.
+ *
+ * du [-a] [-j N] DIR...  prints, per DIR, the total apparent size in bytes
+ * and the number of entries below it (as `find DIR -mindepth 1` counts
+ * them), like its synchronous twin du-sync.  -a prints each entry too.
+ *
+ * Directories are opened, read (getdents64) and their entries lstat'ed
+ * (fstatat relative to the directory) all as asynchronous messages to the
+ * system port; up to 8*N are in flight and their replies come back on one
+ * queue port.  The program never decides what runs where: the system
+ * port runs a call in place while such calls do not block (a hot cache:
+ * then sendsys() hands back the result at once, as cheap as the plain
+ * call) and on its N worker threads when they do (a cold cache: the disk
+ * then sees many requests at once).
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <msgport.h>
+#include <msgport-sys.h>
+
+enum { OPEN, LIST, STAT };
+
+struct dir {				/* a directory being read */
+	struct dir	*next;
+	char		*path;
+	int		fd;
+	int		out;		/* messages in flight about it */
+	int		listing, eof;
+	long		pos, len;	/* the part of buf not yet stat'ed */
+	char		buf[32768];
+};
+
+struct op {				/* a message and what it is about */
+	union {
+		msg_t			hdr;
+		struct sys_openat	open;
+		struct sys_getdents64	list;
+		struct sys_fstatat	stat;
+	} m;
+	int		kind;
+	struct dir	*dir;
+	struct op	*next;		/* the free list */
+	struct stat	st;
+	char		name[256];
+	char		*path;		/* OPEN: the directory's path */
+};
+
+static msgport_t *replies;
+static struct op *freeops;
+static struct dir *dirs;		/* open directories, oldest first */
+static char **toopen;			/* directories found, not yet opened */
+static size_t ntoopen, captoopen;
+static int inflight, window, all, failed;
+static long long bytes, entries;
+
+static void
+found_dir(const char *path)
+{
+	if (ntoopen == captoopen) {
+		captoopen = captoopen ? 2 * captoopen : 256;
+		toopen = realloc(toopen, captoopen * sizeof(*toopen));
+	}
+	toopen[ntoopen++] = strdup(path);
+}
+
+static char *
+join(const char *dir, const char *name)
+{
+	char *p = malloc(strlen(dir) + strlen(name) + 2);
+
+	sprintf(p, "%s/%s", dir, name);
+	return p;
+}
+
+/* A directory with nothing left to read or stat is closed. */
+static void
+maybe_close(struct dir *d)
+{
+	struct dir **pp;
+
+	if (!d->eof || d->out > 0 || d->pos < d->len)
+		return;
+	for (pp = &dirs; *pp != d; pp = &(*pp)->next)
+		;
+	*pp = d->next;
+	close(d->fd);
+	free(d->path);
+	free(d);
+}
+
+/* A message has come back (or finished in place): take its result. */
+static void
+done(struct op *op)
+{
+	struct dir *d = op->dir;
+	msg_t *m = &op->m.hdr;
+
+	switch (op->kind) {
+	case OPEN:
+		if (m->ms_error != 0) {
+			fprintf(stderr, "du: cannot read directory '%s': %s\n", op->path,
+			    strerror(m->ms_error));
+			failed = 1;
+			free(op->path);
+			break;
+		}
+		d = malloc(sizeof(*d));		/* buf needs no clearing */
+		memset(d, 0, offsetof(struct dir, buf));
+		d->path = op->path;
+		d->fd = (int)m->ms_result;
+		d->next = dirs;
+		dirs = d;
+		break;
+	case LIST:
+		d->listing = 0;
+		d->out--;
+		if (m->ms_error != 0) {
+			fprintf(stderr, "du: cannot read directory '%s': %s\n", d->path,
+			    strerror(m->ms_error));
+			failed = 1;
+		}
+		if (m->ms_result <= 0)
+			d->eof = 1;
+		else
+			d->pos = 0, d->len = m->ms_result;
+		maybe_close(d);
+		break;
+	case STAT:
+		d->out--;
+		if (m->ms_error != 0) {
+			fprintf(stderr, "du: cannot access '%s/%s': %s\n", d->path, op->name,
+			    strerror(m->ms_error));
+			failed = 1;
+		} else {
+			bytes += op->st.st_size;
+			entries++;
+			if (all || S_ISDIR(op->st.st_mode)) {
+				char *path = join(d->path, op->name);
+
+				if (all)
+					printf("%lld\t%s\n", (long long)op->st.st_size, path);
+				if (S_ISDIR(op->st.st_mode))
+					found_dir(path);
+				free(path);
+			}
+		}
+		maybe_close(d);
+		break;
+	}
+	op->next = freeops;
+	freeops = op;
+}
+
+static void
+ask(struct op *op, int kind, struct dir *d)
+{
+	op->kind = kind;
+	op->dir = d;
+	prep_async(&op->m.hdr, replies);
+	op->m.hdr.ms_cookie = op;
+	if (sendsys(sysport(), &op->m.hdr, kind == OPEN ? sizeof(op->m.open) :
+	    kind == LIST ? sizeof(op->m.list) : sizeof(op->m.stat)) == EASYNC)
+		inflight++;
+	else
+		done(op);		/* it finished in place */
+}
+
+/* The next thing to ask for: an entry to stat, a directory to read or open. */
+static int
+next(struct op *op)
+{
+	struct dirent64 *de;
+	struct dir *d;
+
+	for (d = dirs; d != NULL; d = d->next) {
+		while (d->pos < d->len) {
+			de = (struct dirent64 *)(d->buf + d->pos);
+			d->pos += de->d_reclen;
+			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+				continue;
+			snprintf(op->name, sizeof(op->name), "%s", de->d_name);
+			prep_fstatat(&op->m.stat, d->fd, op->name, &op->st, AT_SYMLINK_NOFOLLOW);
+			d->out++;
+			ask(op, STAT, d);
+			return 1;
+		}
+		if (!d->eof && !d->listing) {
+			prep_getdents64(&op->m.list, d->fd, d->buf, sizeof(d->buf));
+			d->listing = 1;
+			d->out++;
+			ask(op, LIST, d);
+			return 1;
+		}
+	}
+	if (ntoopen > 0) {
+		op->path = toopen[--ntoopen];
+		prep_openat(&op->m.open, AT_FDCWD, op->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+		ask(op, OPEN, NULL);
+		return 1;
+	}
+	return 0;
+}
+
+static void
+walk(const char *root)
+{
+	struct op *op;
+	msg_t *m;
+
+	found_dir(root);
+	for (;;) {
+		/* ask for as much as the window allows */
+		while (inflight < window) {
+			if ((op = freeops) == NULL)
+				op = calloc(1, sizeof(*op));
+			else
+				freeops = op->next;
+			if (!next(op)) {
+				op->next = freeops;
+				freeops = op;
+				break;
+			}
+		}
+		if (inflight == 0)
+			return;
+		/* then take what has come back */
+		waitsys(replies, NULL);
+		while ((m = getport(replies)) != NULL) {
+			inflight--;
+			done(m->ms_cookie);
+		}
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct sysport_attr attr = { .sa_workers = 32 };
+	int opt;
+
+	while ((opt = getopt(argc, argv, "aj:")) != -1) {
+		switch (opt) {
+		case 'a':
+			all = 1;
+			break;
+		case 'j':
+			attr.sa_workers = (unsigned)atoi(optarg);
+			break;
+		default:
+			optind = argc + 1;
+		}
+	}
+	if (optind >= argc || attr.sa_workers < 1) {
+		fprintf(stderr, "usage: %s [-a] [-j N] DIR...\n", argv[0]);
+		return 2;
+	}
+	window = 8 * (int)attr.sa_workers;
+	if (sysport_start(&attr) != 0 || (replies = mkport_queue()) == NULL) {
+		perror("du: cannot start the system port");
+		return 1;
+	}
+	for (; optind < argc; optind++) {
+		bytes = entries = 0;
+		walk(argv[optind]);
+		printf("%lld\t%lld\t%s\n", bytes, entries, argv[optind]);
+	}
+	return failed;
+}

@@ -1,0 +1,349 @@
+/*
+ * lsr - `ls -lR` where every lstat() is a message.
+ *
+ * lsr [-j N] DIR...  prints what its synchronous twin lsr-sync prints, to
+ * the byte: for each directory a "PATH:" line, one line per entry in
+ * readdir order (mode, links, size, name), a blank line, then its
+ * subdirectories the same way.
+ *
+ * The walk runs ahead of the printing: directories are opened, read and
+ * their entries lstat'ed as asynchronous messages, many at once, and a
+ * directory is printed as soon as it and everything before it is
+ * complete.  As in du, the system port decides whether each call runs in
+ * place or on its workers.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <msgport.h>
+#include <msgport-sys.h>
+
+#include "lsr-format.h"
+
+enum { OPEN, LIST, STAT };
+
+struct entry {
+	char		*name;
+	char		*target;	/* symlinks */
+	struct stat	st;
+	int		error;
+};
+
+struct dir {
+	char		*path;
+	int		fd, error;
+	int		out;		/* messages in flight about it */
+	int		listing, eof;
+	long		pos, len;	/* the part of buf not yet asked about */
+	struct entry	*ents;
+	size_t		nents, cap;
+	struct dir	**subs;		/* subdirectories, in listing order */
+	size_t		nsubs, printed;	/* printed: subs already walked by the printer */
+	int		shown;
+	struct dir	*next;		/* open directories with work */
+	char		buf[32768];
+};
+
+struct op {
+	union {
+		msg_t			hdr;
+		struct sys_openat	open;
+		struct sys_getdents64	list;
+		struct sys_fstatat	stat;
+	} m;
+	int		kind;
+	struct dir	*dir;
+	size_t		ent;
+	struct op	*next;
+	struct stat	st;		/* here, not in d->ents, which may move */
+};
+
+static msgport_t *replies;
+static struct op *freeops;
+static struct dir *active;		/* open directories, newest first */
+static struct dir **toopen;		/* to open, the next one last */
+static size_t ntoopen, captoopen;
+static int inflight, window, failed;
+
+static void *
+grow(void *v, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return v;
+	*cap = *cap ? 2 * *cap : 16;
+	return realloc(v, *cap * size);
+}
+
+static struct dir *
+newdir(char *path)
+{
+	struct dir *d = malloc(sizeof(*d));
+
+	memset(d, 0, offsetof(struct dir, buf));
+	d->path = path;
+	d->fd = -1;
+	return d;
+}
+
+static int
+complete(struct dir *d)
+{
+	return d->error || (d->eof && d->out == 0 && d->pos >= d->len);
+}
+
+/* Everything about d is known: close it, queue its subdirectories. */
+static void
+finish(struct dir *d)
+{
+	struct dir **pp;
+	size_t i;
+
+	for (pp = &active; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == d) {
+			*pp = d->next;
+			break;
+		}
+	if (d->fd >= 0)
+		close(d->fd);
+	for (i = 0; i < d->nents; i++) {
+		struct entry *e = &d->ents[i];
+
+		if (e->error == 0 && S_ISDIR(e->st.st_mode)) {
+			char *p = malloc(strlen(d->path) + strlen(e->name) + 2);
+
+			sprintf(p, "%s/%s", d->path, e->name);
+			d->subs = realloc(d->subs, (d->nsubs + 1) * sizeof(*d->subs));
+			d->subs[d->nsubs++] = newdir(p);
+		}
+	}
+	/* the first subdirectory is printed first: open it first */
+	for (i = d->nsubs; i-- > 0; ) {
+		toopen = grow(toopen, &captoopen, ntoopen, sizeof(*toopen));
+		toopen[ntoopen++] = d->subs[i];
+	}
+}
+
+static void
+done(struct op *op)
+{
+	struct dir *d = op->dir;
+	msg_t *m = &op->m.hdr;
+	struct entry *e;
+	char target[4096];
+	ssize_t n;
+
+	switch (op->kind) {
+	case OPEN:
+		if ((d->error = m->ms_error) == 0) {
+			d->fd = (int)m->ms_result;
+			d->next = active;
+			active = d;
+		} else {
+			finish(d);
+		}
+		break;
+	case LIST:
+		d->listing = 0;
+		d->out--;
+		if (m->ms_error != 0 || m->ms_result <= 0)
+			d->eof = 1;
+		else
+			d->pos = 0, d->len = m->ms_result;
+		if (complete(d))
+			finish(d);
+		break;
+	case STAT:
+		d->out--;
+		e = &d->ents[op->ent];
+		e->error = m->ms_error;
+		e->st = op->st;
+		if (e->error == 0 && S_ISLNK(e->st.st_mode) &&
+		    (n = readlinkat(d->fd, e->name, target, sizeof(target) - 1)) >= 0) {
+			target[n] = '\0';
+			e->target = strdup(target);
+		}
+		if (complete(d))
+			finish(d);
+		break;
+	}
+	op->next = freeops;
+	freeops = op;
+}
+
+static void
+ask(struct op *op, int kind, struct dir *d, size_t size)
+{
+	op->kind = kind;
+	op->dir = d;
+	prep_async(&op->m.hdr, replies);
+	op->m.hdr.ms_cookie = op;
+	if (sendsys(sysport(), &op->m.hdr, size) == EASYNC)
+		inflight++;
+	else
+		done(op);		/* it finished in place */
+}
+
+static int
+next(struct op *op)
+{
+	struct dirent64 *de;
+	struct entry *e;
+	struct dir *d;
+
+	for (d = active; d != NULL; d = d->next) {
+		while (d->pos < d->len) {
+			de = (struct dirent64 *)(d->buf + d->pos);
+			d->pos += de->d_reclen;
+			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+				continue;
+			d->ents = grow(d->ents, &d->cap, d->nents, sizeof(*d->ents));
+			e = &d->ents[d->nents];
+			memset(e, 0, sizeof(*e));
+			e->name = strdup(de->d_name);
+			op->ent = d->nents++;
+			prep_fstatat(&op->m.stat, d->fd, e->name, &op->st, AT_SYMLINK_NOFOLLOW);
+			d->out++;
+			ask(op, STAT, d, sizeof(op->m.stat));
+			return 1;
+		}
+		if (!d->eof && !d->listing) {
+			prep_getdents64(&op->m.list, d->fd, d->buf, sizeof(d->buf));
+			d->listing = 1;
+			d->out++;
+			ask(op, LIST, d, sizeof(op->m.list));
+			return 1;
+		}
+	}
+	if (ntoopen > 0) {
+		d = toopen[--ntoopen];
+		prep_openat(&op->m.open, AT_FDCWD, d->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+		ask(op, OPEN, d, sizeof(op->m.open));
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * The printer: a depth-first walk over the directories, as the twin's
+ * recursion visits them, that stops at the first one not complete yet.
+ * Returns 1 once root and everything below it are printed.
+ */
+static struct dir **stack;
+static size_t depth, capstack;
+
+static int
+print_ready(void)
+{
+	struct dir *d;
+	size_t i;
+
+	while (depth > 0) {
+		d = stack[depth - 1];
+		if (!d->shown) {
+			if (!complete(d))
+				return 0;
+			d->shown = 1;
+			if (d->error) {
+				fprintf(stderr, "lsr: cannot open directory '%s': %s\n", d->path,
+				    strerror(d->error));
+				failed = 1;
+			} else {
+				printf("%s:\n", d->path);
+				for (i = 0; i < d->nents; i++) {
+					struct entry *e = &d->ents[i];
+
+					if (e->error != 0) {
+						fprintf(stderr, "lsr: cannot access '%s/%s': %s\n",
+						    d->path, e->name, strerror(e->error));
+						failed = 1;
+						continue;
+					}
+					lsr_print(&e->st, e->name, e->target);
+				}
+				putchar('\n');
+			}
+		}
+		if (d->printed < d->nsubs) {
+			stack = grow(stack, &capstack, depth, sizeof(*stack));
+			stack[depth++] = d->subs[d->printed++];
+			continue;
+		}
+		for (i = 0; i < d->nents; i++) {
+			free(d->ents[i].name);
+			free(d->ents[i].target);
+		}
+		free(d->ents);
+		free(d->subs);
+		free(d->path);
+		free(d);
+		depth--;
+	}
+	return 1;
+}
+
+static void
+walk(const char *root)
+{
+	struct op *op;
+	msg_t *m;
+
+	toopen = grow(toopen, &captoopen, ntoopen, sizeof(*toopen));
+	toopen[ntoopen++] = newdir(strdup(root));
+	stack = grow(stack, &capstack, 0, sizeof(*stack));
+	stack[depth++] = toopen[ntoopen - 1];
+	for (;;) {
+		while (inflight < window) {
+			if ((op = freeops) == NULL)
+				op = malloc(sizeof(*op));
+			else
+				freeops = op->next;
+			if (!next(op)) {
+				op->next = freeops;
+				freeops = op;
+				break;
+			}
+		}
+		if (print_ready())
+			return;
+		if (inflight > 0) {
+			waitsys(replies, NULL);
+			while ((m = getport(replies)) != NULL) {
+				inflight--;
+				done(m->ms_cookie);
+			}
+		}
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct sysport_attr attr = { .sa_workers = 32 };
+	int opt;
+
+	while ((opt = getopt(argc, argv, "j:")) != -1) {
+		if (opt == 'j')
+			attr.sa_workers = (unsigned)atoi(optarg);
+		else
+			optind = argc + 1;
+	}
+	if (optind >= argc || attr.sa_workers < 1) {
+		fprintf(stderr, "usage: %s [-j N] DIR...\n", argv[0]);
+		return 2;
+	}
+	window = 8 * (int)attr.sa_workers;
+	if (sysport_start(&attr) != 0 || (replies = mkport_queue()) == NULL) {
+		perror("lsr: cannot start the system port");
+		return 1;
+	}
+	for (; optind < argc; optind++)
+		walk(argv[optind]);
+	return failed;
+}
