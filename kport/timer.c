@@ -121,20 +121,22 @@ ktimer_try(struct ktimer *t)
 	}
 }
 
-/* Read t's expiries and act on them; kt_lock held. */
-static void
-ktimer_expired(struct ktimer *t)
+/* Add up t's expiries not read yet; kt_lock held.  False: none. */
+static bool
+ktimer_collect(struct ktimer *t)
 {
 	uint64_t n;
 	ssize_t r = read(t->kt_fd, &n, sizeof(n));
 
-	if (r == (ssize_t)sizeof(n))
+	if (r == (ssize_t)sizeof(n)) {
 		t->kt_pending += n;
-	else if (r < 0 && errno == ECANCELED)
+		return true;
+	}
+	if (r < 0 && errno == ECANCELED) {
 		t->kt_clockset = true;
-	else
-		return;
-	ktimer_try(t);
+		return true;
+	}
+	return false;
 }
 
 static void *
@@ -169,15 +171,19 @@ ktimer_main(void *arg)
 			if (t->kt_msg == NULL || t->kt_gen != (uint32_t)(ev[j].data.u64 >> 32) ||
 			    mp_load_32(&t->kt_ps.pp_dead) != 0)
 				continue;
-			ktimer_expired(t);
+			if (ktimer_collect(t))
+				ktimer_try(t);
 		}
 		for (i = 0; kicked && i < kt_nslots; i++) {
 			t = &kt_slots[i];
 			if (mp_load_32(&t->kt_kicked) == 0)
 				continue;
 			mp_store_32(&t->kt_kicked, 0);
-			if (t->kt_msg != NULL && mp_load_32(&t->kt_ps.pp_dead) == 0)
+			/* handed back: with every expiry up to now */
+			if (t->kt_msg != NULL && mp_load_32(&t->kt_ps.pp_dead) == 0) {
+				ktimer_collect(t);
 				ktimer_try(t);
+			}
 		}
 		pthread_mutex_unlock(&kt_lock);
 	}
