@@ -223,6 +223,7 @@ ktimer_drop(struct mp_persist *ps, msg_t *msg)
 	pthread_mutex_lock(&kt_lock);
 	if (t->kt_msg != NULL && &t->kt_msg->hdr == msg && mp_load_32(&ps->pp_dead) == 0 &&
 	    !persist_held(msg, ps)) {
+		ktimer_collect(t);
 		ktimer_fill(t);
 		ktimer_free(t);
 		msg_setflags(msg, MSGF_FINAL, 0);
