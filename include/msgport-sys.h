@@ -78,6 +78,8 @@ enum {
 	KCMD_KILL,
 	KCMD_WAITPID,
 	KCMD_SYSCALL,		/* the generic indirect message */
+	KCMD_SIGNAL,		/* persistent: a signal's occurrences */
+	KCMD_TIMER,		/* persistent: a timer's expiries */
 	KCMD_MAX		/* not a command: one past the last */
 };
 
@@ -121,6 +123,49 @@ struct sys_waitpid	{ msg_t hdr; pid_t pid; int *status; int options; };
 struct sys_syscall	{ msg_t hdr; long nr; long args[6]; };
 
 /*
+ * Persistent messages: signals and timers (see prep_signal(3),
+ * prep_timer(3), rearmsys(3)).  Both are sent with MSGF_ASYNC |
+ * MSGF_PERSISTENT (their prep helpers set them) and stay in flight,
+ * returned to their reply port once per occurrence, until abortsys().
+ * In every return hdr.ms_count (and hdr.ms_result) is the number of
+ * occurrences it reports: those since the previous return.
+ */
+
+/* One occurrence of a signal, from its siginfo_t. */
+struct sig_info {
+	int		sg_signo;
+	int		sg_code;	/* SI_USER (kill), SI_QUEUE (sigqueue), ... */
+	pid_t		sg_pid;		/* the sender, for SI_USER and SI_QUEUE */
+	uid_t		sg_uid;
+	union sigval	sg_value;	/* SI_QUEUE: the value sent */
+};
+
+/* The most occurrences whose info one return carries. */
+#define SIGMSG_QMAX	32
+
+struct sys_signal {
+	msg_t		hdr;
+	int		signo;		/* in: 1..SIGRTMAX, not SIGKILL, SIGSTOP, a fault */
+	uint32_t	qmax;		/* in: infos kept while held, 1..SIGMSG_QMAX */
+	uint32_t	ninfo;		/* out: info[] entries filled, min(ms_count, qmax) */
+	uint32_t	pad_;
+	uint64_t	dropped;	/* out: occurrences without info: ms_count - ninfo */
+	struct sig_info	info[SIGMSG_QMAX];	/* out: oldest first */
+};
+
+/* sys_timer flags; TIMER_ABSTIME comes from <time.h>. */
+#define TIMER_CANCEL_ON_SET	0x2	/* CLOCK_REALTIME, absolute: end when the clock is set */
+
+struct sys_timer {
+	msg_t		hdr;
+	clockid_t	clock;		/* in: CLOCK_MONOTONIC or CLOCK_REALTIME */
+	int		flags;		/* in: TIMER_ABSTIME, TIMER_CANCEL_ON_SET */
+	struct timespec	value;		/* in: first expiry, from now or absolute; not 0 */
+	struct timespec	interval;	/* in: period; 0: one-shot */
+	uint64_t	overruns;	/* out: expiries beyond the first: ms_count - 1 */
+};
+
+/*
  * The system port: the emulated kernel.  sysport() returns it, starting
  * it with the defaults on first use (NULL with errno set if that fails).
  * sysport_start() starts it with attributes (EBUSY: already running);
@@ -159,6 +204,35 @@ prep_async(msg_t *hdr, msgport_t *rport)
 }
 
 #define PREP_(m, cmd) prep_sys(&(m)->hdr, (cmd))
+
+/* Persistent messages: asynchronous and persistent, returned to rport. */
+static inline void
+prep_signal(struct sys_signal *m, int signo, msgport_t *rport)
+{
+	PREP_(m, KCMD_SIGNAL);
+	prep_async(&m->hdr, rport);
+	m->hdr.ms_flags |= MSGF_PERSISTENT;
+	m->signo = signo;
+	m->qmax = SIGMSG_QMAX;
+	m->ninfo = 0;
+	m->dropped = 0;
+}
+
+static inline void
+prep_timer(struct sys_timer *m, clockid_t clock, int flags, const struct timespec *value,
+    const struct timespec *interval, msgport_t *rport)
+{
+	static const struct timespec zero;
+
+	PREP_(m, KCMD_TIMER);
+	prep_async(&m->hdr, rport);
+	m->hdr.ms_flags |= MSGF_PERSISTENT;
+	m->clock = clock;
+	m->flags = flags;
+	m->value = value ? *value : zero;
+	m->interval = interval ? *interval : zero;
+	m->overruns = 0;
+}
 
 static inline void
 prep_openat(struct sys_openat *m, int dirfd, const char *path, int flags, mode_t mode)

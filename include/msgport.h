@@ -63,6 +63,7 @@ typedef struct msg msg_t;
 #define MSGF_WAITING	0x00008000u	/* private: a thread sleeps on it, wake it */
 #define MSGF_RETURNING	0x00010000u	/* private: replymsg() has begun returning it */
 #define MSGF_COUNTED	0x00020000u	/* private: counted as a request its target port serves */
+#define MSGF_FINAL	0x00040000u	/* persistent: this return is its last; idle once taken */
 #define MSGF_STATE	0x00ffff00u	/* the state bits */
 
 #define MSGF_USERMASK	0xff000000u	/* the user's own bits */
@@ -127,6 +128,16 @@ void	initmsg(msg_t *msg, uint32_t cmd, uint32_t flags, msgport_t *reply_port);
 int	sendsys(msgport_t *port, msg_t *msg, size_t msgsize);
 int	replymsg(msg_t *msg, int error);
 int	abortsys(msg_t *msg);
+
+/*
+ * Persistent messages (MSGF_PERSISTENT: signals, periodic timers) are
+ * returned once per occurrence and stay in flight: the user reads a
+ * returned one, then hands it back with rearmsys(); occurrences meanwhile
+ * are counted (ms_count) and reported by the next return.  abortsys()
+ * ends one: its final return carries ECANCELED and MSGF_FINAL, and once
+ * taken the message is idle.  See rearmsys(3).
+ */
+int	rearmsys(msg_t *msg);
 
 /* Waiting for and taking returned messages. */
 int	waitsys(msgport_t *port, msg_t *msg);

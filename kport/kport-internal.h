@@ -69,7 +69,11 @@ struct kcmd {
 #define KEV_WRITE	0x04
 
 #define KC_SOCKET	0x04u	/* kc_fd() is always a socket: no need to look at its type */
-#define KC_GUESS	0x08u	/* no non-blocking form: run inline while it has not blocked (guess.c) */
+/* Persistent (signal.c, timer.c): must be sent MSGF_ASYNC | MSGF_PERSISTENT;
+   kc_run arms it, returning EASYNC, or an errno to refuse it with.  Its
+   own thread returns it from then on (see persist-internal.h). */
+#define KC_PERSIST	0x08u
+#define KC_GUESS	0x10u	/* no non-blocking form: run inline while it has not blocked (guess.c) */
 
 extern const struct kcmd systab[KCMD_MAX];
 
@@ -261,6 +265,12 @@ int	kintr_nanosleep(msg_t *msg);
 
 /* sys_indirect.c */
 int	krun_syscall(msg_t *msg);
+
+/* signal.c, timer.c: persistent messages */
+int	krun_signal(msg_t *msg);
+void	ksignal_stop(void);
+int	krun_timer(msg_t *msg);
+void	ktimer_stop(void);
 
 /* pool.c */
 int	pool_start(struct kstate *ks);

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "kport-internal.h"
+#include "persist-internal.h"
 
 enum { SP_NEVER, SP_RUNNING, SP_STOPPED, SP_DEAD };
 
@@ -92,6 +93,22 @@ sys_putasync(msg_t *msg, const struct kcmd *kc)
 }
 
 /*
+ * sys_putpersist
+ *	A persistent message: only as MSGF_ASYNC | MSGF_PERSISTENT; its
+ *	handler arms it (EASYNC) or says why not.
+ */
+static int
+sys_putpersist(msg_t *msg, const struct kcmd *kc)
+{
+	int r;
+
+	if ((msg->ms_flags & (MSGF_ASYNC | MSGF_PERSISTENT)) != (MSGF_ASYNC | MSGF_PERSISTENT))
+		return msg_refuse(msg, EINVAL);
+	r = kc->kc_run(msg);
+	return r == EASYNC ? r : msg_refuse(msg, r);
+}
+
+/*
  * sys_putport
  *	Send msg to the system port (see the mp_putport contract).
  */
@@ -109,6 +126,8 @@ sys_putport(msgport_t *port, msg_t *msg)
 	kc = &systab[cmd];
 	if (msg->ms_size != kc->kc_size)
 		return msg_refuse(msg, EINVAL);
+	if (__builtin_expect(kc->kc_flags & KC_PERSIST, 0))
+		return sys_putpersist(msg, kc);
 	if (msg->ms_flags & (MSGF_ASYNC | MSGF_PERSISTENT))
 		return sys_putasync(msg, kc);
 	return ksettle(msg, kc->kc_run(msg));
@@ -118,6 +137,8 @@ static int
 sys_dropmsg(msgport_t *port, msg_t *msg)
 {
 	(void)port;
+	if (mp_load_32(&msg->ms_flags) & MSGF_PERSISTENT)
+		return persist_drop(msg);
 	return kreq_drop(msg);
 }
 
@@ -301,6 +322,8 @@ sysport_stop(void)
 		return EINVAL;
 	}
 	mp_store_rel_32(&sysp->sp_state, SP_STOPPED);
+	ksignal_stop();
+	ktimer_stop();
 	kreq_cancelall(ks);
 	pool_stop(ks);
 	evloop_stop(ks);

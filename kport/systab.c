@@ -35,6 +35,10 @@
 	[cmd] = { #name, sizeof(struct type), KC_BLOCKS | KC_POLLABLE | (more), \
 		  krun_##name, ktry_##name, NULL, kfd_##name }
 
+/* A persistent message: kc_run arms it (signal.c, timer.c). */
+#define PERSIST(cmd, name, type) \
+	[cmd] = { #name, sizeof(struct type), KC_PERSIST, krun_##name, NULL, NULL, NULL }
+
 const struct kcmd systab[KCMD_MAX] = {
 	/* files */
 	TRIES(KCMD_OPENAT, openat, sys_openat),
@@ -78,6 +82,10 @@ const struct kcmd systab[KCMD_MAX] = {
 
 	/* anything else */
 	BLOCKS(KCMD_SYSCALL, syscall, sys_syscall),
+
+	/* persistent: armed here, returned by their own thread */
+	PERSIST(KCMD_SIGNAL, signal, sys_signal),
+	PERSIST(KCMD_TIMER, timer, sys_timer),
 };
 
 /*

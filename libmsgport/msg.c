@@ -140,7 +140,14 @@ msg_sleep(msg_t *msg, const struct timespec *deadline)
 void
 msg_taken(msgport_t *port, msg_t *msg)
 {
-	if (mp_load_acq_32(&msg->ms_flags) & MSGF_DONE) {
+	uint32_t f = mp_load_acq_32(&msg->ms_flags);
+
+	if (msg_persists(f)) {
+		/* an occurrence: the user's to read, the kernel's still */
+		msg_setflags(msg, 0, MSGF_QUEUED);
+		return;
+	}
+	if (f & MSGF_DONE) {
 		mp_faa_32(&port->mp_inflight, (uint32_t)-1);
 		msg_setflags(msg, 0, MSGF_INFLIGHT | MSGF_QUEUED);
 	} else {

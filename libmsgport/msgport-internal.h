@@ -151,6 +151,13 @@ int	queue_waitport(msgport_t *port, msg_t *msg, const struct timespec *deadline)
 int	queue_portfd(msgport_t *port);
 int	queue_rmport(msgport_t *port);
 
+/* A persistent message returned for an occurrence: still owed, not final. */
+static inline bool
+msg_persists(uint32_t f)
+{
+	return (f & (MSGF_DONE | MSGF_PERSISTENT | MSGF_FINAL)) == (MSGF_DONE | MSGF_PERSISTENT);
+}
+
 static inline bool
 port_closed(msgport_t *port)
 {

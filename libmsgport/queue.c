@@ -237,7 +237,9 @@ mpq_split(msgport_t *port, uint32_t *replies)
 	for (m = q->q_head; m != NULL; m = next) {
 		next = m->ms_next;
 		if (mp_load_acq_32(&m->ms_flags) & MSGF_DONE) {
-			(*replies)++;
+			/* a persistent one's occurrence: more is owed */
+			if (!msg_persists(mp_load_acq_32(&m->ms_flags)))
+				(*replies)++;
 			continue;
 		}
 		mpq_unlink(q, m);
@@ -331,7 +333,8 @@ mpq_waitmsg(msgport_t *port, msg_t *msg, const struct timespec *deadline)
 			msg_taken(port, msg);
 			return 0;
 		}
-		if (!(mp_load_acq_32(&msg->ms_flags) & MSGF_INFLIGHT))
+		/* taken by someone else (a persistent one stays in flight) */
+		if (!(mp_load_acq_32(&msg->ms_flags) & MSGF_QUEUED))
 			return 0;
 		sched_yield();		/* done, and its push is landing */
 	}

@@ -1,0 +1,446 @@
+/*
+ * signal.c - signals as persistent messages (KCMD_SIGNAL).
+ *
+ * One message per signal number.  While a message for signo is in
+ * flight, the kernel's handler is installed on signo; the application's
+ * own disposition is saved and put back before the final return.  No
+ * other signal is touched, and no thread's mask is changed but the
+ * kernel's own threads', which block every signal so that a signal lands
+ * in one of the application's threads.
+ *
+ * The handler runs in whatever thread the signal hits, so it does only
+ * async-signal-safe work: it pushes the siginfo into a bounded lock-free
+ * ring (any thread produces, the signal thread consumes) and bumps a
+ * futex word the signal thread sleeps on.  The signal thread, every
+ * signal blocked, drains the ring under ksig_lock and, per occurrence,
+ * either returns the message with it, or -- while the user holds the
+ * message -- counts it and keeps its info, up to the message's qmax
+ * (SIGMSG_QMAX at most); past that it is counted in `dropped`.  An
+ * occurrence that finds the ring full (KSIG_RING in transit) is still
+ * counted, but its info is lost: also reported as dropped.  So every
+ * occurrence the handler saw is in some return's ms_count, and
+ * ms_count == ninfo + dropped in each.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "futex-internal.h"
+#include "kport-internal.h"
+#include "persist-internal.h"
+#include "upcall-internal.h"
+
+#define KSIG_N		65		/* signal numbers 1..64 */
+#define KSIG_RING	4096		/* occurrences in transit; a power of two */
+
+/* A ring cell: rc_seq == position + 1 once published, + KSIG_RING once consumed. */
+struct rcell {
+	uint32_t	rc_seq;
+	struct sig_info	rc_info;
+};
+
+/* The kernel's state for one signal number. */
+struct ksig {
+	struct mp_persist kg_ps;	/* first: ms_kstate points here */
+	struct sys_signal *kg_msg;	/* NULL: none (also free once kg_ps.pp_dead == 2) */
+	uint64_t	kg_count;	/* occurrences since the last return */
+	uint32_t	kg_ninfo;	/* of them, with info kept in kg_info */
+	uint32_t	kg_qmax;
+	uint32_t	kg_kicked;	/* rearmsys() asked for a look */
+	bool		kg_installed;	/* our handler is on the signal; kg_old saved */
+	struct sigaction kg_old;
+	struct sig_info	kg_info[SIGMSG_QMAX];
+};
+
+static struct ksig ksigs[KSIG_N];
+
+/* The ring: producers are handlers in any thread, the consumer the signal thread. */
+static struct rcell ring[KSIG_RING];
+static uint32_t ring_tail;		/* producers: the next position to claim */
+static uint32_t ring_head;		/* the signal thread's */
+static uint32_t ring_lost[KSIG_N];	/* occurrences that found the ring full */
+
+/* The signal thread sleeps on kwake: bit 0 "asleep", +2 per event. */
+static uint32_t kwake;
+static uint32_t kstopping;
+
+static pthread_mutex_t ksig_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t ksig_once = PTHREAD_ONCE_INIT;
+static pthread_t ksig_thread;
+static bool ksig_running;
+
+static void ksig_kick(struct mp_persist *ps);
+static int ksig_drop(struct mp_persist *ps, msg_t *msg);
+
+static const struct mp_persist_ops ksig_ops = {
+	.pp_kick = ksig_kick,
+	.pp_drop = ksig_drop,
+};
+
+/* Wake the signal thread if it sleeps.  Async-signal-safe. */
+static void
+kwake_up(void)
+{
+	if (mp_faa_32(&kwake, 2) & 1)
+		mp_futex_wake(&kwake);
+}
+
+/*
+ * ksig_handler
+ *	The handler on every signal that has a message: push the occurrence
+ *	and wake the signal thread.  Async-signal-safe: atomics, a futex.
+ */
+static void
+ksig_handler(int signo, siginfo_t *si, void *uc)
+{
+	int saved = errno;
+	uint32_t pos = mp_load_32(&ring_tail), seq;
+	struct rcell *c;
+
+	(void)uc;
+	for (;;) {
+		c = &ring[pos & (KSIG_RING - 1)];
+		seq = mp_load_acq_32(&c->rc_seq);
+		if (seq == pos) {
+			if (mp_cas_32(&ring_tail, &pos, pos + 1))
+				break;
+		} else if ((int32_t)(seq - pos) < 0) {
+			c = NULL;		/* full */
+			break;
+		} else {
+			pos = mp_load_32(&ring_tail);
+		}
+	}
+	if (c != NULL) {
+		c->rc_info.sg_signo = signo;
+		c->rc_info.sg_code = si->si_code;
+		c->rc_info.sg_pid = si->si_pid;
+		c->rc_info.sg_uid = si->si_uid;
+		c->rc_info.sg_value = si->si_value;
+		mp_store_rel_32(&c->rc_seq, pos + 1);
+	} else if (signo > 0 && signo < KSIG_N) {
+		mp_faa_32(&ring_lost[signo], 1);
+	}
+	kwake_up();
+	errno = saved;
+}
+
+/* Take the oldest published occurrence; false if none (yet). */
+static bool
+ring_take(struct sig_info *info)
+{
+	struct rcell *c = &ring[ring_head & (KSIG_RING - 1)];
+
+	if (mp_load_acq_32(&c->rc_seq) != ring_head + 1)
+		return false;
+	*info = c->rc_info;
+	mp_store_rel_32(&c->rc_seq, ring_head + KSIG_RING);
+	ring_head++;
+	return true;
+}
+
+/* Copy what k has counted into its message, for a return. */
+static void
+ksig_fill(struct ksig *k)
+{
+	struct sys_signal *m = k->kg_msg;
+
+	m->hdr.ms_error = 0;
+	m->hdr.ms_count = k->kg_count;
+	m->hdr.ms_result = (int64_t)k->kg_count;
+	m->ninfo = k->kg_ninfo;
+	m->dropped = k->kg_count - k->kg_ninfo;
+	memcpy(m->info, k->kg_info, k->kg_ninfo * sizeof(m->info[0]));
+	k->kg_count = 0;
+	k->kg_ninfo = 0;
+}
+
+/* Give signo back to the application; ksig_lock held. */
+static void
+ksig_uninstall(int signo, struct ksig *k)
+{
+	if (k->kg_installed)
+		sigaction(signo, &k->kg_old, NULL);
+	k->kg_installed = false;
+}
+
+/*
+ * ksig_try
+ *	k has something (an occurrence, or an abort): return its message if
+ *	the user does not hold it.  ksig_lock held.
+ */
+static void
+ksig_try(int signo, struct ksig *k)
+{
+	msg_t *msg = &k->kg_msg->hdr;
+
+	if (persist_held(msg, &k->kg_ps))
+		return;
+	if (mp_load_acq_32(&msg->ms_flags) & MSGF_ABORTED) {
+		ksig_fill(k);
+		ksig_uninstall(signo, k);
+		k->kg_msg = NULL;
+		persist_final(msg, ECANCELED);
+		return;
+	}
+	if (k->kg_count == 0)
+		return;
+	ksig_fill(k);
+	persist_return(msg, &k->kg_ps);
+}
+
+/* n occurrences of signo, the first with info (NULL: none); ksig_lock held. */
+static void
+ksig_occur(int signo, const struct sig_info *info, uint32_t n)
+{
+	struct ksig *k = &ksigs[signo];
+
+	if (k->kg_msg == NULL || mp_load_32(&k->kg_ps.pp_dead) != 0)
+		return;			/* in transit when its message ended */
+	k->kg_count += n;
+	if (info != NULL && k->kg_ninfo < k->kg_qmax)
+		k->kg_info[k->kg_ninfo++] = *info;
+	ksig_try(signo, k);
+}
+
+/* Everything pending: the ring, the lost counts, the kicks.  ksig_lock held. */
+static void
+ksig_drain(void)
+{
+	struct sig_info info;
+	uint32_t n;
+	int signo;
+
+	while (ring_take(&info))
+		if (info.sg_signo > 0 && info.sg_signo < KSIG_N)
+			ksig_occur(info.sg_signo, &info, 1);
+	for (signo = 1; signo < KSIG_N; signo++) {
+		if ((n = mp_load_32(&ring_lost[signo])) != 0) {
+			while (!mp_cas_32(&ring_lost[signo], &n, 0))
+				continue;
+			ksig_occur(signo, NULL, n);
+		}
+		if (mp_load_32(&ksigs[signo].kg_kicked) != 0) {
+			mp_store_32(&ksigs[signo].kg_kicked, 0);
+			if (ksigs[signo].kg_msg != NULL &&
+			    mp_load_32(&ksigs[signo].kg_ps.pp_dead) == 0)
+				ksig_try(signo, &ksigs[signo]);
+		}
+	}
+}
+
+/*
+ * ksig_main
+ *	The signal thread: drain, then sleep until a handler or a kick bumps
+ *	kwake.  The snapshot is taken before draining, so a push that lands
+ *	after the drain changes kwake and the thread does not sleep.
+ */
+static void *
+ksig_main(void *arg)
+{
+	uint32_t v;
+
+	(void)arg;
+	for (;;) {
+		v = mp_load_acq_32(&kwake) & ~1u;
+		pthread_mutex_lock(&ksig_lock);
+		if (mp_load_32(&kstopping)) {
+			pthread_mutex_unlock(&ksig_lock);
+			break;
+		}
+		ksig_drain();
+		pthread_mutex_unlock(&ksig_lock);
+		if (mp_cas_32(&kwake, &v, v | 1))
+			mp_futex_wait(&kwake, v | 1, NULL);
+		v = mp_load_32(&kwake);
+		while ((v & 1) && !mp_cas_32(&kwake, &v, v & ~1u))
+			continue;
+	}
+	return NULL;
+}
+
+/* rearmsys() handed a message back with something owed: have a look. */
+static void
+ksig_kick(struct mp_persist *ps)
+{
+	struct ksig *k = (struct ksig *)ps;
+
+	mp_or_32(&k->kg_kicked, 1);
+	kwake_up();
+}
+
+/*
+ * ksig_drop
+ *	abortsys(): end the message now unless the user holds it.
+ */
+static int
+ksig_drop(struct mp_persist *ps, msg_t *msg)
+{
+	struct ksig *k = (struct ksig *)ps;
+	int r = ENOENT;
+
+	mp_libcrit_enter();
+	pthread_mutex_lock(&ksig_lock);
+	if (k->kg_msg != NULL && &k->kg_msg->hdr == msg && mp_load_32(&ps->pp_dead) == 0 &&
+	    !persist_held(msg, ps)) {
+		ksig_fill(k);
+		ksig_uninstall(k->kg_msg->signo, k);
+		k->kg_msg = NULL;
+		msg_setflags(msg, MSGF_FINAL, 0);
+		r = 0;
+	}
+	pthread_mutex_unlock(&ksig_lock);
+	mp_libcrit_exit();
+	return r;
+}
+
+/* A child after fork(): the messages are the parent's; give the signals back. */
+static void
+ksig_atfork_child(void)
+{
+	int signo;
+
+	pthread_mutex_init(&ksig_lock, NULL);
+	ksig_running = false;
+	for (signo = 1; signo < KSIG_N; signo++) {
+		ksig_uninstall(signo, &ksigs[signo]);
+		ksigs[signo].kg_msg = NULL;
+	}
+}
+
+static void
+ksig_init(void)
+{
+	uint32_t i;
+
+	for (i = 0; i < KSIG_RING; i++)
+		mp_store_32(&ring[i].rc_seq, i);
+	pthread_atfork(NULL, NULL, ksig_atfork_child);
+}
+
+/* Signals no message may take: ones that cannot be caught, faults, msgport's own. */
+static bool
+ksig_valid(int signo)
+{
+	if (signo <= 0 || signo >= KSIG_N || signo > SIGRTMAX)
+		return false;
+	switch (signo) {
+	case SIGKILL: case SIGSTOP:
+	case SIGSEGV: case SIGBUS: case SIGFPE: case SIGILL: case SIGTRAP: case SIGSYS:
+		return false;
+	}
+	return signo != kstate.ks_intrsig && signo != up_signal();
+}
+
+static int
+ksig_start(void)
+{
+	sigset_t all, old;
+	int r;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(&ksig_thread, NULL, ksig_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r == 0)
+		ksig_running = true;
+	return r;
+}
+
+/*
+ * krun_signal
+ *	Arm a signal message: take its signal number (EBUSY if another
+ *	message has it), install the handler.  EASYNC, or why not.
+ */
+int
+krun_signal(msg_t *msg)
+{
+	struct sys_signal *m = (struct sys_signal *)msg;
+	struct sigaction sa;
+	struct ksig *k;
+	int signo = m->signo, r;
+
+	if (!ksig_valid(signo) || m->qmax < 1 || m->qmax > SIGMSG_QMAX)
+		return EINVAL;
+	pthread_once(&ksig_once, ksig_init);
+	k = &ksigs[signo];
+	mp_libcrit_enter();
+	pthread_mutex_lock(&ksig_lock);
+	if (k->kg_msg != NULL && mp_load_32(&k->kg_ps.pp_dead) != 2) {
+		r = EBUSY;
+		goto out;
+	}
+	if (!ksig_running && (r = ksig_start()) != 0)
+		goto out;
+	k->kg_msg = m;
+	k->kg_ps.pp_ops = &ksig_ops;
+	k->kg_count = 0;
+	k->kg_ninfo = 0;
+	k->kg_qmax = m->qmax;
+	mp_store_32(&k->kg_kicked, 0);
+	m->ninfo = 0;
+	m->dropped = 0;
+	persist_bind(msg, &k->kg_ps);
+	if (kaborted(msg)) {
+		k->kg_msg = NULL;
+		r = ECANCELED;
+		goto out;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = ksig_handler;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigfillset(&sa.sa_mask);	/* one handler at a time per thread: the ring keeps order */
+	if (sigaction(signo, &sa, &k->kg_old) != 0) {
+		r = errno;
+		k->kg_msg = NULL;
+		goto out;
+	}
+	k->kg_installed = true;
+	r = EASYNC;
+out:
+	pthread_mutex_unlock(&ksig_lock);
+	mp_libcrit_exit();
+	return r;
+}
+
+/*
+ * ksignal_stop
+ *	sysport_stop(): stop the signal thread, give every signal back, and
+ *	end every signal message (ECANCELED; at rearmsys() if held).
+ */
+void
+ksignal_stop(void)
+{
+	struct ksig *k;
+	int signo;
+
+	mp_libcrit_enter();
+	pthread_mutex_lock(&ksig_lock);
+	if (!ksig_running) {
+		pthread_mutex_unlock(&ksig_lock);
+		mp_libcrit_exit();
+		return;
+	}
+	mp_store_32(&kstopping, 1);
+	pthread_mutex_unlock(&ksig_lock);
+	kwake_up();
+	pthread_join(ksig_thread, NULL);
+	pthread_mutex_lock(&ksig_lock);
+	ksig_running = false;
+	mp_store_32(&kstopping, 0);
+	for (signo = 1; signo < KSIG_N; signo++) {
+		k = &ksigs[signo];
+		if (k->kg_msg == NULL || mp_load_32(&k->kg_ps.pp_dead) != 0)
+			continue;
+		ksig_uninstall(signo, k);
+		if (!persist_held(&k->kg_msg->hdr, &k->kg_ps))
+			ksig_fill(k);
+		persist_kill(&k->kg_msg->hdr, &k->kg_ps);
+	}
+	pthread_mutex_unlock(&ksig_lock);
+	mp_libcrit_exit();
+}

@@ -1,0 +1,245 @@
+/*
+ * Description: timers as persistent messages.  A 1 ms periodic timer
+ * for thousands of periods: the expiries reported (ms_count, and
+ * overruns = ms_count - 1) account for the time elapsed; overruns pile
+ * up while the message is held and come in the next return; one-shot
+ * timers, relative and absolute, on both clocks, never fire early and
+ * return once, finally; abortsys() of each, a 1 ms timer included, ends
+ * it with exactly one final return; a clock set ends a
+ * TIMER_CANCEL_ON_SET timer (needs CAP_SYS_TIME: skipped otherwise).
+ */
+#define _GNU_SOURCE
+#include "persistutil.h"
+
+static const struct timespec ms1 = { 0, 1000000 };
+
+static struct timespec
+ts_add_ms(struct timespec t, long ms)
+{
+	t.tv_sec += ms / 1000;
+	t.tv_nsec += (ms % 1000) * 1000000L;
+	if (t.tv_nsec >= 1000000000L) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000L;
+	}
+	return t;
+}
+
+static int
+ts_cmp(const struct timespec *a, const struct timespec *b)
+{
+	if (a->tv_sec != b->tv_sec)
+		return a->tv_sec < b->tv_sec ? -1 : 1;
+	return (a->tv_nsec > b->tv_nsec) - (a->tv_nsec < b->tv_nsec);
+}
+
+/* Thousands of 1 ms periods: expiries + overruns account for the time. */
+static void
+periodic_accounts_for_time(void **s)
+{
+	enum { PERIODS = 3000 };
+	msgport_t *rp = mkport_queue();
+	struct sys_timer m;
+	uint64_t total = 0;
+	double t0, t1;
+	int returns = 0;
+
+	(void)s;
+	prep_timer(&m, CLOCK_MONOTONIC, 0, &ms1, &ms1, rp);
+	t0 = ps_now();
+	assert_int_equal(sendsys(sysport(), &m.hdr, sizeof(m)), EASYNC);
+	while (total < PERIODS) {
+		assert_int_equal(ps_take(rp, &m.hdr), 0);
+		ps_assert_occurrence(&m.hdr);
+		assert_true(m.hdr.ms_count >= 1);
+		assert_int_equal(m.overruns, m.hdr.ms_count - 1);
+		total += m.hdr.ms_count;
+		returns++;
+		assert_int_equal(rearmsys(&m.hdr), 0);
+	}
+	t1 = ps_now();
+	total += ps_abort(rp, &m.hdr);
+	/* never more expiries than periods elapsed; generously, not far fewer */
+	assert_true((double)total <= (ps_now() - t0) * 1000.0 + 1.0);
+	assert_true((double)total >= (t1 - t0) * 1000.0 * 0.5 - 50.0);
+	assert_true(returns >= 1);
+	assert_int_equal(rmport(rp), 0);
+}
+
+/* Held for a while: the expiries meanwhile come as overruns, none lost. */
+static void
+overruns_while_held(void **s)
+{
+	msgport_t *rp = mkport_queue();
+	struct sys_timer m;
+	double t0, held;
+
+	(void)s;
+	prep_timer(&m, CLOCK_MONOTONIC, 0, &ms1, &ms1, rp);
+	assert_int_equal(sendsys(sysport(), &m.hdr, sizeof(m)), EASYNC);
+	assert_int_equal(ps_take(rp, &m.hdr), 0);
+	t0 = ps_now();
+	ps_sleep_ms(50);			/* busy elsewhere: 50 periods pass */
+	held = ps_now() - t0;
+	assert_int_equal(rearmsys(&m.hdr), 0);
+	assert_int_equal(ps_take(rp, &m.hdr), 0);
+	/* at least the periods that surely passed while held (the kernel
+	   collects every expiry up to the rearm), less one at each end */
+	assert_true(m.hdr.ms_count >= (uint64_t)(held * 1000.0) - 2);
+	assert_int_equal(m.overruns, m.hdr.ms_count - 1);
+	ps_abort(rp, &m.hdr);
+	assert_int_equal(rmport(rp), 0);
+}
+
+/* A one-shot's one return is final, and never early. */
+static void
+oneshot(clockid_t clock, int abs)
+{
+	msgport_t *rp = mkport_queue();
+	struct timespec now, when, after, rel = { 0, 20000000 };
+	struct sys_timer m;
+
+	clock_gettime(clock, &now);
+	when = ts_add_ms(now, 20);
+	prep_timer(&m, clock, abs ? TIMER_ABSTIME : 0, abs ? &when : &rel, NULL, rp);
+	assert_int_equal(sendsys(sysport(), &m.hdr, sizeof(m)), EASYNC);
+	assert_int_equal(ps_take(rp, &m.hdr), 0);
+	clock_gettime(clock, &after);
+	assert_true(ts_cmp(&after, &when) >= 0);
+	ps_assert_final(&m.hdr);
+	assert_int_equal(m.hdr.ms_count, 1);
+	assert_int_equal(m.overruns, 0);
+	assert_int_equal(rearmsys(&m.hdr), EINVAL);
+	assert_int_equal(abortsys(&m.hdr), EINVAL);
+	assert_null(getport(rp));
+	assert_int_equal(rmport(rp), 0);
+}
+
+static void oneshot_rel_mono(void **s) { (void)s; oneshot(CLOCK_MONOTONIC, 0); }
+static void oneshot_abs_mono(void **s) { (void)s; oneshot(CLOCK_MONOTONIC, 1); }
+static void oneshot_rel_real(void **s) { (void)s; oneshot(CLOCK_REALTIME, 0); }
+static void oneshot_abs_real(void **s) { (void)s; oneshot(CLOCK_REALTIME, 1); }
+
+/* An absolute time already past expires at once. */
+static void
+oneshot_in_the_past(void **s)
+{
+	msgport_t *rp = mkport_queue();
+	struct timespec past = { 1, 0 };
+	struct sys_timer m;
+
+	(void)s;
+	prep_timer(&m, CLOCK_REALTIME, TIMER_ABSTIME, &past, NULL, rp);
+	assert_int_equal(sendsys(sysport(), &m.hdr, sizeof(m)), EASYNC);
+	assert_int_equal(ps_take(rp, &m.hdr), 0);
+	ps_assert_final(&m.hdr);
+	assert_int_equal(rmport(rp), 0);
+}
+
+/* Abort: one not yet fired, a 1 ms one running, one held. */
+static void
+abort_each(void **s)
+{
+	msgport_t *rp = mkport_queue();
+	struct timespec hour = { 3600, 0 };
+	struct sys_timer a, b;
+	int i;
+
+	(void)s;
+	prep_timer(&a, CLOCK_MONOTONIC, 0, &hour, NULL, rp);
+	assert_int_equal(sendsys(sysport(), &a.hdr, sizeof(a)), EASYNC);
+	assert_int_equal(abortsys(&a.hdr), 0);
+	assert_int_equal(ps_take(rp, &a.hdr), ECANCELED);
+	ps_assert_final(&a.hdr);
+	assert_int_equal(a.hdr.ms_result, 0);
+
+	/* a 1 ms timer, aborted at once, many times over */
+	for (i = 0; i < 200; i++) {
+		prep_timer(&b, CLOCK_MONOTONIC, 0, &ms1, &ms1, rp);
+		assert_int_equal(sendsys(sysport(), &b.hdr, sizeof(b)), EASYNC);
+		if (i % 2)
+			ps_sleep_ms(1);
+		ps_abort(rp, &b.hdr);
+	}
+	/* held while aborted: the final return follows the rearm */
+	prep_timer(&b, CLOCK_MONOTONIC, 0, &ms1, &ms1, rp);
+	assert_int_equal(sendsys(sysport(), &b.hdr, sizeof(b)), EASYNC);
+	assert_int_equal(ps_take(rp, &b.hdr), 0);
+	assert_int_equal(abortsys(&b.hdr), 0);
+	ps_sleep_ms(5);
+	assert_null(getport(rp));			/* nothing while held */
+	assert_int_equal(rearmsys(&b.hdr), 0);
+	assert_int_equal(ps_take(rp, &b.hdr), ECANCELED);
+	ps_assert_final(&b.hdr);
+	/* and nothing after the final return, ever */
+	ps_sleep_ms(20);
+	assert_null(getport(rp));
+	assert_int_equal(rmport(rp), 0);
+}
+
+/* A clock set ends a TIMER_CANCEL_ON_SET timer (ms_result 1). */
+static void
+cancel_on_clock_set(void **s)
+{
+	msgport_t *rp = mkport_queue();
+	struct timespec now, later;
+	struct sys_timer m;
+
+	(void)s;
+	clock_gettime(CLOCK_REALTIME, &now);
+	later = ts_add_ms(now, 3600 * 1000);
+	prep_timer(&m, CLOCK_REALTIME, TIMER_ABSTIME | TIMER_CANCEL_ON_SET, &later, NULL, rp);
+	assert_int_equal(sendsys(sysport(), &m.hdr, sizeof(m)), EASYNC);
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (clock_settime(CLOCK_REALTIME, &now) != 0) {	/* a set to "now": no jump */
+		ps_abort(rp, &m.hdr);
+		assert_int_equal(rmport(rp), 0);
+		skip();
+	}
+	assert_int_equal(ps_take(rp, &m.hdr), ECANCELED);
+	ps_assert_final(&m.hdr);
+	assert_int_equal(m.hdr.ms_result, 1);
+	assert_int_equal(rmport(rp), 0);
+}
+
+/* The same timers through every reply kind but a queue: none (poll MSGF_DONE). */
+static void
+no_reply_port(void **s)
+{
+	struct sys_timer m;
+	int i;
+
+	(void)s;
+	prep_timer(&m, CLOCK_MONOTONIC, 0, &ms1, &ms1, NULL);
+	assert_int_equal(sendsys(sysport(), &m.hdr, sizeof(m)), EASYNC);
+	for (i = 0; i < 5; i++) {
+		assert_int_equal(waitsys(NULL, &m.hdr), 0);
+		assert_true(msgflags(&m.hdr) & MSGF_INFLIGHT);
+		assert_true(m.hdr.ms_count >= 1);
+		assert_int_equal(rearmsys(&m.hdr), 0);
+	}
+	assert_int_equal(abortsys(&m.hdr), 0);
+	while (waitsys(NULL, &m.hdr) == 0)
+		assert_int_equal(rearmsys(&m.hdr), 0);
+	assert_int_equal(m.hdr.ms_error, ECANCELED);
+	ps_assert_final(&m.hdr);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(periodic_accounts_for_time),
+		cmocka_unit_test(overruns_while_held),
+		cmocka_unit_test(oneshot_rel_mono),
+		cmocka_unit_test(oneshot_abs_mono),
+		cmocka_unit_test(oneshot_rel_real),
+		cmocka_unit_test(oneshot_abs_real),
+		cmocka_unit_test(oneshot_in_the_past),
+		cmocka_unit_test(abort_each),
+		cmocka_unit_test(cancel_on_clock_set),
+		cmocka_unit_test(no_reply_port),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
