@@ -78,6 +78,7 @@ enum {
 	KCMD_KILL,
 	KCMD_WAITPID,
 	KCMD_SYSCALL,		/* the generic indirect message */
+	KCMD_SLATE,		/* a batch of messages: struct sys_slate, msgport-slate.h */
 	KCMD_MAX		/* not a command: one past the last */
 };
 

@@ -252,6 +252,10 @@ int	kintr_nanosleep(msg_t *msg);
 /* sys_indirect.c */
 int	krun_syscall(msg_t *msg);
 
+/* slate.c */
+int	krun_slate(msg_t *msg);
+int	ktry_slate(msg_t *msg);
+
 /* pool.c */
 int	pool_start(struct kstate *ks);
 void	pool_stop(struct kstate *ks);

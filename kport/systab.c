@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "kport-internal.h"
+#include "msgport-slate.h"
 
 /* A call that never blocks: always inline. */
 #define INLINE(cmd, name, type) \
@@ -74,6 +75,9 @@ const struct kcmd systab[KCMD_MAX] = {
 
 	/* anything else */
 	BLOCKS(KCMD_SYSCALL, syscall, sys_syscall),
+
+	/* batches: its try checks it, the pool runs it (slate.c) */
+	TRIES(KCMD_SLATE, slate, sys_slate),
 };
 
 /*

@@ -328,7 +328,10 @@ every_command_was_exercised_both_ways(void **s)
 	uint32_t cmd;
 
 	(void)s;
+	/* KCMD_SLATE is a batch, not a call: the test-slate-* programs */
 	for (cmd = 1; cmd < KCMD_MAX; cmd++) {
+		if (cmd == KCMD_SLATE)
+			continue;
 		if (!(kp_seen[0] & (1ull << cmd)) || !(kp_seen[1] & (1ull << cmd)))
 			fail_msg("command %u not exercised both ways", cmd);
 	}
