@@ -46,65 +46,76 @@ struct slate_arg {
 };
 
 struct slate_cmd {
-	uint8_t		sc_nargs;
-	uint8_t		sc_flags;
-	struct slate_arg sc_arg[6];
+	uint32_t	sc_size;	/* the message's size; 0: not an entry */
+	uint32_t	sc_flags;
+	struct slate_arg sc_arg[8];	/* past the call's arguments: zero */
 };
 
 #define SC_ZERONOTYET	0x01u	/* a result of 0 means "not done yet" (poll, WNOHANG) */
 
-#define I(type, f)	{ offsetof(struct type, f), sizeof(((struct type *)0)->f) }
+#define I(t, f)		{ offsetof(struct sys_##t, f), sizeof(((struct sys_##t *)0)->f) }
 #define P		{ 0, 0 }	/* a pointer: never fed from a register */
-#define NARGS(...)	(sizeof((struct slate_arg[]){ __VA_ARGS__ }) / sizeof(struct slate_arg))
-#define CMD(cmd, fl, ...) [cmd] = { NARGS(__VA_ARGS__), (fl), { __VA_ARGS__ } }
+#define CMD(cmd, t, fl, ...) [cmd] = { sizeof(struct sys_##t), (fl), { __VA_ARGS__ } }
 
 static const struct slate_cmd slatetab[KCMD_MAX] = {
-	CMD(KCMD_OPENAT, 0, I(sys_openat, dirfd), P, I(sys_openat, flags), I(sys_openat, mode)),
-	CMD(KCMD_CLOSE, 0, I(sys_close, fd)),
-	CMD(KCMD_READ, 0, I(sys_read, fd), P, I(sys_read, count)),
-	CMD(KCMD_WRITE, 0, I(sys_write, fd), P, I(sys_write, count)),
-	CMD(KCMD_PREAD, 0, I(sys_pread, fd), P, I(sys_pread, count), I(sys_pread, offset)),
-	CMD(KCMD_PWRITE, 0, I(sys_pwrite, fd), P, I(sys_pwrite, count), I(sys_pwrite, offset)),
-	CMD(KCMD_READV, 0, I(sys_readv, fd), P, I(sys_readv, iovcnt)),
-	CMD(KCMD_WRITEV, 0, I(sys_writev, fd), P, I(sys_writev, iovcnt)),
-	CMD(KCMD_LSEEK, 0, I(sys_lseek, fd), I(sys_lseek, offset), I(sys_lseek, whence)),
-	CMD(KCMD_FSTAT, 0, I(sys_fstat, fd), P),
-	CMD(KCMD_FSTATAT, 0, I(sys_fstatat, dirfd), P, P, I(sys_fstatat, flags)),
-	CMD(KCMD_STATX, 0, I(sys_statx, dirfd), P, I(sys_statx, flags), I(sys_statx, mask), P),
-	CMD(KCMD_FSYNC, 0, I(sys_fsync, fd)),
-	CMD(KCMD_FDATASYNC, 0, I(sys_fsync, fd)),
-	CMD(KCMD_FTRUNCATE, 0, I(sys_ftruncate, fd), I(sys_ftruncate, length)),
-	CMD(KCMD_GETDENTS64, 0, I(sys_getdents64, fd), P, I(sys_getdents64, count)),
-	CMD(KCMD_MKDIRAT, 0, I(sys_mkdirat, dirfd), P, I(sys_mkdirat, mode)),
-	CMD(KCMD_UNLINKAT, 0, I(sys_unlinkat, dirfd), P, I(sys_unlinkat, flags)),
-	CMD(KCMD_RENAMEAT, 0, I(sys_renameat, olddirfd), P, I(sys_renameat, newdirfd), P),
-	CMD(KCMD_SOCKET, 0, I(sys_socket, domain), I(sys_socket, type), I(sys_socket, protocol)),
-	CMD(KCMD_BIND, 0, I(sys_bind, fd), P, I(sys_bind, addrlen)),
-	CMD(KCMD_LISTEN, 0, I(sys_listen, fd), I(sys_listen, backlog)),
-	CMD(KCMD_ACCEPT4, 0, I(sys_accept4, fd), P, P, I(sys_accept4, flags)),
-	CMD(KCMD_CONNECT, 0, I(sys_connect, fd), P, I(sys_connect, addrlen)),
-	CMD(KCMD_SENDTO, 0, I(sys_sendto, fd), P, I(sys_sendto, len), I(sys_sendto, flags), P,
-	    I(sys_sendto, addrlen)),
-	CMD(KCMD_RECVFROM, 0, I(sys_recvfrom, fd), P, I(sys_recvfrom, len), I(sys_recvfrom, flags),
-	    P, P),
-	CMD(KCMD_SENDMSG, 0, I(sys_sendmsg, fd), P, I(sys_sendmsg, flags)),
-	CMD(KCMD_RECVMSG, 0, I(sys_recvmsg, fd), P, I(sys_recvmsg, flags)),
-	CMD(KCMD_SHUTDOWN, 0, I(sys_shutdown, fd), I(sys_shutdown, how)),
-	CMD(KCMD_POLL, SC_ZERONOTYET, P, I(sys_poll, nfds), I(sys_poll, timeout)),
-	CMD(KCMD_NANOSLEEP, 0, P, P),
-	[KCMD_GETPID] = { 0, 0, { P } },
-	CMD(KCMD_KILL, 0, I(sys_kill, pid), I(sys_kill, sig)),
-	CMD(KCMD_WAITPID, SC_ZERONOTYET, I(sys_waitpid, pid), P, I(sys_waitpid, options)),
-	CMD(KCMD_SYSCALL, 0, I(sys_syscall, args[0]), I(sys_syscall, args[1]),
-	    I(sys_syscall, args[2]), I(sys_syscall, args[3]), I(sys_syscall, args[4]),
-	    I(sys_syscall, args[5])),
-	/* KCMD_SLATE: not an entry */
+	CMD(KCMD_OPENAT, openat, 0, I(openat, dirfd), P, I(openat, flags), I(openat, mode)),
+	CMD(KCMD_CLOSE, close, 0, I(close, fd)),
+	CMD(KCMD_READ, read, 0, I(read, fd), P, I(read, count)),
+	CMD(KCMD_WRITE, write, 0, I(write, fd), P, I(write, count)),
+	CMD(KCMD_PREAD, pread, 0, I(pread, fd), P, I(pread, count), I(pread, offset)),
+	CMD(KCMD_PWRITE, pwrite, 0, I(pwrite, fd), P, I(pwrite, count), I(pwrite, offset)),
+	CMD(KCMD_READV, readv, 0, I(readv, fd), P, I(readv, iovcnt)),
+	CMD(KCMD_WRITEV, writev, 0, I(writev, fd), P, I(writev, iovcnt)),
+	CMD(KCMD_LSEEK, lseek, 0, I(lseek, fd), I(lseek, offset), I(lseek, whence)),
+	CMD(KCMD_FSTAT, fstat, 0, I(fstat, fd), P),
+	CMD(KCMD_FSTATAT, fstatat, 0, I(fstatat, dirfd), P, P, I(fstatat, flags)),
+	CMD(KCMD_STATX, statx, 0, I(statx, dirfd), P, I(statx, flags), I(statx, mask), P),
+	CMD(KCMD_FSYNC, fsync, 0, I(fsync, fd)),
+	CMD(KCMD_FDATASYNC, fsync, 0, I(fsync, fd)),
+	CMD(KCMD_FTRUNCATE, ftruncate, 0, I(ftruncate, fd), I(ftruncate, length)),
+	CMD(KCMD_GETDENTS64, getdents64, 0, I(getdents64, fd), P, I(getdents64, count)),
+	CMD(KCMD_MKDIRAT, mkdirat, 0, I(mkdirat, dirfd), P, I(mkdirat, mode)),
+	CMD(KCMD_UNLINKAT, unlinkat, 0, I(unlinkat, dirfd), P, I(unlinkat, flags)),
+	CMD(KCMD_RENAMEAT, renameat, 0, I(renameat, olddirfd), P, I(renameat, newdirfd), P),
+	CMD(KCMD_SOCKET, socket, 0, I(socket, domain), I(socket, type), I(socket, protocol)),
+	CMD(KCMD_BIND, bind, 0, I(bind, fd), P, I(bind, addrlen)),
+	CMD(KCMD_LISTEN, listen, 0, I(listen, fd), I(listen, backlog)),
+	CMD(KCMD_ACCEPT4, accept4, 0, I(accept4, fd), P, P, I(accept4, flags)),
+	CMD(KCMD_CONNECT, connect, 0, I(connect, fd), P, I(connect, addrlen)),
+	CMD(KCMD_SENDTO, sendto, 0, I(sendto, fd), P, I(sendto, len), I(sendto, flags), P,
+	    I(sendto, addrlen)),
+	CMD(KCMD_RECVFROM, recvfrom, 0, I(recvfrom, fd), P, I(recvfrom, len), I(recvfrom, flags)),
+	CMD(KCMD_SENDMSG, sendmsg, 0, I(sendmsg, fd), P, I(sendmsg, flags)),
+	CMD(KCMD_RECVMSG, recvmsg, 0, I(recvmsg, fd), P, I(recvmsg, flags)),
+	CMD(KCMD_SHUTDOWN, shutdown, 0, I(shutdown, fd), I(shutdown, how)),
+	CMD(KCMD_POLL, poll, SC_ZERONOTYET, P, I(poll, nfds), I(poll, timeout)),
+	CMD(KCMD_NANOSLEEP, nanosleep, 0, P),
+	CMD(KCMD_GETPID, getpid, 0, P),
+	CMD(KCMD_KILL, kill, 0, I(kill, pid), I(kill, sig)),
+	CMD(KCMD_WAITPID, waitpid, SC_ZERONOTYET, I(waitpid, pid), P, I(waitpid, options)),
+	CMD(KCMD_SYSCALL, syscall, 0, I(syscall, args[0]), I(syscall, args[1]),
+	    I(syscall, args[2]), I(syscall, args[3]), I(syscall, args[4]), I(syscall, args[5])),
+	/* KCMD_SLATE: size 0, never an entry */
 };
 
 #undef CMD
-#undef NARGS
 #undef P
 #undef I
+
+/* Bit k: argument slot k of the command may be fed (slatetab, digested). */
+static uint8_t slotmask[KCMD_MAX];
+
+__attribute__((constructor)) static void
+slate_masks(void)
+{
+	uint32_t cmd;
+	int k;
+
+	for (cmd = 1; cmd < KCMD_MAX; cmd++)
+		for (k = 0; k < 8; k++)
+			if (slatetab[cmd].sc_arg[k].sa_size != 0)
+				slotmask[cmd] |= (uint8_t)(1u << k);
+}
 
 /* Is r a register of sl?  Register 0, the zero register, always is. */
 static inline bool
@@ -119,16 +130,49 @@ reg_get(const struct sys_slate *sl, unsigned r)
 	return r != 0 ? sl->sl_regs[r] : 0;
 }
 
+/* Is slot a (of cmd's table entry sc) an integer argument? */
+static inline bool
+slot_ok(const struct slate_cmd *sc, unsigned a)
+{
+	return (a < 8) & (sc->sc_arg[a & 7].sa_size != 0);
+}
+
+/* Judge e's guard, the i-th entry's (not SLATE_ALWAYS). */
+static int
+slate_check_guard(const struct sys_slate *sl, const struct slate_entry *e, uint32_t i)
+{
+	bool greg = (e->se_guard & SLATE_GREG) != 0;
+
+	switch (e->se_guard & ~SLATE_GREG) {
+	case SLATE_IFOK:
+	case SLATE_IFFAIL:
+		/* only an earlier entry: no cycle can be written down */
+		return greg || e->se_ga >= i ? EINVAL : 0;
+	case SLATE_IFEQ:
+	case SLATE_IFNE:
+	case SLATE_IFLT:
+	case SLATE_IFGE:
+		if (!reg_ok(sl, e->se_ga))
+			return EINVAL;
+		if (greg && (e->se_gb < 0 || !reg_ok(sl, (uint64_t)e->se_gb)))
+			return EINVAL;
+		return 0;
+	default:	/* unknown, or SLATE_ALWAYS | SLATE_GREG */
+		return EINVAL;
+	}
+}
+
 /*
- * slate_check_entry
- *	Judge entry e, the i-th: 0 or why a run would refuse the slate.
+ * slate_check_slow
+ *	Judge entry e, the i-th, field by field: 0 or why a run would
+ *	refuse the slate.
  */
 static int
-slate_check_entry(const struct sys_slate *sl, const struct slate_entry *e, uint32_t i)
+slate_check_slow(const struct sys_slate *sl, const struct slate_entry *e, uint32_t i)
 {
 	const msg_t *m = e->se_msg;
 	const struct slate_cmd *sc;
-	uint32_t cmd, op, f;
+	uint32_t cmd, f;
 	int k;
 
 	if (m == NULL)
@@ -136,42 +180,50 @@ slate_check_entry(const struct sys_slate *sl, const struct slate_entry *e, uint3
 	cmd = m->ms_cmd;
 	if (cmd - 1 >= KCMD_MAX - 1)
 		return ENOSYS;
-	if (cmd == KCMD_SLATE || e->se_size != systab[cmd].kc_size ||
-	    (e->se_flags & ~SLATE_EFLAGS) || !reg_ok(sl, e->se_out))
-		return EINVAL;
+	sc = &slatetab[cmd];
 	f = mp_load_32(&m->ms_flags);
 	if (f & MSGF_INFLIGHT)
 		return EBUSY;
-	if (f & MSGF_PERSISTENT)
+	if (e->se_size != sc->sc_size || (f & MSGF_PERSISTENT) ||	/* KCMD_SLATE's size is 0 */
+	    (e->se_flags & ~SLATE_EFLAGS) || !reg_ok(sl, e->se_out))
 		return EINVAL;
-	sc = &slatetab[cmd];
-	for (k = 0; k < 2; k++) {
-		if (e->se_inreg[k] == 0)
-			continue;
-		if (!reg_ok(sl, e->se_inreg[k]) || e->se_inarg[k] >= sc->sc_nargs ||
-		    sc->sc_arg[e->se_inarg[k]].sa_size == 0)
+	for (k = 0; k < 2; k++)
+		if (e->se_inreg[k] != 0 && (!reg_ok(sl, e->se_inreg[k]) || !slot_ok(sc, e->se_inarg[k])))
 			return EINVAL;
-	}
-	op = e->se_guard & ~SLATE_GREG;
-	switch (op) {
-	case SLATE_ALWAYS:
-		return (e->se_guard & SLATE_GREG) ? EINVAL : 0;
-	case SLATE_IFOK:
-	case SLATE_IFFAIL:
-		/* only an earlier entry: no cycle can be written down */
-		return (e->se_guard & SLATE_GREG) || e->se_ga >= i ? EINVAL : 0;
-	case SLATE_IFEQ:
-	case SLATE_IFNE:
-	case SLATE_IFLT:
-	case SLATE_IFGE:
-		if (!reg_ok(sl, e->se_ga))
-			return EINVAL;
-		if ((e->se_guard & SLATE_GREG) && (e->se_gb < 0 || !reg_ok(sl, (uint64_t)e->se_gb)))
-			return EINVAL;
-		return 0;
-	default:
+	return e->se_guard != SLATE_ALWAYS ? slate_check_guard(sl, e, i) : 0;
+}
+
+/*
+ * slate_check_entry
+ *	The same judgement, run for every entry at every run: a few
+ *	branches for the common entry (no guard, no flags), the slow path
+ *	for anything else and to name the error.
+ */
+static inline int
+slate_check_entry(const struct sys_slate *sl, const struct slate_entry *e, uint32_t i)
+{
+	const msg_t *m = e->se_msg;
+	unsigned n = sl->sl_nregs, r, a;
+	uint32_t cmd;
+
+	if (__builtin_expect(m == NULL, 0))
+		return EFAULT;
+	cmd = m->ms_cmd;
+	if (__builtin_expect(cmd - 1 >= KCMD_MAX - 1, 0))
+		return ENOSYS;
+	if (__builtin_expect((e->se_size != slatetab[cmd].sc_size) |
+	    ((mp_load_32(&m->ms_flags) & (MSGF_INFLIGHT | MSGF_PERSISTENT)) != 0) |
+	    ((e->se_flags | e->se_guard) != 0), 0))
+		return slate_check_slow(sl, e, i);
+	if ((r = e->se_out) != 0 && __builtin_expect(r >= n, 0))
 		return EINVAL;
-	}
+	if ((r = e->se_inreg[0]) != 0 && __builtin_expect(r >= n || (a = e->se_inarg[0]) >= 8 ||
+	    !((slotmask[cmd] >> a) & 1), 0))
+		return EINVAL;
+	if ((r = e->se_inreg[1]) != 0 && __builtin_expect(r >= n || (a = e->se_inarg[1]) >= 8 ||
+	    !((slotmask[cmd] >> a) & 1), 0))
+		return EINVAL;
+	return 0;
 }
 
 /*
@@ -245,11 +297,11 @@ slate_feed(const struct sys_slate *sl, const struct slate_entry *e)
 			continue;
 		sa = &sc->sc_arg[e->se_inarg[k]];
 		if (sa->sa_size == 8) {
-			int64_t v = reg_get(sl, e->se_inreg[k]);
+			int64_t v = sl->sl_regs[e->se_inreg[k]];
 
 			memcpy((char *)e->se_msg + sa->sa_off, &v, 8);
 		} else {
-			int32_t v = (int32_t)reg_get(sl, e->se_inreg[k]);
+			int32_t v = (int32_t)sl->sl_regs[e->se_inreg[k]];
 
 			memcpy((char *)e->se_msg + sa->sa_off, &v, 4);
 		}
@@ -321,20 +373,22 @@ slate_skip_rerun(const struct sys_slate *sl, const struct slate_entry *e)
 
 /*
  * slate_inorder
- *	Run the entries one by one in this thread.
+ *	Run the entries one by one in this thread.  Per entry, beyond the
+ *	call: a relaxed load for abortsys() and the entry's own fields.
  */
 static int
 slate_inorder(struct sys_slate *sl)
 {
 	struct slate_entry *e = sl->sl_ent, *end = e + sl->sl_n;
+	bool rerun = sl->sl_rerun != 0;
 	uint32_t nran = 0;
 	uint8_t rest = 0;
 	int error = 0, r;
 
 	for (; e < end; e++) {
-		if (__builtin_expect(sl->sl_rerun, 0) && slate_skip_rerun(sl, e))
+		if (__builtin_expect(rerun, 0) && e->se_status != SLATE_AGAIN)
 			continue;
-		if (__builtin_expect(kaborted(&sl->hdr), 0)) {
+		if (__builtin_expect(mp_load_32(&sl->hdr.ms_flags) & MSGF_ABORTED, 0)) {
 			rest = SLATE_CANCELED;
 			error = ECANCELED;
 			break;
