@@ -272,6 +272,10 @@ void	ksignal_stop(void);
 int	krun_timer(msg_t *msg);
 void	ktimer_stop(void);
 
+/* slate.c */
+int	krun_slate(msg_t *msg);
+int	ktry_slate(msg_t *msg);
+
 /* pool.c */
 int	pool_start(struct kstate *ks);
 void	pool_stop(struct kstate *ks);

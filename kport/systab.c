@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "kport-internal.h"
+#include "msgport-slate.h"
 
 /* A call that never blocks: always inline. */
 #define INLINE(cmd, name, type) \
@@ -86,6 +87,9 @@ const struct kcmd systab[KCMD_MAX] = {
 	/* persistent: armed here, returned by their own thread */
 	PERSIST(KCMD_SIGNAL, signal, sys_signal),
 	PERSIST(KCMD_TIMER, timer, sys_timer),
+
+	/* batches: its try checks it, the pool runs it (slate.c) */
+	TRIES(KCMD_SLATE, slate, sys_slate),
 };
 
 /*
