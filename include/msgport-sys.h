@@ -80,7 +80,6 @@ enum {
 	KCMD_SYSCALL,		/* the generic indirect message */
 	KCMD_SIGNAL,		/* persistent: a signal's occurrences */
 	KCMD_TIMER,		/* persistent: a timer's expiries */
-
 	KCMD_SLATE,		/* a batch of messages: struct sys_slate, msgport-slate.h */
 	KCMD_MAX		/* not a command: one past the last */
 };
