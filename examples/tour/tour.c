@@ -5,16 +5,19 @@
  * client.  The tour sends one message synchronously, then several
  * asynchronously with a queue reply port, waits for them three ways,
  * watches the reply port's descriptor with poll(), and aborts a request
- * nobody has taken yet.  Read it top to bottom; each step prints what
- * happened and which flags the message carried.
+ * nobody has taken yet.  Last, the same calls carry real system calls to
+ * the system port, the emulated kernel.  Read it top to bottom; each step
+ * prints what happened and which flags the message carried.
  */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "msgport.h"
+#include "msgport-sys.h"
 
 enum { CMD_SQUARE = 1, CMD_STOP };
 
@@ -127,8 +130,26 @@ main(void)
 	r = waitsys(rport, &sq[0].hdr);
 	show("after abortsys + waitsys:", &sq[0].hdr);
 
+	printf("6. The system port: a system call is a message too.\n");
+	struct sys_getpid gp;
+	struct sys_nanosleep ns;
+	struct timespec nap = { 0, 20 * 1000 * 1000 };
+	int abort_result = r;
+
+	prep_getpid(&gp);			/* synchronous: runs in this thread */
+	r = sendsys(sysport(), &gp.hdr, sizeof(gp));
+	printf("  getpid() as a message: sendsys=%d result=%lld (getpid() says %d)\n",
+	    r, (long long)gp.hdr.ms_result, (int)getpid());
+	prep_nanosleep(&ns, &nap, NULL);	/* asynchronous: a worker sleeps for us */
+	prep_async(&ns.hdr, rport);
+	r = sendsys(sysport(), &ns.hdr, sizeof(ns));
+	printf("  nanosleep(20 ms) sent: %s\n", r == EASYNC ? "EASYNC" : strerror(r));
+	show("while it sleeps:", &ns.hdr);
+	waitsys(rport, &ns.hdr);
+	show("after waitsys(rport, msg):", &ns.hdr);
+
 	rmport(sport);
 	rmport(rport);
 	printf("Done: every message came back exactly once.\n");
-	return r == ECANCELED ? 0 : 1;
+	return abort_result == ECANCELED && gp.hdr.ms_result == getpid() ? 0 : 1;
 }
