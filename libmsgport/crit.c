@@ -27,6 +27,7 @@ __thread struct mp_td mp_td __attribute__((tls_model("initial-exec")));
 static pthread_mutex_t up_lock = PTHREAD_MUTEX_INITIALIZER;
 static int up_signo;			/* 0 until installed */
 static pthread_key_t up_exitkey;	/* its destructor orphans a thread's ports */
+static uint32_t up_procpid;		/* this process: changes in a fork child */
 
 static void up_handler(int signo, siginfo_t *si, void *ctx);
 
@@ -126,6 +127,26 @@ up_threadexit(void *unused)
 	mp_libcrit_exit();
 }
 
+/*
+ * up_atfork_child
+ *	In a fork child, no port made before the fork has its owner any
+ *	more (the child has one thread, and the timers are gone): they all
+ *	become plain queue ports, like those of an exited thread.  Ports of
+ *	the parent's other threads are recognised by their process id.
+ */
+static void
+up_atfork_child(void)
+{
+	struct mp_td *td = &mp_td;
+	struct upcall_port *up;
+
+	mp_store_rel_32(&up_procpid, (uint32_t)getpid());
+	for (up = td->td_ports; up != NULL; up = up->up_next)
+		mp_store_rel_32(&up->up_tid, UP_TID_ORPHAN);
+	td->td_ports = NULL;
+	td->td_held = 0;
+}
+
 /* Is there a handler of the application's own on signo? */
 static bool
 up_sigtaken(int signo)
@@ -152,6 +173,10 @@ up_installsig(int signo)
 		return EBUSY;
 	if ((r = pthread_key_create(&up_exitkey, up_threadexit)) != 0)
 		return r;
+	if ((r = pthread_atfork(NULL, NULL, up_atfork_child)) != 0) {
+		pthread_key_delete(up_exitkey);
+		return r;
+	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = up_handler;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
@@ -161,6 +186,7 @@ up_installsig(int signo)
 		pthread_key_delete(up_exitkey);
 		return r;
 	}
+	mp_store_rel_32(&up_procpid, (uint32_t)getpid());
 	up_signo = signo;
 	return 0;
 }
@@ -223,6 +249,13 @@ int
 up_signal(void)
 {
 	return up_signo;
+}
+
+/* The calling process's id, as of the last fork. */
+pid_t
+up_process(void)
+{
+	return (pid_t)mp_load_acq_32(&up_procpid);
 }
 
 /*

@@ -114,6 +114,7 @@ mp_libcrit_exit(void)
 /* crit.c: the signal, and the thread's list of ports */
 int	up_install(void);
 int	up_signal(void);
+pid_t	up_process(void);
 int	up_attach(struct upcall_port *up);
 void	up_detach(struct upcall_port *up);
 

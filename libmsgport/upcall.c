@@ -67,7 +67,7 @@ up_replyport(msgport_t *port, msg_t *msg)
 	mpq_put(q, msg);
 	if (mp_faa_32(&up->up_pending, 1) == 0) {
 		tid = mp_load_acq_32(&up->up_tid);
-		if (tid != UP_TID_ORPHAN && tid != UP_TID_DYING)
+		if (tid != UP_TID_ORPHAN && tid != UP_TID_DYING && up->up_pid == up_process())
 			up_notify(up, tid);
 	}
 	mp_faa_32(&q->q_busy, (uint32_t)-1);
@@ -162,6 +162,8 @@ up_orphan(struct upcall_port *up)
  *	rmport() on an upcall port: as a queue port's (queued replies are
  *	handed back done and idle, EBUSY while replies are owed), but only
  *	by the owner (EPERM), and not from the port's own upcall (EBUSY).
+ *	A port whose owner is gone (exited, or left behind in the parent of
+ *	a fork) is a plain queue port any thread may remove.
  *	NOTE: the port leaves its owner's list before it is freed, inside a
  *	library section, so no upcall or handler can reach it afterwards; a
  *	signal or timer expiry still on its way finds nothing to do.
@@ -175,8 +177,8 @@ up_rmport(msgport_t *port)
 	bool passive = up->up_kind == UP_PASSIVE;
 	int r;
 
-	if (tid == UP_TID_ORPHAN)
-		return queue_rmport(port);
+	if (tid == UP_TID_ORPHAN || up->up_pid != up_process())
+		return queue_rmport(port);	/* owner gone (exited, or a fork parent's) */
 	if (tid != (uint32_t)gettid())
 		return EPERM;
 	if (up->up_running)

@@ -5,8 +5,11 @@
  * and an armed timeout are dropped with the port.  Only the owner may
  * remove it (EPERM), not from its own upcall (EBUSY), nor while replies
  * are owed (EBUSY).  When the owner exits, the port becomes a plain
- * queue any thread may drain and remove.
+ * queue any thread may drain and remove; so does every port a fork
+ * child inherits (a reply there must not signal the parent).
  */
+#include <sys/wait.h>
+
 #include "upcallutil.h"
 
 static void
@@ -199,6 +202,118 @@ owner_exit_leaves_a_queue(void **state)
 	testserver_stop(&ts);
 }
 
+static int
+child_replies_to_inherited(msgport_t *port, struct upstat *st)
+{
+	msgport_t *server = mkport_queue();
+	struct testmsg tm;
+	msg_t *m;
+
+	testmsg_init(&tm, TCMD_ECHO, MSGF_ASYNC, port, 0);
+	if (server == NULL || sendsys(server, &tm.hdr, sizeof(tm)) != EASYNC)
+		return 1;
+	if ((m = getport(server)) == NULL || replymsg(m, 0) != 0)
+		return 2;
+	sched_yield();
+	if (st->calls != 0)
+		return 3;			/* no upcall in the child */
+	if (getport(port) != &tm.hdr)
+		return 4;			/* just queued */
+	if (rmport(port) != 0 || rmport(server) != 0)
+		return 5;			/* any thread of the child may */
+	return 0;
+}
+
+static void
+fork_child_inherits_plain_queues(void **state)
+{
+	struct upstat st;
+	msgport_t *port;
+	sigset_t set, pending;
+	int status;
+	pid_t pid;
+
+	(void)state;
+	upstat_init(&st);
+	assert_non_null(port = mkport_upcall(record_upcall, &st));
+	/* a stray signal from the child would stay pending here */
+	sigemptyset(&set);
+	sigaddset(&set, TEST_UPCALL_SIG);
+	assert_int_equal(pthread_sigmask(SIG_BLOCK, &set, NULL), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(child_replies_to_inherited(port, &st));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(sigpending(&pending), 0);
+	assert_false(sigismember(&pending, TEST_UPCALL_SIG));
+	assert_int_equal(pthread_sigmask(SIG_UNBLOCK, &set, NULL), 0);
+	assert_int_equal(st.calls, 0);
+	assert_int_equal(rmport(port), 0);
+}
+
+/* A port owned by another thread of the parent: the child knows it by pid. */
+struct keeper {
+	msgport_t	*port;
+	struct upstat	st;
+	int		go[2];		/* main -> keeper: look now */
+	volatile int	ready, stray;
+};
+
+static void *
+keeper_main(void *arg)
+{
+	struct keeper *k = arg;
+	sigset_t set, pending;
+	char c;
+
+	upstat_init(&k->st);
+	k->port = mkport_upcall(record_upcall, &k->st);
+	sigemptyset(&set);
+	sigaddset(&set, TEST_UPCALL_SIG);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	__atomic_store_n(&k->ready, 1, __ATOMIC_SEQ_CST);
+	if (read(k->go[0], &c, 1) != 1)
+		return NULL;
+	sigpending(&pending);
+	k->stray = sigismember(&pending, TEST_UPCALL_SIG);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	return NULL;
+}
+
+static void
+fork_child_never_signals_parent_threads(void **state)
+{
+	struct keeper k;
+	pthread_t t;
+	int status;
+	pid_t pid;
+
+	(void)state;
+	memset(&k, 0, sizeof(k));
+	assert_int_equal(pipe(k.go), 0);
+	assert_int_equal(pthread_create(&t, NULL, keeper_main, &k), 0);
+	assert_true(WAIT_UNTIL(__atomic_load_n(&k.ready, __ATOMIC_SEQ_CST)));
+	assert_non_null(k.port);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(child_replies_to_inherited(k.port, &k.st));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(write(k.go[1], "x", 1), 1);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_false(k.stray);
+	assert_int_equal(k.st.calls, 0);
+	/* its owner exited: any thread may remove it now */
+	assert_int_equal(rmport(k.port), 0);
+	close(k.go[0]);
+	close(k.go[1]);
+}
+
 int
 main(void)
 {
@@ -210,6 +325,8 @@ main(void)
 		cmocka_unit_test(only_the_owner_removes_it),
 		cmocka_unit_test(not_from_its_own_upcall),
 		cmocka_unit_test(owner_exit_leaves_a_queue),
+		cmocka_unit_test(fork_child_inherits_plain_queues),
+		cmocka_unit_test(fork_child_never_signals_parent_threads),
 	};
 
 	if (upcallsig(TEST_UPCALL_SIG) != 0)
