@@ -64,11 +64,11 @@ struct kcmd {
 
 #define KC_BLOCKS	0x01u	/* may block: asynchronous messages may leave the sender */
 #define KC_POLLABLE	0x02u	/* would-block waits for readiness on kc_fd(), if a socket or pipe */
+#define KC_SOCKET	0x04u	/* kc_fd() is always a socket: no need to look at its type */
+
 /* kc_fd events, the same bits as libevent's EV_READ and EV_WRITE */
 #define KEV_READ	0x02
 #define KEV_WRITE	0x04
-
-#define KC_SOCKET	0x04u	/* kc_fd() is always a socket: no need to look at its type */
 
 extern const struct kcmd systab[KCMD_MAX];
 int	systab_check(void);
