@@ -162,6 +162,7 @@ struct kstate {
 	struct kreq	*ks_slots;
 	uint32_t	ks_nslots;	/* in use now */
 	uint32_t	ks_cap;		/* the array's size */
+	struct kreq	*ks_retired;	/* smaller arrays of earlier starts, kept */
 	struct kreq	*ks_free;
 
 	/* the pool */

@@ -231,7 +231,12 @@ kstart(const struct sysport_attr *attr)
 
 		if (slots == NULL)
 			return ENOMEM;
-		ks->ks_slots = slots;	/* the old array stays behind on purpose */
+		if (ks->ks_slots != NULL) {
+			/* the old array stays, for stale pointers; chained to stay reachable */
+			ks->ks_slots[0].kr_next = ks->ks_retired;
+			ks->ks_retired = ks->ks_slots;
+		}
+		ks->ks_slots = slots;
 		ks->ks_cap = nslots;
 	}
 	ks->ks_nslots = nslots;
