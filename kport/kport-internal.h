@@ -64,16 +64,16 @@ struct kcmd {
 
 #define KC_BLOCKS	0x01u	/* may block: asynchronous messages may leave the sender */
 #define KC_POLLABLE	0x02u	/* would-block waits for readiness on kc_fd(), if a socket or pipe */
-/* kc_fd events, the same bits as libevent's EV_READ and EV_WRITE */
-#define KEV_READ	0x02
-#define KEV_WRITE	0x04
-
 #define KC_SOCKET	0x04u	/* kc_fd() is always a socket: no need to look at its type */
 /* Persistent (signal.c, timer.c): must be sent MSGF_ASYNC | MSGF_PERSISTENT;
    kc_run arms it, returning EASYNC, or an errno to refuse it with.  Its
    own thread returns it from then on (see persist-internal.h). */
 #define KC_PERSIST	0x08u
 #define KC_GUESS	0x10u	/* no non-blocking form: run inline while it has not blocked (guess.c) */
+
+/* kc_fd events, the same bits as libevent's EV_READ and EV_WRITE */
+#define KEV_READ	0x02
+#define KEV_WRITE	0x04
 
 extern const struct kcmd systab[KCMD_MAX];
 
@@ -172,6 +172,7 @@ struct kstate {
 	struct kreq	*ks_slots;
 	uint32_t	ks_nslots;	/* in use now */
 	uint32_t	ks_cap;		/* the array's size */
+	struct kreq	*ks_retired;	/* smaller arrays of earlier starts, kept */
 	struct kreq	*ks_free;
 
 	/* the pool */

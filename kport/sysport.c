@@ -254,7 +254,12 @@ kstart(const struct sysport_attr *attr)
 
 		if (slots == NULL)
 			return ENOMEM;
-		ks->ks_slots = slots;	/* the old array stays behind on purpose */
+		if (ks->ks_slots != NULL) {
+			/* the old array stays, for stale pointers; chained to stay reachable */
+			ks->ks_slots[0].kr_next = ks->ks_retired;
+			ks->ks_retired = ks->ks_slots;
+		}
+		ks->ks_slots = slots;
 		ks->ks_cap = nslots;
 	}
 	ks->ks_nslots = nslots;
@@ -266,13 +271,19 @@ kstart(const struct sysport_attr *attr)
 		ks->ks_free = &ks->ks_slots[i];
 	}
 	ks->ks_head = ks->ks_tail = NULL;
-	ks->ks_stopping = false;
+	ks->ks_stopping = true;		/* until the loop is there */
 	pthread_mutex_unlock(&ks->ks_lock);
 
 	kguess_init();
+	/* A sender delayed since before the last stop may take the lock any
+	   moment: it must find the loop ready or ks_stopping set. */
 	if ((r = evloop_start(ks)) != 0)
 		return r;
+	pthread_mutex_lock(&ks->ks_lock);
+	ks->ks_stopping = false;
+	pthread_mutex_unlock(&ks->ks_lock);
 	if ((r = pool_start(ks)) != 0) {
+		kreq_cancelall(ks);
 		evloop_stop(ks);
 		return r;
 	}
