@@ -44,22 +44,22 @@ evloop_ready(evutil_socket_t fd, short what, void *arg)
 	int error;
 
 	(void)fd, (void)what;
-	pthread_mutex_lock(&ks->ks_lock);
+	klock(&ks->ks_lock);
 	if (kr->kr_state != KR_WAITING) {
-		pthread_mutex_unlock(&ks->ks_lock);
+		kunlock(&ks->ks_lock);
 		return;
 	}
 	kr->kr_state = KR_RUNNING;
-	pthread_mutex_unlock(&ks->ks_lock);
+	kunlock(&ks->ks_lock);
 
 	msg = kr->kr_msg;
 	error = kaborted(msg) ? kcancel(msg) : kr->kr_cmd->kc_try(msg);
 	if (error == EAGAIN) {
-		pthread_mutex_lock(&ks->ks_lock);
+		klock(&ks->ks_lock);
 		if (!kaborted(msg) && !ks->ks_stopping) {
 			kr->kr_state = KR_WAITING;
 			if (event_add(kr->kr_ev, NULL) == 0) {
-				pthread_mutex_unlock(&ks->ks_lock);
+				kunlock(&ks->ks_lock);
 				return;
 			}
 			kr->kr_state = KR_RUNNING;
@@ -67,7 +67,7 @@ evloop_ready(evutil_socket_t fd, short what, void *arg)
 		} else {
 			error = kcancel(msg);
 		}
-		pthread_mutex_unlock(&ks->ks_lock);
+		kunlock(&ks->ks_lock);
 	}
 	kreq_done(kr, error);
 }

@@ -28,6 +28,7 @@
 
 #include "msgport-internal.h"
 #include "msgport-sys.h"
+#include "upcall-internal.h"
 
 struct event;
 struct event_base;
@@ -82,6 +83,27 @@ void	kguess_init(void);
 bool	kguess_inline(uint32_t cmd);
 int	kguess_run(msg_t *msg, const struct kcmd *kc);
 int	systab_check(void);
+
+/*
+ * klock, kunlock
+ *	The kernel's locks are held inside a library section: an upcall
+ *	could otherwise interrupt a thread holding one and, sending a message
+ *	itself, wait for it for ever.  An upcall held back meanwhile runs at
+ *	kunlock() (see upcall-internal.h).
+ */
+static inline void
+klock(pthread_mutex_t *lock)
+{
+	mp_libcrit_enter();
+	pthread_mutex_lock(lock);
+}
+
+static inline void
+kunlock(pthread_mutex_t *lock)
+{
+	pthread_mutex_unlock(lock);
+	mp_libcrit_exit();
+}
 
 /* Store a raw call's outcome (r < 0: failed with errno) in msg. */
 static inline int

@@ -83,10 +83,10 @@ kreq_submit(msg_t *msg, const struct kcmd *kc, int fd, short events)
 	struct kstate *ks = &kstate;
 	struct kreq *kr;
 
-	pthread_mutex_lock(&ks->ks_lock);
+	klock(&ks->ks_lock);
 	while ((kr = ks->ks_free) == NULL && !ks->ks_stopping) {
 		if (msg->ms_flags & MSGF_NONBLOCK) {
-			pthread_mutex_unlock(&ks->ks_lock);
+			kunlock(&ks->ks_lock);
 			return msg_refuse(msg, EAGAIN);
 		}
 		ks->ks_roomwait++;
@@ -94,11 +94,11 @@ kreq_submit(msg_t *msg, const struct kcmd *kc, int fd, short events)
 		ks->ks_roomwait--;
 	}
 	if (ks->ks_stopping) {
-		pthread_mutex_unlock(&ks->ks_lock);
+		kunlock(&ks->ks_lock);
 		return msg_refuse(msg, EPIPE);
 	}
 	if (kaborted(msg)) {
-		pthread_mutex_unlock(&ks->ks_lock);
+		kunlock(&ks->ks_lock);
 		return ksettle(msg, kcancel(msg));
 	}
 	ks->ks_free = kr->kr_next;
@@ -110,7 +110,7 @@ kreq_submit(msg_t *msg, const struct kcmd *kc, int fd, short events)
 	kr->kr_state = KR_WAITING;
 	if (fd < 0 || evloop_arm(kr, fd, events) != 0)
 		kenqueue(ks, kr);
-	pthread_mutex_unlock(&ks->ks_lock);
+	kunlock(&ks->ks_lock);
 	return EASYNC;
 }
 
@@ -126,9 +126,9 @@ kreq_done(struct kreq *kr, int error)
 	msg_t *msg = kr->kr_msg;
 
 	msg->ms_error = error;
-	pthread_mutex_lock(&ks->ks_lock);
+	klock(&ks->ks_lock);
 	kfree(ks, kr);
-	pthread_mutex_unlock(&ks->ks_lock);
+	kunlock(&ks->ks_lock);
 	msg_return(msg);
 }
 
@@ -150,9 +150,9 @@ kreq_drop(msg_t *msg)
 
 	if (kr == NULL)
 		return ENOENT;
-	pthread_mutex_lock(&ks->ks_lock);
+	klock(&ks->ks_lock);
 	if (kr->kr_msg != msg) {
-		pthread_mutex_unlock(&ks->ks_lock);
+		kunlock(&ks->ks_lock);
 		return ENOENT;
 	}
 	switch (kr->kr_state) {
@@ -165,9 +165,9 @@ kreq_drop(msg_t *msg)
 		/* off the loop first: its callback may be running right now */
 		kr->kr_state = KR_CANCELED;
 		ks->ks_dropping++;
-		pthread_mutex_unlock(&ks->ks_lock);
+		kunlock(&ks->ks_lock);
 		evloop_disarm(kr);
-		pthread_mutex_lock(&ks->ks_lock);
+		klock(&ks->ks_lock);
 		kfree(ks, kr);
 		if (--ks->ks_dropping == 0)
 			pthread_cond_broadcast(&ks->ks_room);
@@ -178,7 +178,7 @@ kreq_drop(msg_t *msg)
 			pthread_kill(kr->kr_worker, ks->ks_intrsig);
 		break;
 	}
-	pthread_mutex_unlock(&ks->ks_lock);
+	kunlock(&ks->ks_lock);
 	if (r == 0)
 		kcancel(msg);
 	return r;
@@ -197,7 +197,7 @@ kreq_cancelall(struct kstate *ks)
 	msg_t *msg;
 	uint32_t i;
 
-	pthread_mutex_lock(&ks->ks_lock);
+	klock(&ks->ks_lock);
 	ks->ks_stopping = true;
 	while ((kr = ks->ks_head) != NULL) {
 		kunlink(ks, kr);
@@ -221,7 +221,7 @@ kreq_cancelall(struct kstate *ks)
 	}
 	pthread_cond_broadcast(&ks->ks_work);
 	pthread_cond_broadcast(&ks->ks_room);
-	pthread_mutex_unlock(&ks->ks_lock);
+	kunlock(&ks->ks_lock);
 
 	while ((kr = list) != NULL) {
 		list = kr->kr_next;
@@ -229,17 +229,17 @@ kreq_cancelall(struct kstate *ks)
 			evloop_disarm(kr);
 		kr->kr_prev = NULL;
 		msg = kr->kr_msg;
-		pthread_mutex_lock(&ks->ks_lock);
+		klock(&ks->ks_lock);
 		kfree(ks, kr);
-		pthread_mutex_unlock(&ks->ks_lock);
+		kunlock(&ks->ks_lock);
 		msg->ms_error = kcancel(msg);
 		msg_return(msg);
 	}
 	/* aborts still taking events off the loop */
-	pthread_mutex_lock(&ks->ks_lock);
+	klock(&ks->ks_lock);
 	while (ks->ks_dropping != 0)
 		pthread_cond_wait(&ks->ks_room, &ks->ks_lock);
-	pthread_mutex_unlock(&ks->ks_lock);
+	kunlock(&ks->ks_lock);
 }
 
 static void *
@@ -251,7 +251,7 @@ worker_main(void *arg)
 	msg_t *msg;
 	int error;
 
-	pthread_mutex_lock(&ks->ks_lock);
+	klock(&ks->ks_lock);
 	for (;;) {
 		while (ks->ks_head == NULL && !ks->ks_stopping)
 			pthread_cond_wait(&ks->ks_work, &ks->ks_lock);
@@ -261,7 +261,7 @@ worker_main(void *arg)
 		kr->kr_state = KR_RUNNING;
 		kr->kr_worker = pthread_self();
 		kr->kr_onworker = true;
-		pthread_mutex_unlock(&ks->ks_lock);
+		kunlock(&ks->ks_lock);
 
 		msg = kr->kr_msg;
 		kc = kr->kr_cmd;
@@ -274,9 +274,9 @@ worker_main(void *arg)
 		else
 			error = kc->kc_run(msg);
 		kreq_done(kr, error);
-		pthread_mutex_lock(&ks->ks_lock);
+		klock(&ks->ks_lock);
 	}
-	pthread_mutex_unlock(&ks->ks_lock);
+	kunlock(&ks->ks_lock);
 	return NULL;
 }
 
@@ -314,10 +314,10 @@ pool_stop(struct kstate *ks)
 {
 	uint32_t i;
 
-	pthread_mutex_lock(&ks->ks_lock);
+	klock(&ks->ks_lock);
 	ks->ks_stopping = true;
 	pthread_cond_broadcast(&ks->ks_work);
-	pthread_mutex_unlock(&ks->ks_lock);
+	kunlock(&ks->ks_lock);
 	for (i = 0; i < ks->ks_nworkers; i++)
 		pthread_join(ks->ks_workers[i], NULL);
 	free(ks->ks_workers);

@@ -263,7 +263,7 @@ kstart(const struct sysport_attr *attr)
 		ks->ks_cap = nslots;
 	}
 	ks->ks_nslots = nslots;
-	pthread_mutex_lock(&ks->ks_lock);
+	klock(&ks->ks_lock);
 	ks->ks_free = NULL;
 	for (i = ks->ks_nslots; i-- > 0; ) {
 		memset(&ks->ks_slots[i], 0, sizeof(ks->ks_slots[i]));
@@ -272,16 +272,16 @@ kstart(const struct sysport_attr *attr)
 	}
 	ks->ks_head = ks->ks_tail = NULL;
 	ks->ks_stopping = true;		/* until the loop is there */
-	pthread_mutex_unlock(&ks->ks_lock);
+	kunlock(&ks->ks_lock);
 
 	kguess_init();
 	/* A sender delayed since before the last stop may take the lock any
 	   moment: it must find the loop ready or ks_stopping set. */
 	if ((r = evloop_start(ks)) != 0)
 		return r;
-	pthread_mutex_lock(&ks->ks_lock);
+	klock(&ks->ks_lock);
 	ks->ks_stopping = false;
-	pthread_mutex_unlock(&ks->ks_lock);
+	kunlock(&ks->ks_lock);
 	if ((r = pool_start(ks)) != 0) {
 		kreq_cancelall(ks);
 		evloop_stop(ks);
@@ -303,12 +303,12 @@ sysport_start(const struct sysport_attr *attr)
 	pthread_once(&sysp_once, sysport_create);
 	if (sysp == NULL)
 		return ENOMEM;
-	pthread_mutex_lock(&sysp_ctl);
+	klock(&sysp_ctl);
 	if (mp_load_32(&sysp->sp_state) == SP_RUNNING)
 		r = EBUSY;
 	else if ((r = systab_check()) == 0 && (r = kstart(attr)) == 0)
 		mp_store_rel_32(&sysp->sp_state, SP_RUNNING);
-	pthread_mutex_unlock(&sysp_ctl);
+	kunlock(&sysp_ctl);
 	return r;
 }
 
@@ -327,9 +327,9 @@ sysport_stop(void)
 	pthread_once(&sysp_once, sysport_create);
 	if (sysp == NULL)
 		return EINVAL;
-	pthread_mutex_lock(&sysp_ctl);
+	klock(&sysp_ctl);
 	if (mp_load_32(&sysp->sp_state) != SP_RUNNING) {
-		pthread_mutex_unlock(&sysp_ctl);
+		kunlock(&sysp_ctl);
 		return EINVAL;
 	}
 	mp_store_rel_32(&sysp->sp_state, SP_STOPPED);
@@ -338,7 +338,7 @@ sysport_stop(void)
 	kreq_cancelall(ks);
 	pool_stop(ks);
 	evloop_stop(ks);
-	pthread_mutex_unlock(&sysp_ctl);
+	kunlock(&sysp_ctl);
 	return 0;
 }
 
