@@ -684,9 +684,9 @@ ktry_slate(msg_t *msg)
 	sl->sl_stopped = -1;
 	if ((r = slate_check(sl)) != 0)
 		return r;
-	for (i = 0; i < sl->sl_n; i++)
-		if (!slate_skip_rerun(sl, &sl->sl_ent[i]))
-			slate_notrun(&sl->sl_ent[i], SLATE_CANCELED);
+	/* (not when re-running: SLATE_AGAIN says which entries to run) */
+	for (i = 0; i < sl->sl_n && !sl->sl_rerun; i++)
+		slate_notrun(&sl->sl_ent[i], SLATE_CANCELED);
 	return EAGAIN;
 }
 
