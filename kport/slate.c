@@ -102,6 +102,10 @@ static const struct slate_cmd slatetab[KCMD_MAX] = {
 #undef P
 #undef I
 
+/* The sizes msgport-slate.h documents. */
+_Static_assert(sizeof(struct slate_entry) == 64, "struct slate_entry is 64 bytes");
+_Static_assert(sizeof(struct sys_slate) <= 1024, "struct sys_slate fits in 1 KiB");
+
 /* Bit k: argument slot k of the command may be fed (slatetab, digested). */
 static uint8_t slotmask[KCMD_MAX];
 
@@ -227,13 +231,13 @@ slate_check_entry(const struct sys_slate *sl, const struct slate_entry *e, uint3
 }
 
 /*
- * slate_check
+ * slate_judge
  *	Judge the whole slate: 0, or the error its run is refused with.
  *	The one decoder of user input: runs, slate_add() and the fuzzer all
- *	go through it.
+ *	go through it (slate_check() is its exported face).
  */
-int
-slate_check(const struct sys_slate *sl)
+static inline int
+slate_judge(const struct sys_slate *sl)
 {
 	uint32_t i;
 	int r;
@@ -251,6 +255,12 @@ slate_check(const struct sys_slate *sl)
 		if ((r = slate_check_entry(sl, &sl->sl_ent[i], i)) != 0)
 			return r;
 	return 0;
+}
+
+int
+slate_check(const struct sys_slate *sl)
+{
+	return slate_judge(sl);
 }
 
 /* Does e's guard hold? */
@@ -659,7 +669,7 @@ krun_slate(msg_t *msg)
 
 	msg->ms_result = 0;
 	sl->sl_stopped = -1;
-	if ((r = slate_check(sl)) != 0)
+	if ((r = slate_judge(sl)) != 0)
 		return r;
 	if (sl->sl_flags & SLATE_PARALLEL)
 		return slate_parallel(sl);
@@ -682,11 +692,11 @@ ktry_slate(msg_t *msg)
 
 	msg->ms_result = 0;
 	sl->sl_stopped = -1;
-	if ((r = slate_check(sl)) != 0)
+	if ((r = slate_judge(sl)) != 0)
 		return r;
-	for (i = 0; i < sl->sl_n; i++)
-		if (!slate_skip_rerun(sl, &sl->sl_ent[i]))
-			slate_notrun(&sl->sl_ent[i], SLATE_CANCELED);
+	/* (not when re-running: SLATE_AGAIN says which entries to run) */
+	for (i = 0; i < sl->sl_n && !sl->sl_rerun; i++)
+		slate_notrun(&sl->sl_ent[i], SLATE_CANCELED);
 	return EAGAIN;
 }
 

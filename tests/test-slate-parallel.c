@@ -4,11 +4,12 @@
  * pool give the same results as the in-order run and as raw lstat();
  * chains open -> pread -> fstat -> close through registers keep their
  * order while the chains run side by side; an asynchronous parallel run
- * is returned to its reply port once; a message shared by two entries is
- * refused.
+ * is returned to its reply port once; the entries really spread over
+ * more than one thread; a message shared by two entries is refused.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <sys/syscall.h>
 
 #include "kputil.h"
 #include "msgport-slate.h"
@@ -236,6 +237,44 @@ dependency_chains(void **s)
 	free(c);
 }
 
+/*
+ * Entries run in more than one thread: gettid() between 2 ms sleeps.
+ * One thread alone would take 0.6 s; the other participants only need
+ * to be scheduled at some point in that time.
+ */
+static void
+spreads_over_threads(void **s)
+{
+	enum { NP = 600 };
+	static struct sys_slate sl;
+	static struct slate_entry ent[NP];
+	static struct sys_nanosleep ns[NP / 2];
+	static struct sys_syscall tid[NP / 2];
+	struct timespec ts = { 0, 2 * 1000 * 1000 };
+	long first;
+	int i, distinct = 1;
+
+	(void)s;
+	assert_int_equal(slate_init(&sl, ent, NP, NULL, 0), 0);
+	sl.sl_flags = SLATE_PARALLEL;
+	for (i = 0; i < NP / 2; i++) {
+		prep_nanosleep(&ns[i], &ts, NULL);
+		assert_int_equal(slate_add(&sl, &ns[i].hdr, sizeof(ns[i]), NULL), 0);
+		prep_syscall(&tid[i], SYS_gettid, 0, 0, 0, 0, 0, 0);
+		assert_int_equal(slate_add(&sl, &tid[i].hdr, sizeof(tid[i]), NULL), 0);
+	}
+	assert_int_equal(sendsys(sysport(), &sl.hdr, sizeof(sl)), 0);
+	assert_int_equal(sl.hdr.ms_result, NP);
+	first = (long)tid[0].hdr.ms_result;
+	for (i = 0; i < NP / 2; i++) {
+		assert_int_equal(tid[i].hdr.ms_error, 0);
+		assert_true(tid[i].hdr.ms_result > 0);
+		if ((long)tid[i].hdr.ms_result != first)
+			distinct = 2;
+	}
+	assert_int_equal(distinct, 2);
+}
+
 /* A message in two entries would run twice at once: refused in parallel. */
 static void
 shared_message(void **s)
@@ -273,6 +312,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(lstat_1000),
 		cmocka_unit_test(dependency_chains),
+		cmocka_unit_test(spreads_over_threads),
 		cmocka_unit_test(shared_message),
 	};
 

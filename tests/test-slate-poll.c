@@ -4,7 +4,8 @@
  * re-run by slate_run_until() until every entry is done, while another
  * thread writes the pipes and lets a child exit.  Entries done in an
  * earlier round are not run again; an entry that never gets done ends
- * the wait with ETIMEDOUT at the deadline, in order and in parallel.
+ * the wait with ETIMEDOUT at the deadline; in order and in parallel,
+ * synchronous and asynchronous.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -104,15 +105,18 @@ pl_teardown(struct pl *l)
 }
 
 static void
-until_done(uint32_t flags)
+until_done(uint32_t flags, int async)
 {
 	struct pl *l = calloc(1, sizeof(*l));
+	msgport_t *rp = mkport_queue();
 	struct timespec dl;
 	pthread_t th;
 	char c[4];
 	int k, r;
 
 	pl_setup(l, flags);
+	if (async)
+		prep_async(&l->sl.hdr, rp);
 	assert_int_equal(pthread_create(&th, NULL, writer, l), 0);
 	clock_gettime(CLOCK_MONOTONIC, &dl);
 	dl.tv_sec += 30;	/* generous: it should take ~10 ms */
@@ -138,14 +142,20 @@ until_done(uint32_t flags)
 	assert_int_equal(WEXITSTATUS(l->status), 7);
 	/* the trigger was written exactly once */
 	assert_int_equal(l->tw.hdr.ms_result, 1);
+	assert_null(getport(rp));
+	assert_int_equal(rmport(rp), 0);
 	pl_teardown(l);
 	free(l);
 }
 
 static void
-until_inorder(void **s) { (void)s; until_done(0); }
+until_inorder(void **s) { (void)s; until_done(0, 0); }
 static void
-until_parallel(void **s) { (void)s; until_done(SLATE_PARALLEL); }
+until_parallel(void **s) { (void)s; until_done(SLATE_PARALLEL, 0); }
+static void
+until_async(void **s) { (void)s; until_done(0, 1); }
+static void
+until_async_parallel(void **s) { (void)s; until_done(SLATE_PARALLEL, 1); }
 
 /* A pipe nobody writes: the deadline ends the wait, the others are done. */
 static void
@@ -202,6 +212,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(until_inorder),
 		cmocka_unit_test(until_parallel),
+		cmocka_unit_test(until_async),
+		cmocka_unit_test(until_async_parallel),
 		cmocka_unit_test(deadline_inorder),
 		cmocka_unit_test(deadline_parallel),
 	};
