@@ -3,22 +3,27 @@
  * form in the sender's thread while such calls do not block.
  *
  * lstat(), getdents64() and their kind have no RWF_NOWAIT: the only way
- * to know whether one blocks is to make it.  So every run of such a call,
- * inline or in the pool, is timed, and each command keeps two numbers:
- * the usual time of a quick run, and the share of recent runs that were
- * slow -- far above the usual and above GUESS_SLOW_NS, which is what
- * waiting for a disk looks like.  A slow run costs a hundred quick ones
- * or more, so even a small share of them makes the pool the better
- * place: while the share stays near zero (a hot cache, a preemption now
- * and then) an asynchronous message of the command runs inline, as
- * cheaply as the raw call, and sendsys() returns its outcome at once;
- * once two in about a thousand runs were slow (a cold cache) they go to
- * the worker pool, where they overlap their I/O, and the pool's own
- * quick runs bring the share down again once the cache is warm.
+ * to know whether one blocks is to make it.  So every run of such a call
+ * reports whether it blocked, and each command keeps the share of recent
+ * runs that did.  A blocked run costs a hundred quick ones or more, so
+ * even a small share of them makes the pool the better place: while the
+ * share stays near zero (a hot cache) an asynchronous message of the
+ * command runs inline, as cheaply as the raw call, and sendsys() returns
+ * its outcome at once; once two in about a thousand runs blocked (a cold
+ * cache) they go to the worker pool, where their I/O overlaps, and the
+ * pool's own runs bring the share down again once the cache is warm.
  *
- * The numbers are shared by all threads, since the cache is: plain
- * relaxed loads and stores, no read-modify-write; a lost update only
- * nudges a moving average.
+ * "Blocked" means the thread gave up the CPU waiting (a voluntary context
+ * switch, from getrusage), not merely that the run took long: on a busy
+ * machine a quick call is often preempted, and a pool of many workers on
+ * few CPUs is preempted all the time.  A worker asks the kernel before
+ * and after each run.  An inline run, the fast path, only reads the
+ * clock, and asks the kernel only when the run took longer than
+ * GUESS_SLOW_NS (whether the thread switched since it last asked).
+ *
+ * The shares are shared by all threads, since the cache is: plain relaxed
+ * loads and stores, no read-modify-write; a lost update only nudges a
+ * moving average.
  * MSGPORT_GUESS=inline or =pool in the environment fixes the choice
  * (for experiments, and for tests that must cover both paths).
  *
@@ -31,6 +36,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <x86intrin.h>
@@ -38,7 +44,7 @@
 
 #include "kport-internal.h"
 
-#define GUESS_SLOW_NS	30000		/* a run longer than this (and the usual) blocked */
+#define GUESS_SLOW_NS	30000		/* an inline run this long may have blocked: ask */
 #define GUESS_ONE	(1u << 24)	/* fixed point 1.0 for the slow share */
 #define GUESS_DECAY	10		/* the share averages about 2^10 runs */
 #define GUESS_POOL	(GUESS_ONE >> 9)	/* pool from two slow in ~1000 runs */
@@ -47,12 +53,11 @@ static uint64_t guess_slow;		/* GUESS_SLOW_NS in clock ticks */
 static int guess_fixed;			/* 0: learn; 1: always inline; -1: always the pool */
 static pthread_once_t guess_once = PTHREAD_ONCE_INIT;
 
-/* Per command, shared by every thread. */
-struct guess {
-	uint32_t	usual;		/* moving average of quick runs, in ticks */
-	uint32_t	share;		/* moving share of slow runs, GUESS_ONE = all */
-};
-static struct guess guesses[KCMD_MAX];
+/* Per command, shared by every thread: the moving share of blocked runs. */
+static uint32_t guess_share[KCMD_MAX];
+
+/* Per thread: voluntary context switches when it last asked. */
+static __thread long guess_nvcsw;
 
 static inline uint64_t
 monotonic_ns(void)
@@ -104,28 +109,58 @@ kguess_inline(uint32_t cmd)
 {
 	if (guess_fixed != 0)
 		return guess_fixed > 0;
-	return mp_load_32(&guesses[cmd].share) < GUESS_POOL;
+	return mp_load_32(&guess_share[cmd]) < GUESS_POOL;
+}
+
+/* This thread's voluntary context switches so far. */
+static long
+nvcsw(void)
+{
+	struct rusage ru;
+
+	return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nvcsw : 0;
+}
+
+static void
+guess_learn(uint32_t cmd, bool blocked)
+{
+	uint32_t share = mp_load_32(&guess_share[cmd]);
+
+	share = share - (share >> GUESS_DECAY) + (blocked ? GUESS_ONE >> GUESS_DECAY : 0);
+	mp_store_32(&guess_share[cmd], share);
 }
 
 /*
  * kguess_run
- *	Run msg (inline or on a worker) and learn from how long it took.
+ *	Run msg in the sender's thread and learn whether it blocked.
  */
 int
 kguess_run(msg_t *msg, const struct kcmd *kc)
 {
-	struct guess *g = &guesses[msg->ms_cmd];
-	uint64_t t0 = guess_clock(), dt;
+	uint64_t t0 = guess_clock();
 	int error = kc->kc_run(msg);
-	uint32_t usual = mp_load_32(&g->usual), share = mp_load_32(&g->share);
-	bool slow;
+	long n;
 
-	dt = guess_clock() - t0;
-	slow = dt > guess_slow && dt > 8 * (uint64_t)usual;
-	share = share - (share >> GUESS_DECAY) + (slow ? GUESS_ONE >> GUESS_DECAY : 0);
-	mp_store_32(&g->share, share);
-	if (!slow)
-		mp_store_32(&g->usual, usual ? (uint32_t)(usual + ((int64_t)dt - (int64_t)usual) / 8)
-		    : (uint32_t)dt);
+	if (guess_clock() - t0 > guess_slow) {
+		n = nvcsw();
+		guess_learn(msg->ms_cmd, n != guess_nvcsw);
+		guess_nvcsw = n;
+	} else {
+		guess_learn(msg->ms_cmd, false);
+	}
+	return error;
+}
+
+/*
+ * kguess_run_worker
+ *	Run msg on a pool worker and learn whether it blocked.
+ */
+int
+kguess_run_worker(msg_t *msg, const struct kcmd *kc)
+{
+	long n0 = nvcsw();
+	int error = kc->kc_run(msg);
+
+	guess_learn(msg->ms_cmd, nvcsw() != n0);
 	return error;
 }

@@ -270,7 +270,7 @@ worker_main(void *arg)
 		else if (kc->kc_intr != NULL)
 			error = kc->kc_intr(msg);
 		else if (kc->kc_flags & KC_GUESS)
-			error = kguess_run(msg, kc);	/* the pool's runs teach the guess too */
+			error = kguess_run_worker(msg, kc);	/* the pool's runs teach the guess too */
 		else
 			error = kc->kc_run(msg);
 		kreq_done(kr, error);

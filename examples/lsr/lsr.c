@@ -325,7 +325,7 @@ walk(const char *root)
 int
 main(int argc, char **argv)
 {
-	struct sysport_attr attr = { .sa_workers = 32 };
+	struct sysport_attr attr = { .sa_workers = 8 };
 	int opt;
 
 	while ((opt = getopt(argc, argv, "j:")) != -1) {
