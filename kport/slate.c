@@ -610,9 +610,9 @@ slate_parallel(struct sys_slate *sl)
 	sl->sl_canceled = 0;
 	sl->sl_active = 0;
 
-	pthread_mutex_lock(&ks->ks_lock);
+	klock(&ks->ks_lock);
 	want = ks->ks_nworkers;
-	pthread_mutex_unlock(&ks->ks_lock);
+	kunlock(&ks->ks_lock);
 	if (want > SLATE_RUNNERS)
 		want = SLATE_RUNNERS;
 	if (want > sl->sl_n - (sl->sl_n != 0))
