@@ -14,10 +14,12 @@
  *	10,000 periods, taken in a loop, against a timerfd read in a loop.
  *	Each tick's lateness is when it was taken minus its due time
  *	(start + k * period, k the last expiry reported).  jitter: the
- *	median lateness; drift: how much the lateness of the last tenth of
- *	the run exceeds that of the first tenth (what a relative re-arming
- *	timer would pile up), floored at 1 us, the resolution that matters
- *	here, so two timers that both keep their schedule read as 1.0.
+ *	median lateness; drift: how far the median lateness of the last
+ *	tenth of the run is from that of the first tenth -- what a timer
+ *	re-armed relative to its last wakeup would pile up (about 10,000
+ *	wakeup latencies: hundreds of ms).  Floored at 10 us, a tenth of a
+ *	period: below that it is scheduling noise on a busy machine, so two
+ *	timers that both keep their schedule read as 1.0.
  *
  * The signal sender does not block our signal, so our handler runs in
  * the sender, as it would in an application whose threads take it.
@@ -174,6 +176,7 @@ base_sigaction(void *arg, long iters)
 
 #define PERIOD_NS	100000L
 #define PERIODS		10000
+#define DRIFT_FLOOR	10000.0		/* ns: a tenth of a period, below which it is noise */
 
 struct tickrun {
 	double	jitter;		/* median lateness, ns */
@@ -204,19 +207,19 @@ static struct tickrun
 summarize(int n)
 {
 	struct tickrun r;
-	double first = 0, last = 0, *v = malloc(sizeof(double) * (size_t)n);
-	int i, tenth = n / 10;
+	double *v = malloc(sizeof(double) * (size_t)n), first, last;
+	int tenth = n / 10;
 
-	for (i = 0; i < tenth; i++) {
-		first += lateness[i];
-		last += lateness[n - 1 - i];
-	}
+	memcpy(v, lateness, sizeof(double) * (size_t)n);
+	first = bench_median(v, tenth);
+	memcpy(v, lateness + n - tenth, sizeof(double) * (size_t)tenth);
+	last = bench_median(v, tenth);
 	memcpy(v, lateness, sizeof(double) * (size_t)n);
 	r.jitter = bench_median(v, n);
 	free(v);
-	r.drift = fabs(last - first) / tenth;
-	if (r.drift < 1000.0)
-		r.drift = 1000.0;
+	r.drift = fabs(last - first);
+	if (r.drift < DRIFT_FLOOR)
+		r.drift = DRIFT_FLOOR;
 	return r;
 }
 
