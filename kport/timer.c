@@ -234,11 +234,31 @@ ktimer_drop(struct mp_persist *ps, msg_t *msg)
 	return r;
 }
 
+/*
+ * ktimer_atfork_child
+ *	The timers are the parent's, and so is the epoll instance (shared
+ *	with the parent): let go of our copies of the descriptors, so that
+ *	a restarted kernel in the child starts afresh.  Closing them here
+ *	changes nothing for the parent, which still holds its own.
+ */
 static void
 ktimer_atfork_child(void)
 {
+	uint32_t i;
+
 	pthread_mutex_init(&kt_lock, NULL);
 	kt_running = false;
+	for (i = 0; i < kt_nslots; i++) {
+		if (kt_slots[i].kt_fd >= 0 && kt_slots[i].kt_msg != NULL)
+			close(kt_slots[i].kt_fd);
+		kt_slots[i].kt_fd = -1;
+		kt_slots[i].kt_msg = NULL;
+	}
+	if (kt_epfd >= 0)
+		close(kt_epfd);
+	if (kt_efd >= 0)
+		close(kt_efd);
+	kt_epfd = kt_efd = -1;
 }
 
 /* The thread, its epoll instance and kick eventfd, the slots: once. */
