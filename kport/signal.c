@@ -301,7 +301,7 @@ ksig_drop(struct mp_persist *ps, msg_t *msg)
 	if (k->kg_msg != NULL && &k->kg_msg->hdr == msg && mp_load_32(&ps->pp_dead) == 0 &&
 	    !persist_held(msg, ps)) {
 		ksig_fill(k);
-		ksig_uninstall(k->kg_msg->signo, k);
+		ksig_uninstall((int)(k - ksigs), k);	/* not the message's field: the user's memory */
 		k->kg_msg = NULL;
 		msg_setflags(msg, MSGF_FINAL, 0);
 		r = 0;
