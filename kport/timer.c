@@ -152,9 +152,9 @@ ktimer_main(void *arg)
 	(void)arg;
 	for (;;) {
 		nev = epoll_wait(kt_epfd, ev, 64, -1);
-		pthread_mutex_lock(&kt_lock);
+		klock(&kt_lock);
 		if (mp_load_32(&kt_stopping)) {
-			pthread_mutex_unlock(&kt_lock);
+			kunlock(&kt_lock);
 			break;
 		}
 		kicked = false;
@@ -185,7 +185,7 @@ ktimer_main(void *arg)
 				ktimer_try(t);
 			}
 		}
-		pthread_mutex_unlock(&kt_lock);
+		kunlock(&kt_lock);
 	}
 	return NULL;
 }
@@ -220,7 +220,7 @@ ktimer_drop(struct mp_persist *ps, msg_t *msg)
 	int r = ENOENT;
 
 	mp_libcrit_enter();
-	pthread_mutex_lock(&kt_lock);
+	klock(&kt_lock);
 	if (t->kt_msg != NULL && &t->kt_msg->hdr == msg && mp_load_32(&ps->pp_dead) == 0 &&
 	    !persist_held(msg, ps)) {
 		ktimer_collect(t);
@@ -229,16 +229,36 @@ ktimer_drop(struct mp_persist *ps, msg_t *msg)
 		msg_setflags(msg, MSGF_FINAL, 0);
 		r = 0;
 	}
-	pthread_mutex_unlock(&kt_lock);
+	kunlock(&kt_lock);
 	mp_libcrit_exit();
 	return r;
 }
 
+/*
+ * ktimer_atfork_child
+ *	The timers are the parent's, and so is the epoll instance (shared
+ *	with the parent): let go of our copies of the descriptors, so that
+ *	a restarted kernel in the child starts afresh.  Closing them here
+ *	changes nothing for the parent, which still holds its own.
+ */
 static void
 ktimer_atfork_child(void)
 {
+	uint32_t i;
+
 	pthread_mutex_init(&kt_lock, NULL);
 	kt_running = false;
+	for (i = 0; i < kt_nslots; i++) {
+		if (kt_slots[i].kt_fd >= 0 && kt_slots[i].kt_msg != NULL)
+			close(kt_slots[i].kt_fd);
+		kt_slots[i].kt_fd = -1;
+		kt_slots[i].kt_msg = NULL;
+	}
+	if (kt_epfd >= 0)
+		close(kt_epfd);
+	if (kt_efd >= 0)
+		close(kt_efd);
+	kt_epfd = kt_efd = -1;
 }
 
 /* The thread, its epoll instance and kick eventfd, the slots: once. */
@@ -314,7 +334,7 @@ krun_timer(msg_t *msg)
 		return EINVAL;
 
 	mp_libcrit_enter();
-	pthread_mutex_lock(&kt_lock);
+	klock(&kt_lock);
 	if (!kt_running && (r = ktimer_start()) != 0)
 		goto out;
 	for (i = 0; i < kt_nslots; i++) {
@@ -357,7 +377,7 @@ krun_timer(msg_t *msg)
 	if (r != EASYNC)
 		ktimer_free(t);
 out:
-	pthread_mutex_unlock(&kt_lock);
+	kunlock(&kt_lock);
 	mp_libcrit_exit();
 	return r;
 }
@@ -374,17 +394,17 @@ ktimer_stop(void)
 	uint32_t i;
 
 	mp_libcrit_enter();
-	pthread_mutex_lock(&kt_lock);
+	klock(&kt_lock);
 	if (!kt_running) {
-		pthread_mutex_unlock(&kt_lock);
+		kunlock(&kt_lock);
 		mp_libcrit_exit();
 		return;
 	}
 	mp_store_32(&kt_stopping, 1);
 	ktimer_wake();
-	pthread_mutex_unlock(&kt_lock);
+	kunlock(&kt_lock);
 	pthread_join(kt_thread, NULL);
-	pthread_mutex_lock(&kt_lock);
+	klock(&kt_lock);
 	kt_running = false;
 	mp_store_32(&kt_stopping, 0);
 	for (i = 0; i < kt_nslots; i++) {
@@ -398,6 +418,6 @@ ktimer_stop(void)
 			ktimer_fill(t);
 		persist_kill(&t->kt_msg->hdr, &t->kt_ps);
 	}
-	pthread_mutex_unlock(&kt_lock);
+	kunlock(&kt_lock);
 	mp_libcrit_exit();
 }

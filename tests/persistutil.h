@@ -25,18 +25,20 @@
 #include "msgport.h"
 #include "msgport-sys.h"
 
-/* TSan defers signals and folds repeats of one number: exact counts of
-   real-time storms only hold without it. */
+/* Under ThreadSanitizer (PS_TSAN): signals are deferred and repeats of
+   one number folded, so exact counts of real-time storms only hold
+   without it; and a child of a threaded process may not start threads. */
 #if defined(__SANITIZE_THREAD__)
-#define PS_EXACT_SIGNALS 0
+#define PS_TSAN 1
 #elif defined(__has_feature)
 #if __has_feature(thread_sanitizer)
-#define PS_EXACT_SIGNALS 0
+#define PS_TSAN 1
 #endif
 #endif
-#ifndef PS_EXACT_SIGNALS
-#define PS_EXACT_SIGNALS 1
+#ifndef PS_TSAN
+#define PS_TSAN 0
 #endif
+#define PS_EXACT_SIGNALS (!PS_TSAN)
 
 static inline double
 ps_now(void)

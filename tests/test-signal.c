@@ -157,7 +157,7 @@ storm_while_held(void **s)
 }
 
 /* The signal hits a thread other than the one that waits. */
-static volatile int other_stop;
+static int other_stop;		/* atomics: the thread polls it */
 
 static void *
 other_main(void *arg)
@@ -168,7 +168,7 @@ other_main(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR2);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-	while (!other_stop)
+	while (!__atomic_load_n(&other_stop, __ATOMIC_ACQUIRE))
 		ps_sleep_ms(1);
 	return NULL;
 }
@@ -186,7 +186,7 @@ signal_on_another_thread(void **s)
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &set, &old);
-	other_stop = 0;
+	__atomic_store_n(&other_stop, 0, __ATOMIC_RELEASE);
 	assert_int_equal(pthread_create(&t, NULL, other_main, NULL), 0);
 	prep_signal(&m, SIGUSR2, rp);
 	assert_int_equal(sendsys(sysport(), &m.hdr, sizeof(m)), EASYNC);
@@ -198,7 +198,7 @@ signal_on_another_thread(void **s)
 	assert_int_equal(abortsys(&m.hdr), 0);
 	assert_int_equal(rearmsys(&m.hdr), 0);
 	assert_int_equal(ps_take(rp, &m.hdr), ECANCELED);
-	other_stop = 1;
+	__atomic_store_n(&other_stop, 1, __ATOMIC_RELEASE);
 	pthread_join(t, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	assert_int_equal(rmport(rp), 0);

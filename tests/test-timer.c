@@ -225,6 +225,52 @@ no_reply_port(void **s)
 	ps_assert_final(&m.hdr);
 }
 
+/* A child after fork() restarts the kernel and has timers of its own; the parent's go on. */
+static void
+fork_child_starts_afresh(void **s)
+{
+	msgport_t *rp = mkport_queue();
+	struct sys_timer m;
+	pid_t pid;
+	int i;
+
+	(void)s;
+	if (PS_TSAN) {
+		rmport(rp);
+		skip();			/* the child could not start the kernel's threads */
+	}
+	prep_timer(&m, CLOCK_MONOTONIC, 0, &ms1, &ms1, rp);
+	assert_int_equal(sendsys(sysport(), &m.hdr, sizeof(m)), EASYNC);
+	assert_int_equal(ps_take(rp, &m.hdr), 0);
+	assert_int_equal(rearmsys(&m.hdr), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		msgport_t *cp;
+		struct sys_timer c;
+		struct timespec t = { 0, 5000000 }, dl = { 30, 0 };
+
+		prep_timer(&c, CLOCK_MONOTONIC, 0, &t, NULL, NULL);
+		if (sendsys(sysport(), &c.hdr, sizeof(c)) != EOWNERDEAD)
+			_exit(1);
+		if (sysport_start(NULL) != 0 || (cp = mkport_queue()) == NULL)
+			_exit(2);
+		prep_timer(&c, CLOCK_MONOTONIC, 0, &t, NULL, cp);
+		if (sendsys(sysport(), &c.hdr, sizeof(c)) != EASYNC)
+			_exit(3);
+		if (timedwaitsys(cp, &c.hdr, &dl) != 0 || !(msgflags(&c.hdr) & MSGF_FINAL))
+			_exit(4);
+		_exit(0);
+	}
+	ps_reap(pid);
+	for (i = 0; i < 20; i++) {
+		assert_int_equal(ps_take(rp, &m.hdr), 0);
+		assert_int_equal(rearmsys(&m.hdr), 0);
+	}
+	ps_abort(rp, &m.hdr);
+	assert_int_equal(rmport(rp), 0);
+}
+
 int
 main(void)
 {
@@ -239,6 +285,7 @@ main(void)
 		cmocka_unit_test(abort_each),
 		cmocka_unit_test(cancel_on_clock_set),
 		cmocka_unit_test(no_reply_port),
+		cmocka_unit_test(fork_child_starts_afresh),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
