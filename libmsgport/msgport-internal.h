@@ -73,10 +73,10 @@ struct msgport_ops {
  * address only): once a message is queued the port may go.  So the count
  * can run ahead of what is on the stack, for the few instructions of a
  * push; whoever sees it so waits for the push to land.  Only on a port
- * whose descriptor is in use does a producer sync the eventfd after its
- * push (readable must mean takeable, or edge-triggered users would miss
- * it); it, and a kind that notifies after the push, hold q_busy
- * meanwhile, so rmport() waits for them.
+ * whose descriptor is in use does a producer write the eventfd, after
+ * its push (readable must mean takeable, and every landing an edge, or
+ * edge-triggered users would miss one); it, and a kind that notifies
+ * after the push, hold q_busy meanwhile, so rmport() waits for them.
  */
 struct mp_queue {
 	/* producers */
@@ -92,7 +92,7 @@ struct mp_queue {
 	/* readiness: an eventfd readable while a message is pending */
 	pthread_mutex_t	q_fdlock;
 	int		q_efd;
-	bool		q_signalled;	/* q_efd holds a count (under q_fdlock) */
+	bool		q_signalled;	/* q_efd has been written (under q_fdlock) */
 };
 
 #define QS_CLOSED	0x80000000u	/* closeport(): refuses new messages */
@@ -131,7 +131,7 @@ msg_t	*mpq_split(msgport_t *port, uint32_t *replies);
 int	mpq_wait(msgport_t *port, const struct timespec *deadline);
 bool	mpq_landed(msgport_t *port);
 int	mpq_waitmsg(msgport_t *port, msg_t *msg, const struct timespec *deadline);
-int	mpq_fd(struct mp_queue *q);
+int	mpq_fd(msgport_t *port);
 void	mpq_close(struct mp_queue *q);
 void	mpq_quiesce(struct mp_queue *q);
 

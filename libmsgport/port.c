@@ -166,7 +166,7 @@ queue_dropmsg(msgport_t *port, msg_t *msg)
 int
 queue_portfd(msgport_t *port)
 {
-	return mpq_fd(&port->mp_queue);
+	return mpq_fd(port);
 }
 
 /*

@@ -46,27 +46,35 @@ mpq_fini(struct mp_queue *q)
 }
 
 /*
- * mpq_fdsync
- *	Make the eventfd agree with the count: readable iff a message is
- *	pending.  Called after every crossing between empty and non-empty
- *	while armed; because each crossing is followed by a sync that reads
- *	the count afresh under q_fdlock, the last sync always sees the truth.
+ * mpq_fdsignal, mpq_fdclear
+ *	The eventfd is readable while a message is pending.  While armed,
+ *	every put writes it after its push: each message that lands is an
+ *	edge, so an edge-triggered user who drains until getport() finds
+ *	nothing never strands one, even when pushes land out of the order
+ *	they were counted in.  A consumer reads it empty once the count is
+ *	zero: after a take that emptied the port, and whenever getport()
+ *	finds nothing (a write can trail its message, which was taken).
  */
 static void
-mpq_fdsync(struct mp_queue *q)
+mpq_fdsignal(struct mp_queue *q)
 {
 	uint64_t v = 1;
-	uint32_t count;
 
 	pthread_mutex_lock(&q->q_fdlock);
-	count = mp_load_acq_32(&q->q_state) & QS_COUNT;
-	if (count > 0 && !q->q_signalled) {
-		if (write(q->q_efd, &v, sizeof(v)) == sizeof(v))
-			q->q_signalled = true;
-	} else if (count == 0 && q->q_signalled) {
-		if (read(q->q_efd, &v, sizeof(v)) == sizeof(v))
-			q->q_signalled = false;
-	}
+	if (write(q->q_efd, &v, sizeof(v)) == sizeof(v))
+		q->q_signalled = true;
+	pthread_mutex_unlock(&q->q_fdlock);
+}
+
+static void
+mpq_fdclear(struct mp_queue *q)
+{
+	uint64_t v;
+
+	pthread_mutex_lock(&q->q_fdlock);
+	if (q->q_signalled && (mp_load_acq_32(&q->q_state) & QS_COUNT) == 0 &&
+	    read(q->q_efd, &v, sizeof(v)) == sizeof(v))
+		q->q_signalled = false;
 	pthread_mutex_unlock(&q->q_fdlock);
 }
 
@@ -78,7 +86,7 @@ mpq_fdsync(struct mp_queue *q)
  *	port may be removed as soon as everything owed to it is queued: after
  *	the push only the futex wake remains, which uses the address alone --
  *	unless the descriptor is armed, when q_busy keeps rmport() waiting
- *	until the eventfd is synced.
+ *	until the eventfd is written.
  */
 void
 mpq_put(struct mp_queue *q, msg_t *msg)
@@ -91,7 +99,7 @@ mpq_put(struct mp_queue *q, msg_t *msg)
 	/* Count it, and take the sleepers' flag: we wake them all below. */
 	while (!mp_cas_32(&q->q_state, &old, (old + 1) & ~QS_WAITERS))
 		continue;
-	fd = (old & (QS_ARMED | QS_COUNT)) == QS_ARMED;
+	fd = (old & QS_ARMED) != 0;
 	if (fd)
 		mp_faa_32(&q->q_busy, 1);
 
@@ -101,7 +109,7 @@ mpq_put(struct mp_queue *q, msg_t *msg)
 	} while (!mp_cas_ptr(&q->q_incoming, &head, msg));
 
 	if (fd) {
-		mpq_fdsync(q);
+		mpq_fdsignal(q);
 		mp_faa_32(&q->q_busy, (uint32_t)-1);
 	}
 	if (old & QS_WAITERS)
@@ -174,7 +182,7 @@ mpq_took(struct mp_queue *q)
 	uint32_t old = mp_faa_32(&q->q_state, (uint32_t)-1);
 
 	if ((old & (QS_ARMED | QS_COUNT)) == (QS_ARMED | 1))
-		mpq_fdsync(q);
+		mpq_fdclear(q);
 }
 
 /* Take the oldest message, or NULL. */
@@ -194,6 +202,8 @@ mpq_get(msgport_t *port)
 	pthread_mutex_unlock(&q->q_lock);
 	if (m != NULL)
 		mpq_took(q);
+	else if (mp_load_32(&q->q_state) & QS_ARMED)
+		mpq_fdclear(q);
 	mp_libcrit_exit();
 	return m;
 }
@@ -343,16 +353,24 @@ mpq_waitmsg(msgport_t *port, msg_t *msg, const struct timespec *deadline)
 /*
  * mpq_fd
  *	Arm the readiness eventfd and return it.
+ *	NOTE: a put counted before the port was armed does not write it; if
+ *	any is pending, write it once that has landed.
  */
 int
-mpq_fd(struct mp_queue *q)
+mpq_fd(msgport_t *port)
 {
+	struct mp_queue *q = &port->mp_queue;
+
 	if (!(mp_load_32(&q->q_state) & QS_ARMED)) {
 		/* a full-barrier RMW: either a producer sees armed, or we see its count */
 		mp_or_32(&q->q_state, QS_ARMED);
-		mp_libcrit_enter();
-		mpq_fdsync(q);
-		mp_libcrit_exit();
+		if (mp_load_acq_32(&q->q_state) & QS_COUNT) {
+			while (!mpq_landed(port))
+				sched_yield();
+			mp_libcrit_enter();
+			mpq_fdsignal(q);
+			mp_libcrit_exit();
+		}
 	}
 	return q->q_efd;
 }
