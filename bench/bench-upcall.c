@@ -7,6 +7,10 @@
  *	acknowledges; the driver waits for the acknowledgement.  Against the
  *	driver's pthread_kill() of a sleeping thread whose plain sigaction
  *	handler acknowledges.
+ *  upcall-delivery-vs-pthread_kill: the delivery alone, from the reply
+ *	(or the pthread_kill) to the first instruction of the upcall (or the
+ *	handler), stamped with CLOCK_MONOTONIC on both sides, the receiver
+ *	idle in pause() before each one; medians of per-run means.
  *  upcall-vs-eventfd: the same against an eventfd write that wakes a
  *	thread sleeping in poll(), which reads it and acknowledges.
  *  upcall-self-vs-pthread_kill, upcall-self-vs-eventfd: the same three
@@ -37,6 +41,17 @@
 
 static volatile uint64_t ack;			/* bumped by every receiving side */
 static volatile int stop;
+static volatile int stamping;			/* upcall-delivery: stamp t_in, ack at entry */
+static volatile uint64_t t_in;
+
+static inline uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 /* Spin a little, then yield: on a small machine the receiver needs the CPU. */
 static void
@@ -64,6 +79,12 @@ static void
 ack_upcall(msgport_t *port, void *arg)
 {
 	(void)arg;
+	if (stamping) {
+		t_in = now_ns();
+		ack++;
+		getport(port);
+		return;
+	}
 	if (getport(port) != NULL)
 		ack++;
 }
@@ -105,7 +126,60 @@ static void
 ack_handler(int signo)
 {
 	(void)signo;
+	if (stamping)
+		t_in = now_ns();
 	ack++;
+}
+
+/* Mean delivery latency over n deliveries, each to an idle receiver. */
+static double
+delivery(struct upowner *o, pthread_t *killer, int n)
+{
+	uint64_t base = ack, t0;
+	double sum = 0;
+	msg_t *m;
+
+	for (int i = 0; i < n; i++) {
+		usleep(20);			/* let the receiver fall asleep */
+		if (o != NULL) {
+			initmsg(&o->msg, 1, MSGF_ASYNC, o->rport);
+			if (sendsys(o->server, &o->msg, sizeof(o->msg)) != EASYNC ||
+			    (m = getport(o->server)) == NULL)
+				abort();
+			t0 = now_ns();
+			replymsg(m, 0);
+		} else {
+			t0 = now_ns();
+			pthread_kill(*killer, BENCH_SIG);
+		}
+		wait_ack(base + (uint64_t)i + 1);
+		sum += (double)(t_in - t0);
+		while (o != NULL && (msgflags(&o->msg) & MSGF_INFLIGHT))
+			sched_yield();
+	}
+	return sum / n;
+}
+
+static void
+compare_delivery(struct upowner *o, pthread_t *killer)
+{
+	double ours[101], base[101], om, bm;
+	int runs = bench_runs(), n = (int)bench_iters(2000);
+
+	stamping = 1;
+	delivery(o, killer, n / 10 + 1);
+	delivery(NULL, killer, n / 10 + 1);
+	for (int r = 0; r < runs; r++) {
+		ours[r] = delivery(o, killer, n);
+		base[r] = delivery(NULL, killer, n);
+	}
+	stamping = 0;
+	om = bench_median(ours, runs);
+	bm = bench_median(base, runs);
+	printf("%-34s %-28s %10.1f ns\n", "upcall-delivery-vs-pthread_kill", "reply -> upcall entered", om);
+	printf("%-34s %-28s %10.1f ns\n", "", "pthread_kill -> handler", bm);
+	printf("RATIO upcall-delivery-vs-pthread_kill %.3f\n", om / bm);
+	fflush(stdout);
 }
 
 static void *
@@ -265,6 +339,7 @@ main(int argc, char **argv)
 
 	bench_compare("upcall-vs-pthread_kill", "reply -> upcall ran", ours_upcall, &o,
 	    "pthread_kill -> handler ran", base_kill, &killer, 20000);
+	compare_delivery(&o, &killer);
 	bench_compare("upcall-vs-eventfd", "reply -> upcall ran", ours_upcall, &o,
 	    "eventfd -> poll woke", base_eventfd, NULL, 20000);
 	memset(&self, 0, sizeof(self));
