@@ -293,6 +293,8 @@ int	krun_syscall(msg_t *msg);
 /* signal.c, timer.c: persistent messages */
 int	krun_signal(msg_t *msg);
 void	ksignal_stop(void);
+#define KSIG_RING	4096		/* signal occurrences in transit; a power of two */
+void	ksignal_hold(bool hold);	/* tests only: see signal.c */
 int	krun_timer(msg_t *msg);
 void	ktimer_stop(void);
 

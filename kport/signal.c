@@ -8,11 +8,12 @@
  * kernel's own threads', which block every signal so that a signal lands
  * in one of the application's threads.
  *
- * The handler runs in whatever thread the signal hits, so it does only
- * async-signal-safe work: it pushes the siginfo into a bounded lock-free
- * ring (any thread produces, the signal thread consumes) and bumps a
- * futex word the signal thread sleeps on.  The signal thread, every
- * signal blocked, drains the ring under ksig_lock and, per occurrence,
+ * The handler runs in whatever thread the signal hits.  It pushes the
+ * siginfo into a bounded lock-free ring (any thread produces, whoever
+ * holds ksig_lock consumes), then drains the ring itself if it can, or
+ * else bumps a futex word the signal thread sleeps on.  Whoever drains,
+ * the handler or the signal thread (every signal blocked), does it under
+ * ksig_lock and, per occurrence,
  * either returns the message with it, or -- while the user holds the
  * message -- counts it and keeps its info, up to the message's qmax
  * (SIGMSG_QMAX at most); past that it is counted in `dropped`.  An
@@ -21,11 +22,21 @@
  * occurrence the handler saw is in some return's ms_count, and
  * ms_count == ninfo + dropped in each.
  *
- * Latency: a signal crosses two threads (handler -> signal thread ->
- * the user's), where signalfd crosses one.  $MSGPORT_SIGSPIN makes the
- * signal thread poll the ring that many pauses before it sleeps, which
- * saves its wakeup when signals come close together, at the cost of a
- * busy core; 0 (the default) never spins.
+ * The handler may drain when the thread it interrupted is outside every
+ * library section: every library lock (ksig_lock, a port's queue locks)
+ * is only ever taken inside one (klock), so then this thread holds none
+ * of them and taking them cannot deadlock; the upcall signal is blocked
+ * while the handler runs, so no upcall interleaves.  It only tries
+ * ksig_lock: when the signal thread (or another handler) holds it, that
+ * holder's drain or the wakeup covers the push.  So the common case, a
+ * signal landing in an application thread, returns the message from the
+ * handler: the signal crosses one thread, as with signalfd, not two.
+ * Draining there is not async-signal-safe by POSIX's list (a mutex, the
+ * reply port's put), but it is safe here for the reason above.
+ *
+ * $MSGPORT_SIGSPIN makes the signal thread poll the ring that many
+ * pauses before it sleeps, which saves its wakeup when signals come close
+ * together, at the cost of a busy core; 0 (the default) never spins.
  */
 #include "config.h"
 
@@ -42,7 +53,6 @@
 #include "upcall-internal.h"
 
 #define KSIG_N		65		/* signal numbers 1..64 */
-#define KSIG_RING	4096		/* occurrences in transit; a power of two */
 
 /* A ring cell: rc_seq == position + 1 once published, + KSIG_RING once consumed. */
 struct rcell {
@@ -82,6 +92,7 @@ static bool ksig_running;
 static uint32_t ksig_spin;		/* $MSGPORT_SIGSPIN: pauses before sleeping */
 
 static void ksig_kick(struct mp_persist *ps);
+static bool ksig_drain_here(void);
 static int ksig_drop(struct mp_persist *ps, msg_t *msg);
 
 static const struct mp_persist_ops ksig_ops = {
@@ -99,8 +110,8 @@ kwake_up(void)
 
 /*
  * ksig_handler
- *	The handler on every signal that has a message: push the occurrence
- *	and wake the signal thread.  Async-signal-safe: atomics, a futex.
+ *	The handler on every signal that has a message: push the occurrence,
+ *	then drain the ring here or wake the signal thread to.
  */
 static void
 ksig_handler(int signo, siginfo_t *si, void *uc)
@@ -133,7 +144,8 @@ ksig_handler(int signo, siginfo_t *si, void *uc)
 	} else if (signo > 0 && signo < KSIG_N) {
 		mp_faa_32(&ring_lost[signo], 1);
 	}
-	kwake_up();
+	if (!ksig_drain_here())
+		kwake_up();
 	errno = saved;
 }
 
@@ -242,6 +254,24 @@ ksig_drain(void)
 }
 
 /*
+ * ksig_drain_here
+ *	From the handler: drain the ring now, if this thread holds no library
+ *	lock and ksig_lock is free (see the top of the file); false if not.
+ *	NOTE: no library section here: the handler blocks every signal, the
+ *	upcall signal too, and ending one could run held-back upcalls.
+ */
+static bool
+ksig_drain_here(void)
+{
+	if (mp_td.td_libcrit != 0 || pthread_mutex_trylock(&ksig_lock) != 0)
+		return false;
+	if (mp_load_32(&kstopping) == 0)
+		ksig_drain();
+	pthread_mutex_unlock(&ksig_lock);
+	return true;
+}
+
+/*
  * ksig_main
  *	The signal thread: drain, then sleep until a handler or a kick bumps
  *	kwake.  The snapshot is taken before draining, so a push that lands
@@ -309,6 +339,23 @@ ksig_drop(struct mp_persist *ps, msg_t *msg)
 	kunlock(&ksig_lock);
 	mp_libcrit_exit();
 	return r;
+}
+
+/*
+ * ksignal_hold
+ *	For tests of the ring's bound: hold ksig_lock (true) so that nothing
+ *	drains and occurrences pile up in transit, or let go (false).
+ *	Call both from the same thread.
+ */
+void
+ksignal_hold(bool hold)
+{
+	if (hold) {
+		klock(&ksig_lock);
+	} else {
+		kunlock(&ksig_lock);
+		kwake_up();
+	}
 }
 
 /* A child after fork(): the messages are the parent's; give the signals back. */
