@@ -21,8 +21,13 @@
  *	period: below that it is scheduling noise on a busy machine, so two
  *	timers that both keep their schedule read as 1.0.
  *
- * The signal sender does not block our signal, so our handler runs in
- * the sender, as it would in an application whose threads take it.
+ * Each baseline runs in a process of its own, serving the runs the
+ * harness asks of it over a pipe: a thread asleep in a signalfd read is
+ * woken by every signal its process gets (the kernel does not filter the
+ * wakeup by the fd's mask), and one in sigsuspend takes any signal it does
+ * not block, so in one process they would take our signals and our CPU.
+ * Our signal goes to whichever of our threads the kernel picks: none
+ * blocks it, as in an application whose threads take it.
  */
 #define _GNU_SOURCE
 #include <math.h>
@@ -33,6 +38,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -170,6 +176,89 @@ base_sigaction(void *arg, long iters)
 		kill(self, ACT_SIG);
 		wait_ack(base + (uint64_t)i);
 	}
+}
+
+/* a baseline in a process of its own */
+
+struct server {
+	pid_t	pid;
+	int	req;		/* iterations asked for */
+	int	done;		/* a byte once they ran */
+};
+
+static void
+serve(struct server *sv, void (*setup)(void), bench_fn loop)
+{
+	int req[2], done[2];
+	long n;
+
+	if (pipe(req) != 0 || pipe(done) != 0 || (sv->pid = fork()) < 0)
+		abort();
+	if (sv->pid == 0) {
+		close(req[1]);
+		close(done[0]);
+		self = getpid();
+		setup();
+		while (read(req[0], &n, sizeof(n)) == sizeof(n))
+			if (loop(NULL, n), write(done[1], "", 1) != 1)
+				break;
+		_exit(0);
+	}
+	close(req[0]);
+	close(done[1]);
+	sv->req = req[1];
+	sv->done = done[0];
+}
+
+static void
+remote(void *arg, long iters)
+{
+	struct server *sv = arg;
+	char c;
+
+	if (write(sv->req, &iters, sizeof(iters)) != sizeof(iters) ||
+	    read(sv->done, &c, 1) != 1)
+		abort();
+}
+
+static void
+unserve(struct server *sv)
+{
+	close(sv->req);
+	close(sv->done);
+	waitpid(sv->pid, NULL, 0);
+}
+
+static void
+setup_signalfd(void)
+{
+	pthread_t t;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, FD_SIG);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);		/* inherited by the reader */
+	if ((sfd = signalfd(-1, &set, SFD_CLOEXEC)) < 0 ||
+	    pthread_create(&t, NULL, fd_receiver, NULL) != 0)
+		abort();
+}
+
+static void
+setup_sigaction(void)
+{
+	struct sigaction sa;
+	pthread_t t;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, ACT_SIG);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);		/* the receiver unblocks it in sigsuspend */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = act_handler;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(ACT_SIG, &sa, NULL) != 0 ||
+	    pthread_create(&t, NULL, act_receiver, NULL) != 0)
+		abort();
 }
 
 /* timers */
@@ -313,45 +402,29 @@ timer_compare(void)
 int
 main(void)
 {
-	pthread_t ours, fdr, actr;
-	struct sigaction sa;
-	sigset_t set;
+	struct server fd_srv, act_srv;
+	pthread_t ours;
 
+	fflush(stdout);
+	serve(&fd_srv, setup_signalfd, base_signalfd);
+	serve(&act_srv, setup_sigaction, base_sigaction);
 	self = getpid();
-	/* the baselines' signals: blocked here (and inherited by every thread) */
-	sigemptyset(&set);
-	sigaddset(&set, FD_SIG);
-	sigaddset(&set, ACT_SIG);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	sigemptyset(&set);
-	sigaddset(&set, FD_SIG);
-	if ((sfd = signalfd(-1, &set, SFD_CLOEXEC)) < 0)
-		abort();
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = act_handler;
-	sigemptyset(&sa.sa_mask);
-	sigaction(ACT_SIG, &sa, NULL);
-
 	our_port = mkport_queue();
 	prep_signal(&our_msg, OUR_SIG, our_port);
 	if (sendsys(sysport(), &our_msg.hdr, sizeof(our_msg)) != EASYNC)
 		abort();
 	pthread_create(&ours, NULL, our_receiver, NULL);
-	pthread_create(&fdr, NULL, fd_receiver, NULL);
-	pthread_create(&actr, NULL, act_receiver, NULL);
 
 	bench_compare("signal-vs-signalfd", "kill -> message in hand", ours_signal, NULL,
-	    "kill -> signalfd read", base_signalfd, NULL, 20000);
+	    "kill -> signalfd read", remote, &fd_srv, 20000);
 	bench_compare("signal-vs-sigaction", "kill -> message in hand", ours_signal, NULL,
-	    "kill -> handler in a thread", base_sigaction, NULL, 20000);
+	    "kill -> handler in a thread", remote, &act_srv, 20000);
+	unserve(&fd_srv);
+	unserve(&act_srv);
 	timer_compare();
 
 	__atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
 	abortsys(&our_msg.hdr);
-	pthread_kill(actr, ACT_SIG);
-	kill(self, FD_SIG);
 	pthread_join(ours, NULL);
-	pthread_join(fdr, NULL);
-	pthread_join(actr, NULL);
 	return 0;
 }
