@@ -133,6 +133,49 @@ sys_putport(msgport_t *port, msg_t *msg)
 	return ksettle(msg, kc->kc_run(msg));
 }
 
+/*
+ * sys_sendport
+ *	sendsys() to the system port.  A synchronous message (no request
+ *	bits) for a command that is not persistent, of the command's size,
+ *	sent while the port runs, is claimed and run right here, in one
+ *	frame: one compare-and-swap to claim it (it is what refuses a
+ *	concurrent send of the same message, EBUSY), the handler, and one
+ *	release store of the flags to settle it.  Anything else, errors
+ *	included, goes the generic way (msg_send() and sys_putport()), which
+ *	sorts it out with the right error.
+ *	NOTE: only the header fields the inline path needs are reset: the
+ *	queue links and ms_onport are only for messages that leave this
+ *	thread, and msg_send() resets them before any such send.  ms_target
+ *	is set for a racing abortsys(); ms_kstate is cleared so that it
+ *	finds no slot (kreq_drop()).
+ */
+static int
+sys_sendport(msgport_t *port, msg_t *msg, size_t msgsize)
+{
+	const struct kcmd *kc;
+	uint32_t cmd = msg->ms_cmd, f;
+	int error;
+
+	if (__builtin_expect(cmd - 1 >= KCMD_MAX - 1, 0))
+		return msg_send(port, msg, msgsize);
+	kc = &systab[cmd];
+	f = mp_load_32(&msg->ms_flags);
+	if (__builtin_expect(msgsize != kc->kc_size || (kc->kc_flags & KC_PERSIST) ||
+	    (f & (MSGF_INFLIGHT | MSGF_REQUESTS)) ||
+	    mp_load_acq_32(&((struct sysport *)port)->sp_state) != SP_RUNNING, 0))
+		return msg_send(port, msg, msgsize);
+	if (__builtin_expect(!mp_cas_32(&msg->ms_flags, &f, (f & MSGF_USERMASK) | MSGF_INFLIGHT), 0))
+		return msg_send(port, msg, msgsize);
+
+	msg->ms_size = (uint32_t)msgsize;
+	msg->ms_result = 0;
+	msg->ms_count = 0;
+	msg->ms_target = port;
+	msg->ms_kstate = NULL;
+	error = kc->kc_run(msg);
+	return ksettle(msg, error);
+}
+
 static int
 sys_dropmsg(msgport_t *port, msg_t *msg)
 {
@@ -151,6 +194,7 @@ sys_rmport(msgport_t *port)
 }
 
 static const struct msgport_ops sys_ops = {
+	.mp_sendport = sys_sendport,
 	.mp_putport = sys_putport,
 	.mp_getport = port_noget,
 	.mp_waitport = port_nowait,
