@@ -1,9 +1,11 @@
 /*
  * sysport.c - the system port: where syscall messages are sent.
  *
- * Its putport is the whole synchronous path: check the command and size
- * against the table, run the handler in the sender's thread, store the
- * outcome.  Asynchronous messages are tried without blocking first and
+ * Its sendport is the whole synchronous path (sys_sendport): check the
+ * command and size against the table, claim, run the handler in the
+ * sender's thread, store the outcome, all in sendsys's tail call.  What
+ * it does not take goes through msg_send() to its putport, which sorts
+ * out errors; asynchronous messages are tried without blocking first and
  * only then handed to the event loop or the pool (pool.c, evloop.c).
  *
  * The port object is made once and never freed, so sysport()'s pointer
