@@ -148,8 +148,10 @@ sys_putport(msgport_t *port, msg_t *msg)
  *	NOTE: only the header fields the inline path needs are reset: the
  *	queue links and ms_onport are only for messages that leave this
  *	thread, and msg_send() resets them before any such send.  ms_target
- *	is set for a racing abortsys(); ms_kstate is cleared so that it
- *	finds no slot (kreq_drop()).
+ *	is set and ms_kstate cleared for good measure, but a racing
+ *	abortsys() reads neither: MSGF_SYNC without MSGF_ABORTABLE tells it
+ *	there is nothing to take back (the claim publishes it; the header
+ *	stores after it are not).
  */
 static int
 sys_sendport(msgport_t *port, msg_t *msg, size_t msgsize)
@@ -166,7 +168,8 @@ sys_sendport(msgport_t *port, msg_t *msg, size_t msgsize)
 	    (f & (MSGF_INFLIGHT | MSGF_REQUESTS)) ||
 	    mp_load_acq_32(&((struct sysport *)port)->sp_state) != SP_RUNNING, 0))
 		return msg_send(port, msg, msgsize);
-	if (__builtin_expect(!mp_cas_32(&msg->ms_flags, &f, (f & MSGF_USERMASK) | MSGF_INFLIGHT), 0))
+	if (__builtin_expect(!mp_cas_32(&msg->ms_flags, &f,
+	    (f & MSGF_USERMASK) | MSGF_INFLIGHT | MSGF_SYNC), 0))
 		return msg_send(port, msg, msgsize);
 
 	msg->ms_size = (uint32_t)msgsize;

@@ -276,6 +276,11 @@ abortsys(msg_t *msg)
 	} while (!mp_cas_32(&msg->ms_flags, &f, f | MSGF_ABORTED));
 	if (f & (MSGF_DONE | MSGF_RETURNING | MSGF_ABORTED))
 		return 0;
+	/* Its sender is in sendsys() and nobody can drop it: running inline
+	   in the sender's thread (claimed so; ms_target may not be stored
+	   yet), or a synchronous request a server has taken. */
+	if ((f & (MSGF_SYNC | MSGF_ABORTABLE | MSGF_QUEUED)) == MSGF_SYNC)
+		return 0;
 
 	target = msg->ms_target;
 	if (target->mp_ops->mp_dropmsg(target, msg) == 0) {
