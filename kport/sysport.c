@@ -78,7 +78,7 @@ sys_putasync(msg_t *msg, const struct kcmd *kc)
 	short events = 0;
 	int fd = -1, error;
 
-	if (msg->ms_flags & MSGF_PERSISTENT)
+	if (mp_load_32(&msg->ms_flags) & MSGF_PERSISTENT)
 		return msg_refuse(msg, EINVAL);
 	if (!(kc->kc_flags & KC_BLOCKS))
 		return ksettle(msg, kc->kc_run(msg));
@@ -104,7 +104,7 @@ sys_putpersist(msg_t *msg, const struct kcmd *kc)
 {
 	int r;
 
-	if ((msg->ms_flags & (MSGF_ASYNC | MSGF_PERSISTENT)) != (MSGF_ASYNC | MSGF_PERSISTENT))
+	if ((mp_load_32(&msg->ms_flags) & (MSGF_ASYNC | MSGF_PERSISTENT)) != (MSGF_ASYNC | MSGF_PERSISTENT))
 		return msg_refuse(msg, EINVAL);
 	r = kc->kc_run(msg);
 	return r == EASYNC ? r : msg_refuse(msg, r);
@@ -130,7 +130,7 @@ sys_putport(msgport_t *port, msg_t *msg)
 		return msg_refuse(msg, EINVAL);
 	if (__builtin_expect(kc->kc_flags & KC_PERSIST, 0))
 		return sys_putpersist(msg, kc);
-	if (msg->ms_flags & (MSGF_ASYNC | MSGF_PERSISTENT))
+	if (mp_load_32(&msg->ms_flags) & (MSGF_ASYNC | MSGF_PERSISTENT))
 		return sys_putasync(msg, kc);
 	return ksettle(msg, kc->kc_run(msg));
 }

@@ -195,7 +195,7 @@ msg_send(msgport_t *port, msg_t *msg, size_t msgsize)
 	msg->ms_kstate = NULL;
 
 	rport = msg->ms_reply_port;
-	owed = rport != NULL && (msg->ms_flags & MSGF_ASYNC);
+	owed = rport != NULL && (mp_load_32(&msg->ms_flags) & MSGF_ASYNC);
 	if (owed) {
 		mp_faa_32(&rport->mp_inflight, 1);
 		if (port_closed(rport)) {
