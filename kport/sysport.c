@@ -1,9 +1,11 @@
 /*
  * sysport.c - the system port: where syscall messages are sent.
  *
- * Its putport is the whole synchronous path: check the command and size
- * against the table, run the handler in the sender's thread, store the
- * outcome.  Asynchronous messages are tried without blocking first and
+ * Its sendport is the whole synchronous path (sys_sendport): check the
+ * command and size against the table, claim, run the handler in the
+ * sender's thread, store the outcome, all in sendsys's tail call.  What
+ * it does not take goes through msg_send() to its putport, which sorts
+ * out errors; asynchronous messages are tried without blocking first and
  * only then handed to the event loop or the pool (pool.c, evloop.c).
  *
  * The port object is made once and never freed, so sysport()'s pointer
@@ -76,7 +78,7 @@ sys_putasync(msg_t *msg, const struct kcmd *kc)
 	short events = 0;
 	int fd = -1, error;
 
-	if (msg->ms_flags & MSGF_PERSISTENT)
+	if (mp_load_32(&msg->ms_flags) & MSGF_PERSISTENT)
 		return msg_refuse(msg, EINVAL);
 	if (!(kc->kc_flags & KC_BLOCKS))
 		return ksettle(msg, kc->kc_run(msg));
@@ -102,7 +104,7 @@ sys_putpersist(msg_t *msg, const struct kcmd *kc)
 {
 	int r;
 
-	if ((msg->ms_flags & (MSGF_ASYNC | MSGF_PERSISTENT)) != (MSGF_ASYNC | MSGF_PERSISTENT))
+	if ((mp_load_32(&msg->ms_flags) & (MSGF_ASYNC | MSGF_PERSISTENT)) != (MSGF_ASYNC | MSGF_PERSISTENT))
 		return msg_refuse(msg, EINVAL);
 	r = kc->kc_run(msg);
 	return r == EASYNC ? r : msg_refuse(msg, r);
@@ -128,9 +130,55 @@ sys_putport(msgport_t *port, msg_t *msg)
 		return msg_refuse(msg, EINVAL);
 	if (__builtin_expect(kc->kc_flags & KC_PERSIST, 0))
 		return sys_putpersist(msg, kc);
-	if (msg->ms_flags & (MSGF_ASYNC | MSGF_PERSISTENT))
+	if (mp_load_32(&msg->ms_flags) & (MSGF_ASYNC | MSGF_PERSISTENT))
 		return sys_putasync(msg, kc);
 	return ksettle(msg, kc->kc_run(msg));
+}
+
+/*
+ * sys_sendport
+ *	sendsys() to the system port.  A synchronous message (no request
+ *	bits) for a command that is not persistent, of the command's size,
+ *	sent while the port runs, is claimed and run right here, in one
+ *	frame: one compare-and-swap to claim it (it is what refuses a
+ *	concurrent send of the same message, EBUSY), the handler, and one
+ *	release store of the flags to settle it.  Anything else, errors
+ *	included, goes the generic way (msg_send() and sys_putport()), which
+ *	sorts it out with the right error.
+ *	NOTE: only the header fields the inline path needs are reset: the
+ *	queue links and ms_onport are only for messages that leave this
+ *	thread, and msg_send() resets them before any such send.  ms_target
+ *	is set and ms_kstate cleared for good measure, but a racing
+ *	abortsys() reads neither: MSGF_SYNC without MSGF_ABORTABLE tells it
+ *	there is nothing to take back (the claim publishes it; the header
+ *	stores after it are not).
+ */
+static int
+sys_sendport(msgport_t *port, msg_t *msg, size_t msgsize)
+{
+	const struct kcmd *kc;
+	uint32_t cmd = msg->ms_cmd, f;
+	int error;
+
+	if (__builtin_expect(cmd - 1 >= KCMD_MAX - 1, 0))
+		return msg_send(port, msg, msgsize);
+	kc = &systab[cmd];
+	f = mp_load_32(&msg->ms_flags);
+	if (__builtin_expect(msgsize != kc->kc_size || (kc->kc_flags & KC_PERSIST) ||
+	    (f & (MSGF_INFLIGHT | MSGF_REQUESTS)) ||
+	    mp_load_acq_32(&((struct sysport *)port)->sp_state) != SP_RUNNING, 0))
+		return msg_send(port, msg, msgsize);
+	if (__builtin_expect(!mp_cas_32(&msg->ms_flags, &f,
+	    (f & MSGF_USERMASK) | MSGF_INFLIGHT | MSGF_SYNC), 0))
+		return msg_send(port, msg, msgsize);
+
+	msg->ms_size = (uint32_t)msgsize;
+	msg->ms_result = 0;
+	msg->ms_count = 0;
+	msg->ms_target = port;
+	msg->ms_kstate = NULL;
+	error = kc->kc_run(msg);
+	return ksettle(msg, error);
 }
 
 static int
@@ -151,6 +199,7 @@ sys_rmport(msgport_t *port)
 }
 
 static const struct msgport_ops sys_ops = {
+	.mp_sendport = sys_sendport,
 	.mp_putport = sys_putport,
 	.mp_getport = port_noget,
 	.mp_waitport = port_nowait,

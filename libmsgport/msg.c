@@ -168,24 +168,20 @@ initmsg(msg_t *msg, uint32_t cmd, uint32_t flags, msgport_t *reply_port)
 }
 
 /*
- * sendsys
- *	Send msg to port.  0 or the call's errno when it completed in place,
- *	EASYNC when it will be returned to its reply port later, or a
- *	transport error when it was refused.
+ * msg_send
+ *	The generic send (every port's mp_sendport but the system port's
+ *	fast path): claim msg, reset its header, count an owed reply, and
+ *	hand it to port's mp_putport.
  *	NOTE: an asynchronous message with a reply port is counted against
  *	that port until it is taken off it, so rmport() knows what is owed.
  */
 int
-sendsys(msgport_t *port, msg_t *msg, size_t msgsize)
+msg_send(msgport_t *port, msg_t *msg, size_t msgsize)
 {
 	msgport_t *rport;
 	bool owed;
 	int r;
 
-	if (msg == NULL || port == NULL)
-		return EFAULT;
-	if (msgsize < sizeof(msg_t) || msgsize > MSG_MAXSIZE)
-		return EINVAL;
 	if ((r = msg_claim(msg)) != 0)
 		return r;
 
@@ -199,7 +195,7 @@ sendsys(msgport_t *port, msg_t *msg, size_t msgsize)
 	msg->ms_kstate = NULL;
 
 	rport = msg->ms_reply_port;
-	owed = rport != NULL && (msg->ms_flags & MSGF_ASYNC);
+	owed = rport != NULL && (mp_load_32(&msg->ms_flags) & MSGF_ASYNC);
 	if (owed) {
 		mp_faa_32(&rport->mp_inflight, 1);
 		if (port_closed(rport)) {
@@ -211,6 +207,25 @@ sendsys(msgport_t *port, msg_t *msg, size_t msgsize)
 	if (owed && r != EASYNC)
 		mp_faa_32(&rport->mp_inflight, (uint32_t)-1);
 	return r;
+}
+
+/*
+ * sendsys
+ *	Send msg to port.  0 or the call's errno when it completed in place,
+ *	EASYNC when it will be returned to its reply port later, or a
+ *	transport error when it was refused.
+ *	NOTE: checks what every kind needs checked, then goes straight to
+ *	the port's mp_sendport (a tail call): the system port's synchronous
+ *	fast path starts there, with no frame of ours around it.
+ */
+int
+sendsys(msgport_t *port, msg_t *msg, size_t msgsize)
+{
+	if (msg == NULL || port == NULL)
+		return EFAULT;
+	if (msgsize < sizeof(msg_t) || msgsize > MSG_MAXSIZE)
+		return EINVAL;
+	return port->mp_ops->mp_sendport(port, msg, msgsize);
 }
 
 /*
@@ -260,6 +275,11 @@ abortsys(msg_t *msg)
 			return EINVAL;
 	} while (!mp_cas_32(&msg->ms_flags, &f, f | MSGF_ABORTED));
 	if (f & (MSGF_DONE | MSGF_RETURNING | MSGF_ABORTED))
+		return 0;
+	/* Its sender is in sendsys() and nobody can drop it: running inline
+	   in the sender's thread (claimed so; ms_target may not be stored
+	   yet), or a synchronous request a server has taken. */
+	if ((f & (MSGF_SYNC | MSGF_ABORTABLE | MSGF_QUEUED)) == MSGF_SYNC)
 		return 0;
 
 	target = msg->ms_target;

@@ -21,6 +21,13 @@
  * The port vector.  No slot is ever NULL: a kind that cannot do something
  * points the slot at a stub that returns an error (see port.c).
  *
+ * mp_sendport	sendsys() once its arguments are checked (msg, port not NULL,
+ *		msgsize in range); msg is not claimed yet.  Every kind but
+ *		the system port points it at msg_send(): claim, reset the
+ *		header, count an owed reply, then mp_putport.  A kind may
+ *		take a fast path of its own first, but must hand anything
+ *		it does not finish to msg_send() untouched, so the outcomes
+ *		(EBUSY, EINVAL, ...) stay msg_send()'s.
  * mp_putport	Accept msg, just sent to this port and already claimed
  *		(MSGF_INFLIGHT, ms_target set).  Returns EASYNC when msg will
  *		be returned later through replymsg(); anything else means
@@ -48,6 +55,7 @@
  *		it are still being served or replies are still owed to it.
  */
 struct msgport_ops {
+	int	(*mp_sendport)(msgport_t *port, msg_t *msg, size_t msgsize);
 	int	(*mp_putport)(msgport_t *port, msg_t *msg);
 	msg_t	*(*mp_getport)(msgport_t *port);
 	int	(*mp_waitport)(msgport_t *port, msg_t *msg, const struct timespec *deadline);
@@ -116,6 +124,7 @@ struct msgport {
 
 /* msg.c: message state, for ports' use */
 uint32_t msg_setflags(msg_t *msg, uint32_t set, uint32_t clear);
+int	msg_send(msgport_t *port, msg_t *msg, size_t msgsize);
 int	msg_refuse(msg_t *msg, int error);
 void	msg_return(msg_t *msg);
 int	msg_sleep(msg_t *msg, const struct timespec *deadline);

@@ -205,6 +205,7 @@ queue_rmport(msgport_t *port)
 }
 
 static const struct msgport_ops queue_ops = {
+	.mp_sendport = msg_send,
 	.mp_putport = queue_putport,
 	.mp_getport = queue_getport,
 	.mp_waitport = queue_waitport,

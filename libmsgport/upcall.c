@@ -197,6 +197,7 @@ up_rmport(msgport_t *port)
 }
 
 static const struct msgport_ops upcall_ops = {
+	.mp_sendport = msg_send,
 	.mp_putport = port_nosend,
 	.mp_getport = queue_getport,
 	.mp_waitport = queue_waitport,
