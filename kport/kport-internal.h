@@ -200,6 +200,9 @@ struct kstate {
 
 	/* the pool */
 	struct kreq	*ks_head, *ks_tail;
+	uint32_t	ks_queued;	/* messages on the queue */
+	uint32_t	ks_idle;	/* workers waiting for work */
+	bool		ks_waking;	/* one of them has been woken */
 	pthread_t	*ks_workers;
 	uint32_t	ks_nworkers;
 	int		ks_intrsig;
@@ -301,6 +304,7 @@ int	krun_slate(msg_t *msg);
 int	ktry_slate(msg_t *msg);
 
 /* pool.c */
+#define POOL_BATCH	16	/* messages a worker takes at once, at most */
 int	pool_start(struct kstate *ks);
 void	pool_stop(struct kstate *ks);
 int	kreq_submit(msg_t *msg, const struct kcmd *kc, int fd, short events);
