@@ -82,7 +82,7 @@ extern const struct kcmd systab[KCMD_MAX];
 void	kguess_init(void);
 bool	kguess_inline(uint32_t cmd);
 int	kguess_run(msg_t *msg, const struct kcmd *kc);
-int	kguess_run_worker(msg_t *msg, const struct kcmd *kc);
+void	kguess_resync(void);
 int	systab_check(void);
 
 /*

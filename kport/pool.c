@@ -308,7 +308,7 @@ krun(struct kreq *kr)
 	if (kc->kc_intr != NULL)
 		return kc->kc_intr(msg);
 	if (kc->kc_flags & KC_GUESS)
-		return kguess_run_worker(msg, kc);	/* the pool's runs teach the guess too */
+		return kguess_run(msg, kc);	/* the pool's runs teach the guess too */
 	return kc->kc_run(msg);
 }
 
@@ -342,6 +342,8 @@ worker_main(void *arg)
 			msg_return(done[i]);
 		if (batch == NULL && n == 0)
 			break;		/* stopping, and nothing queued */
+		if (batch != NULL)
+			kguess_resync();
 		for (kr = batch; kr != NULL; kr = kr->kr_next)
 			kr->kr_msg->ms_error = krun(kr);
 		klock(&ks->ks_lock);
