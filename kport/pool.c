@@ -366,6 +366,10 @@ pool_start(struct kstate *ks)
 	ks->ks_workers = calloc(ks->ks_nworkers, sizeof(*ks->ks_workers));
 	if (ks->ks_workers == NULL)
 		return ENOMEM;
+	klock(&ks->ks_lock);
+	ks->ks_idle = 0;		/* no worker yet, none on its way */
+	ks->ks_waking = false;
+	kunlock(&ks->ks_lock);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (i = 0; i < ks->ks_nworkers; i++)
