@@ -16,10 +16,10 @@
  * "Blocked" means the thread gave up the CPU waiting (a voluntary context
  * switch, from getrusage), not merely that the run took long: on a busy
  * machine a quick call is often preempted, and a pool of many workers on
- * few CPUs is preempted all the time.  A worker asks the kernel before
- * and after each run.  An inline run, the fast path, only reads the
- * clock, and asks the kernel only when the run took longer than
- * GUESS_SLOW_NS (whether the thread switched since it last asked).
+ * few CPUs is preempted all the time.  A run only reads the clock, and
+ * asks the kernel only when the run took longer than GUESS_SLOW_NS
+ * (whether the thread switched since it last asked); a pool worker asks
+ * once more before each batch, after its sleep waiting for work.
  *
  * The shares are shared by all threads, since the cache is: plain relaxed
  * loads and stores, no read-modify-write; a lost update only nudges a
@@ -152,15 +152,14 @@ kguess_run(msg_t *msg, const struct kcmd *kc)
 }
 
 /*
- * kguess_run_worker
- *	Run msg on a pool worker and learn whether it blocked.
+ * kguess_resync
+ *	Forget this thread's context switches so far: a pool worker calls it
+ *	before a batch, so that its sleep waiting for work does not count as
+ *	a run that blocked.  Its runs then go through kguess_run() like
+ *	inline ones, asking the kernel only after a slow run.
  */
-int
-kguess_run_worker(msg_t *msg, const struct kcmd *kc)
+void
+kguess_resync(void)
 {
-	long n0 = nvcsw();
-	int error = kc->kc_run(msg);
-
-	guess_learn(msg->ms_cmd, nvcsw() != n0);
-	return error;
+	guess_nvcsw = nvcsw();
 }

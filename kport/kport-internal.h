@@ -82,7 +82,7 @@ extern const struct kcmd systab[KCMD_MAX];
 void	kguess_init(void);
 bool	kguess_inline(uint32_t cmd);
 int	kguess_run(msg_t *msg, const struct kcmd *kc);
-int	kguess_run_worker(msg_t *msg, const struct kcmd *kc);
+void	kguess_resync(void);
 int	systab_check(void);
 
 /*
@@ -200,6 +200,9 @@ struct kstate {
 
 	/* the pool */
 	struct kreq	*ks_head, *ks_tail;
+	uint32_t	ks_queued;	/* messages on the queue */
+	uint32_t	ks_idle;	/* workers waiting for work */
+	bool		ks_waking;	/* one of them has been woken */
 	pthread_t	*ks_workers;
 	uint32_t	ks_nworkers;
 	int		ks_intrsig;
@@ -303,6 +306,7 @@ int	krun_slate(msg_t *msg);
 int	ktry_slate(msg_t *msg);
 
 /* pool.c */
+#define POOL_BATCH	16	/* messages a worker takes at once, at most */
 int	pool_start(struct kstate *ks);
 void	pool_stop(struct kstate *ks);
 int	kreq_submit(msg_t *msg, const struct kcmd *kc, int fd, short events);

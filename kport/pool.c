@@ -19,8 +19,17 @@
  * completion race.  A running interruptible call is cut short by
  * signalling its worker (see sys_proc.c); it then returns ECANCELED.
  *
- * One mutex guards the slots and the queue: a worker takes it twice per
- * message, which costs less than the wakeup that got it there.
+ * One mutex guards the slots and the queue.  Workers take messages in
+ * batches: a worker takes its share of the queue (up to POOL_BATCH, and
+ * no more than the queue spread over the idle workers and itself), runs
+ * them one after another, then in one hold of the lock frees their slots
+ * and takes its next batch, and only then returns them.  A sender that
+ * queues many messages (a tree walk's lstat()s) thus pays one lock round
+ * trip and one wake-up per batch, not per message: on a small machine
+ * those hand-offs, not the disk, are what a cold walk waits for.  And a
+ * sender wakes one worker at a time (ks_waking): while the woken worker
+ * is on its way, further messages only queue up for it to take as one
+ * batch; it wakes the next idle worker if it leaves work behind.
  */
 #include "config.h"
 
@@ -45,6 +54,7 @@ kfree(struct kstate *ks, struct kreq *kr)
 static void
 kunlink(struct kstate *ks, struct kreq *kr)
 {
+	ks->ks_queued--;
 	if (kr->kr_prev != NULL)
 		kr->kr_prev->kr_next = kr->kr_next;
 	else
@@ -54,6 +64,16 @@ kunlink(struct kstate *ks, struct kreq *kr)
 	else
 		ks->ks_tail = kr->kr_prev;
 	kr->kr_next = kr->kr_prev = NULL;
+}
+
+/* Wake an idle worker for the queue, unless one is on its way already. */
+static void
+kwake(struct kstate *ks)
+{
+	if (ks->ks_idle > 0 && !ks->ks_waking) {
+		ks->ks_waking = true;
+		pthread_cond_signal(&ks->ks_work);
+	}
 }
 
 static void
@@ -67,7 +87,8 @@ kenqueue(struct kstate *ks, struct kreq *kr)
 	else
 		ks->ks_head = kr;
 	ks->ks_tail = kr;
-	pthread_cond_signal(&ks->ks_work);
+	ks->ks_queued++;
+	kwake(ks);
 }
 
 /*
@@ -242,41 +263,91 @@ kreq_cancelall(struct kstate *ks)
 	kunlock(&ks->ks_lock);
 }
 
-static void *
-worker_main(void *arg)
+/*
+ * ktake
+ *	Take this worker's batch off the queue (ks_lock held): at most
+ *	POOL_BATCH messages, and the queue's share of one of the idle
+ *	workers and this one.  An interruptible call runs alone (its
+ *	interrupt signals the worker, not the message).  Returns the batch,
+ *	linked by kr_next, or NULL when the queue is empty.
+ */
+static struct kreq *
+ktake(struct kstate *ks)
 {
-	struct kstate *ks = arg;
-	const struct kcmd *kc;
-	struct kreq *kr;
-	msg_t *msg;
-	int error;
+	struct kreq *first = NULL, **tail = &first, *kr;
+	uint32_t n, want = (ks->ks_queued + ks->ks_idle) / (ks->ks_idle + 1);
 
-	klock(&ks->ks_lock);
-	for (;;) {
-		while (ks->ks_head == NULL && !ks->ks_stopping)
-			pthread_cond_wait(&ks->ks_work, &ks->ks_lock);
-		if ((kr = ks->ks_head) == NULL)
+	if (want > POOL_BATCH)
+		want = POOL_BATCH;
+	for (n = 0; n < want && (kr = ks->ks_head) != NULL; n++) {
+		if (kr->kr_cmd->kc_intr != NULL && n > 0)
 			break;
 		kunlink(ks, kr);
 		kr->kr_state = KR_RUNNING;
 		kr->kr_worker = pthread_self();
 		kr->kr_onworker = true;
-		kunlock(&ks->ks_lock);
+		*tail = kr;
+		tail = &kr->kr_next;
+		if (kr->kr_cmd->kc_intr != NULL)
+			break;
+	}
+	if (ks->ks_head != NULL)
+		kwake(ks);		/* work left behind: the next one */
+	return first;
+}
 
-		msg = kr->kr_msg;
-		kc = kr->kr_cmd;
-		if (kaborted(msg))
-			error = kcancel(msg);
-		else if (kc->kc_intr != NULL)
-			error = kc->kc_intr(msg);
-		else if (kc->kc_flags & KC_GUESS)
-			error = kguess_run_worker(msg, kc);	/* the pool's runs teach the guess too */
-		else
-			error = kc->kc_run(msg);
-		kreq_done(kr, error);
+/* Run msg on this worker: its outcome. */
+static int
+krun(struct kreq *kr)
+{
+	const struct kcmd *kc = kr->kr_cmd;
+	msg_t *msg = kr->kr_msg;
+
+	if (kaborted(msg))
+		return kcancel(msg);
+	if (kc->kc_intr != NULL)
+		return kc->kc_intr(msg);
+	if (kc->kc_flags & KC_GUESS)
+		return kguess_run(msg, kc);	/* the pool's runs teach the guess too */
+	return kc->kc_run(msg);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct kstate *ks = arg;
+	struct kreq *batch = NULL, *kr, *next;
+	msg_t *done[POOL_BATCH];
+	uint32_t i, n;
+
+	klock(&ks->ks_lock);
+	for (;;) {
+		/* free the last batch's slots; return its messages once unlocked */
+		for (n = 0, kr = batch; kr != NULL; kr = next) {
+			next = kr->kr_next;
+			done[n++] = kr->kr_msg;
+			kfree(ks, kr);
+		}
+		while (ks->ks_head == NULL && !ks->ks_stopping) {
+			if (n > 0)
+				break;
+			ks->ks_idle++;
+			pthread_cond_wait(&ks->ks_work, &ks->ks_lock);
+			ks->ks_idle--;
+			ks->ks_waking = false;
+		}
+		batch = ktake(ks);
+		kunlock(&ks->ks_lock);
+		for (i = 0; i < n; i++)
+			msg_return(done[i]);
+		if (batch == NULL && n == 0)
+			break;		/* stopping, and nothing queued */
+		if (batch != NULL)
+			kguess_resync();
+		for (kr = batch; kr != NULL; kr = kr->kr_next)
+			kr->kr_msg->ms_error = krun(kr);
 		klock(&ks->ks_lock);
 	}
-	kunlock(&ks->ks_lock);
 	return NULL;
 }
 
@@ -295,6 +366,10 @@ pool_start(struct kstate *ks)
 	ks->ks_workers = calloc(ks->ks_nworkers, sizeof(*ks->ks_workers));
 	if (ks->ks_workers == NULL)
 		return ENOMEM;
+	klock(&ks->ks_lock);
+	ks->ks_idle = 0;		/* no worker yet, none on its way */
+	ks->ks_waking = false;
+	kunlock(&ks->ks_lock);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (i = 0; i < ks->ks_nworkers; i++)

@@ -230,6 +230,8 @@ sysport_atfork_child(void)
 	ks->ks_workers = NULL;
 	ks->ks_nworkers = 0;
 	ks->ks_head = ks->ks_tail = NULL;
+	ks->ks_queued = ks->ks_idle = 0;
+	ks->ks_waking = false;
 	ks->ks_roomwait = ks->ks_dropping = 0;
 	ks->ks_stopping = true;
 	if (sysp != NULL && sysp->sp_state == SP_RUNNING)
@@ -320,6 +322,7 @@ kstart(const struct sysport_attr *attr)
 		ks->ks_free = &ks->ks_slots[i];
 	}
 	ks->ks_head = ks->ks_tail = NULL;
+	ks->ks_queued = 0;
 	ks->ks_stopping = true;		/* until the loop is there */
 	kunlock(&ks->ks_lock);
 

@@ -56,7 +56,8 @@ struct op {				/* a message and what it is about */
 
 static msgport_t *replies;
 static struct op *freeops;
-static struct dir *dirs;		/* open directories, oldest first */
+static struct dir *dirs;		/* open directories, newest first */
+static struct dir *freedirs;		/* closed ones, to reuse */
 static char **toopen;			/* directories found, not yet opened */
 static size_t ntoopen, captoopen;
 static int inflight, window, all, failed;
@@ -94,7 +95,8 @@ maybe_close(struct dir *d)
 	*pp = d->next;
 	close(d->fd);
 	free(d->path);
-	free(d);
+	d->next = freedirs;
+	freedirs = d;
 }
 
 /* A message has come back (or finished in place): take its result. */
@@ -113,8 +115,11 @@ done(struct op *op)
 			free(op->path);
 			break;
 		}
-		d = malloc(sizeof(*d));		/* buf needs no clearing */
-		memset(d, 0, offsetof(struct dir, buf));
+		if ((d = freedirs) != NULL)
+			freedirs = d->next;
+		else
+			d = malloc(sizeof(*d));
+		memset(d, 0, offsetof(struct dir, buf));	/* buf needs no clearing */
 		d->path = op->path;
 		d->fd = (int)m->ms_result;
 		d->next = dirs;
