@@ -31,9 +31,13 @@ static void
 show(const char *what, msg_t *m)
 {
 	uint32_t f = msgflags(m);	/* the flags are readable any time */
+	char res[48] = "(not yours to read yet)";
 
-	printf("  %-34s error=%-3d result=%-6lld [%s%s%s%s%s]\n", what, m->ms_error,
-	    (long long)m->ms_result,
+	/* The results are written by whoever runs it until it is done. */
+	if (!(f & MSGF_INFLIGHT) || (f & MSGF_DONE))
+		snprintf(res, sizeof(res), "error=%-3d result=%-6lld", m->ms_error,
+		    (long long)m->ms_result);
+	printf("  %-34s %-27s [%s%s%s%s%s]\n", what, res,
 	    f & MSGF_INFLIGHT ? " INFLIGHT" : "", f & MSGF_DONE ? " DONE" : "",
 	    f & MSGF_REPLY ? " REPLY" : "", f & MSGF_QUEUED ? " QUEUED" : "",
 	    f & MSGF_ABORTED ? " ABORTED" : "");
