@@ -419,8 +419,8 @@ main(void)
 	    "kill -> signalfd read", remote, &fd_srv, 20000);
 	bench_compare("signal-vs-sigaction", "kill -> message in hand", ours_signal, NULL,
 	    "kill -> handler in a thread", remote, &act_srv, 20000);
+	unserve(&act_srv);	/* first: it holds a copy of fd_srv's pipe */
 	unserve(&fd_srv);
-	unserve(&act_srv);
 	timer_compare();
 
 	__atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
