@@ -54,7 +54,7 @@ krun_close(msg_t *msg)
 	return kret(msg, close(a->fd));
 }
 
-int
+int MP_HOT
 krun_read(msg_t *msg)
 {
 	ARGS(sys_read);
@@ -77,7 +77,7 @@ kfd_read(msg_t *msg, short *events)
 	return ((struct sys_read *)msg)->fd;
 }
 
-int
+int MP_HOT
 krun_write(msg_t *msg)
 {
 	ARGS(sys_write);
@@ -100,7 +100,7 @@ kfd_write(msg_t *msg, short *events)
 	return ((struct sys_write *)msg)->fd;
 }
 
-int
+int MP_HOT
 krun_pread(msg_t *msg)
 {
 	ARGS(sys_pread);
@@ -119,7 +119,7 @@ ktry_pread(msg_t *msg)
 	return kret_try(msg, preadv2(a->fd, &iov, 1, a->offset, RWF_NOWAIT));
 }
 
-int
+int MP_HOT
 krun_pwrite(msg_t *msg)
 {
 	ARGS(sys_pwrite);

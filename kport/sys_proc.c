@@ -63,7 +63,7 @@ kwait(msg_t *msg, struct pollfd *fds, nfds_t nfds, const struct timespec *deadli
 	}
 }
 
-int
+int MP_HOT
 krun_getpid(msg_t *msg)
 {
 	return kret(msg, getpid());

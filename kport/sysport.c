@@ -153,7 +153,7 @@ sys_putport(msgport_t *port, msg_t *msg)
  *	there is nothing to take back (the claim publishes it; the header
  *	stores after it are not).
  */
-static int
+static int MP_HOT
 sys_sendport(msgport_t *port, msg_t *msg, size_t msgsize)
 {
 	const struct kcmd *kc;

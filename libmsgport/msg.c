@@ -218,7 +218,7 @@ msg_send(msgport_t *port, msg_t *msg, size_t msgsize)
  *	the port's mp_sendport (a tail call): the system port's synchronous
  *	fast path starts there, with no frame of ours around it.
  */
-int
+int MP_HOT
 sendsys(msgport_t *port, msg_t *msg, size_t msgsize)
 {
 	if (msg == NULL || port == NULL)

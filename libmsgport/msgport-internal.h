@@ -110,6 +110,14 @@ struct mp_queue {
 
 /* How long a waiter spins before it sleeps: a reply that lands within
    it costs no futex round trip. */
+/*
+ * The synchronous path's functions go together (.text.hot): on a machine
+ * whose system calls flush the TLB, every page the path touches after a
+ * call is a page walk, and the path is a handful of small functions in
+ * as many files.
+ */
+#define MP_HOT		__attribute__((hot))
+
 #define MP_SPIN		200
 
 struct msgport {
