@@ -5,7 +5,8 @@
  * static library), a storm from a child fills the ring; the occurrences
  * that find it full lose their info but are still counted, so the
  * message reports every one of them, infos oldest first, and
- * ms_count == ninfo + dropped.
+ * ms_count == ninfo + dropped.  (Those without info are counted after
+ * the ring is drained, so a return may carry only them: ninfo 0.)
  */
 #define _GNU_SOURCE
 #include <stdbool.h>
@@ -48,7 +49,8 @@ ring_overflow_is_counted(void **s)
 	while (PS_EXACT_SIGNALS && total < N) {
 		assert_int_equal(ps_take(rp, &m.hdr), 0);
 		ps_assert_occurrence(&m.hdr);
-		assert_int_equal(m.ninfo, m.hdr.ms_count < QMAX ? m.hdr.ms_count : QMAX);
+		/* a return may hold only occurrences that found the ring full */
+		assert_true(m.ninfo <= (m.hdr.ms_count < QMAX ? m.hdr.ms_count : QMAX));
 		assert_int_equal(m.dropped, m.hdr.ms_count - m.ninfo);
 		for (i = 0; i < m.ninfo; i++)
 			assert_int_equal(m.info[i].sg_value.sival_int, (int)(total + i));
