@@ -7,8 +7,8 @@
  *
  * Directories are opened, read (getdents64) and their entries lstat'ed
  * (fstatat relative to the directory) all as asynchronous messages to the
- * system port; up to 8*N are in flight and their replies come back on one
- * queue port.  The program never decides what runs where: the system
+ * system port; up to 16*N are in flight (N workers, 16 by default) and
+ * their replies come back on one queue port.  The program never decides what runs where: the system
  * port runs a call in place while such calls do not block (a hot cache:
  * then sendsys() hands back the result at once, as cheap as the plain
  * call) and on its N worker threads when they do (a cold cache: the disk
@@ -56,7 +56,7 @@ struct op {				/* a message and what it is about */
 
 static msgport_t *replies;
 static struct op *freeops;
-static struct dir *dirs;		/* open directories, newest first */
+static struct dir *ready;		/* open directories with work to ask for */
 static struct dir *freedirs;		/* closed ones, to reuse */
 static char **toopen;			/* directories found, not yet opened */
 static size_t ntoopen, captoopen;
@@ -86,13 +86,8 @@ join(const char *dir, const char *name)
 static void
 maybe_close(struct dir *d)
 {
-	struct dir **pp;
-
 	if (!d->eof || d->out > 0 || d->pos < d->len)
 		return;
-	for (pp = &dirs; *pp != d; pp = &(*pp)->next)
-		;
-	*pp = d->next;
 	close(d->fd);
 	free(d->path);
 	d->next = freedirs;
@@ -122,8 +117,8 @@ done(struct op *op)
 		memset(d, 0, offsetof(struct dir, buf));	/* buf needs no clearing */
 		d->path = op->path;
 		d->fd = (int)m->ms_result;
-		d->next = dirs;
-		dirs = d;
+		d->next = ready;
+		ready = d;
 		break;
 	case LIST:
 		d->listing = 0;
@@ -133,11 +128,14 @@ done(struct op *op)
 			    strerror(m->ms_error));
 			failed = 1;
 		}
-		if (m->ms_result <= 0)
+		if (m->ms_result <= 0) {
 			d->eof = 1;
-		else
+			maybe_close(d);
+		} else {
 			d->pos = 0, d->len = m->ms_result;
-		maybe_close(d);
+			d->next = ready;
+			ready = d;
+		}
 		break;
 	case STAT:
 		d->out--;
@@ -186,7 +184,7 @@ next(struct op *op)
 	struct dirent64 *de;
 	struct dir *d;
 
-	for (d = dirs; d != NULL; d = d->next) {
+	for (; (d = ready) != NULL; ready = d->next) {
 		while (d->pos < d->len) {
 			de = (struct dirent64 *)(d->buf + d->pos);
 			d->pos += de->d_reclen;
@@ -200,6 +198,7 @@ next(struct op *op)
 		}
 		if (!d->eof && !d->listing) {
 			prep_getdents64(&op->m.list, d->fd, d->buf, sizeof(d->buf));
+			ready = d->next;	/* back when the listing is */
 			d->listing = 1;
 			d->out++;
 			ask(op, LIST, d);
@@ -249,7 +248,7 @@ walk(const char *root)
 int
 main(int argc, char **argv)
 {
-	struct sysport_attr attr = { .sa_workers = 8 };
+	struct sysport_attr attr = { .sa_workers = 16 };
 	int opt;
 
 	while ((opt = getopt(argc, argv, "aj:")) != -1) {
@@ -268,7 +267,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: %s [-a] [-j N] DIR...\n", argv[0]);
 		return 2;
 	}
-	window = 8 * (int)attr.sa_workers;
+	window = 16 * (int)attr.sa_workers;
 	if (sysport_start(&attr) != 0 || (replies = mkport_queue()) == NULL) {
 		perror("du: cannot start the system port");
 		return 1;
