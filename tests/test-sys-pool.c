@@ -73,6 +73,24 @@ thousands_each_returned_once(void **state)
 	assert_int_equal(rmport(rp), 0);
 }
 
+/* Queue n stat messages (of names[k], or of names[i % 3] with k < 0); each must go async. */
+static void
+queue_stats(struct smsg *msgs, int n, int k, msgport_t *rp)
+{
+	for (int i = 0; i < n; i++) {
+		prep_one(&msgs[i], k < 0 ? i : k, rp);
+		assert_int_equal(sendsys(sysport(), &msgs[i].m.hdr, sizeof(msgs[i].m)), EASYNC);
+	}
+}
+
+/* A system port with one worker, so that a sleeper holds up the queue. */
+static void
+one_worker(void)
+{
+	assert_int_equal(sysport_stop(), 0);
+	assert_int_equal(sysport_start(&(struct sysport_attr){ .sa_workers = 1 }), 0);
+}
+
 /* One worker asleep in a long nanosleep: everything else stays queued. */
 static void
 sleeper(struct sys_nanosleep *ns, struct timespec *req, msgport_t *rp)
@@ -94,13 +112,9 @@ aborted_while_queued_come_back_canceled(void **state)
 	int i;
 
 	(void)state;
-	assert_int_equal(sysport_stop(), 0);
-	assert_int_equal(sysport_start(&(struct sysport_attr){ .sa_workers = 1 }), 0);
+	one_worker();
 	sleeper(&ns, &req, rp);
-	for (i = 0; i < 100; i++) {
-		prep_one(&msgs[i], i, rp);
-		assert_int_equal(sendsys(sysport(), &msgs[i].m.hdr, sizeof(msgs[i].m)), EASYNC);
-	}
+	queue_stats(msgs, 100, -1, rp);
 	for (i = 0; i < 100; i++)
 		assert_int_equal(abortsys(&msgs[i].m.hdr), 0);
 	for (i = 0; i < 100; i++) {
@@ -123,17 +137,10 @@ interruptible_call_among_batched_ones_is_aborted(void **state)
 	int i;
 
 	(void)state;
-	assert_int_equal(sysport_stop(), 0);
-	assert_int_equal(sysport_start(&(struct sysport_attr){ .sa_workers = 1 }), 0);
-	for (i = 0; i < 20; i++) {
-		prep_one(&before[i], 0, rp);
-		assert_int_equal(sendsys(sysport(), &before[i].m.hdr, sizeof(before[i].m)), EASYNC);
-	}
+	one_worker();
+	queue_stats(before, 20, 0, rp);
 	sleeper(&ns, &req, rp);
-	for (i = 0; i < 20; i++) {
-		prep_one(&after[i], 1, rp);
-		assert_int_equal(sendsys(sysport(), &after[i].m.hdr, sizeof(after[i].m)), EASYNC);
-	}
+	queue_stats(after, 20, 1, rp);
 	for (i = 0; i < 20; i++)
 		assert_int_equal(kp_waitdone(rp, &before[i].m.hdr), 0);
 	/* queued or asleep, it must come back at once with ECANCELED */
