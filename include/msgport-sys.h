@@ -81,6 +81,7 @@ enum {
 	KCMD_SIGNAL,		/* persistent: a signal's occurrences */
 	KCMD_TIMER,		/* persistent: a timer's expiries */
 	KCMD_SLATE,		/* a batch of messages: struct sys_slate, msgport-slate.h */
+	KCMD_FSTATATV,		/* fstatat() of many names in one message */
 	KCMD_MAX		/* not a command: one past the last */
 };
 
@@ -122,6 +123,16 @@ struct sys_getpid	{ msg_t hdr; };
 struct sys_kill		{ msg_t hdr; pid_t pid; int sig; };
 struct sys_waitpid	{ msg_t hdr; pid_t pid; int *status; int options; };
 struct sys_syscall	{ msg_t hdr; long nr; long args[6]; };
+
+/*
+ * fstatat() of n names relative to one directory, in one message: a
+ * directory's worth of lstat()s at the cost of one hand-off (see
+ * prep_fstatatv(3)).  st[i] and errs[i] (0 or the errno) are name[i]'s
+ * outcome; ms_result counts the names that succeeded.
+ */
+#define FSTATATV_MAX	1024	/* names per message: EINVAL beyond */
+struct sys_fstatatv	{ msg_t hdr; int dirfd; const char *const *names; struct stat *st;
+			  int *errs; unsigned n; int flags; };
 
 /*
  * Persistent messages: signals and timers (see prep_signal(3),
@@ -328,6 +339,14 @@ static inline void
 prep_lstat(struct sys_fstatat *m, const char *path, struct stat *st)
 {
 	prep_fstatat(m, -100 /* AT_FDCWD */, path, st, 0x100 /* AT_SYMLINK_NOFOLLOW */);
+}
+
+static inline void
+prep_fstatatv(struct sys_fstatatv *m, int dirfd, const char *const *names, struct stat *st,
+    int *errs, unsigned n, int flags)
+{
+	PREP_(m, KCMD_FSTATATV);
+	m->dirfd = dirfd, m->names = names, m->st = st, m->errs = errs, m->n = n, m->flags = flags;
 }
 
 static inline void

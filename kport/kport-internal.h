@@ -247,6 +247,7 @@ int	kfd_writev(msg_t *msg, short *events);
 int	krun_lseek(msg_t *msg);
 int	krun_fstat(msg_t *msg);
 int	krun_fstatat(msg_t *msg);
+int	krun_fstatatv(msg_t *msg);
 int	krun_statx(msg_t *msg);
 int	krun_fsync(msg_t *msg);
 int	krun_fdatasync(msg_t *msg);

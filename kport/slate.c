@@ -69,6 +69,8 @@ static const struct slate_cmd slatetab[KCMD_MAX] = {
 	CMD(KCMD_LSEEK, lseek, 0, I(lseek, fd), I(lseek, offset), I(lseek, whence)),
 	CMD(KCMD_FSTAT, fstat, 0, I(fstat, fd), P),
 	CMD(KCMD_FSTATAT, fstatat, 0, I(fstatat, dirfd), P, P, I(fstatat, flags)),
+	CMD(KCMD_FSTATATV, fstatatv, 0, I(fstatatv, dirfd), P, P, P, I(fstatatv, n),
+	    I(fstatatv, flags)),
 	CMD(KCMD_STATX, statx, 0, I(statx, dirfd), P, I(statx, flags), I(statx, mask), P),
 	CMD(KCMD_FSYNC, fsync, 0, I(fsync, fd)),
 	CMD(KCMD_FDATASYNC, fsync, 0, I(fsync, fd)),

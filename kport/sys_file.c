@@ -200,6 +200,33 @@ krun_fstatat(msg_t *msg)
 	return kret(msg, fstatat(a->dirfd, a->path, a->st, a->flags));
 }
 
+/*
+ * krun_fstatatv
+ *	fstatat() of each name in turn.  The arrays themselves are read and
+ *	written here, in user space: NULL ones are refused (EFAULT), others
+ *	must be as long as n says; a bad name or st pointer inside them is
+ *	the real call's EFAULT, in errs[i].  A running message is not cut
+ *	short by abortsys(): like one fstatat(), it finishes.
+ */
+int
+krun_fstatatv(msg_t *msg)
+{
+	ARGS(sys_fstatatv);
+	unsigned i, ok = 0;
+
+	msg->ms_result = -1;
+	if (a->n > FSTATATV_MAX)
+		return EINVAL;
+	if (a->n > 0 && (a->names == NULL || a->st == NULL || a->errs == NULL))
+		return EFAULT;
+	for (i = 0; i < a->n; i++) {
+		a->errs[i] = fstatat(a->dirfd, a->names[i], &a->st[i], a->flags) == 0 ? 0 : errno;
+		ok += a->errs[i] == 0;
+	}
+	msg->ms_result = ok;
+	return 0;
+}
+
 int
 krun_statx(msg_t *msg)
 {

@@ -53,6 +53,7 @@ const struct kcmd systab[KCMD_MAX] = {
 	INLINE(KCMD_LSEEK, lseek, sys_lseek),
 	INLINE(KCMD_FSTAT, fstat, sys_fstat),
 	GUESSES(KCMD_FSTATAT, fstatat, sys_fstatat),
+	GUESSES(KCMD_FSTATATV, fstatatv, sys_fstatatv),
 	GUESSES(KCMD_STATX, statx, sys_statx),
 	BLOCKS(KCMD_FSYNC, fsync, sys_fsync),
 	BLOCKS(KCMD_FDATASYNC, fdatasync, sys_fsync),

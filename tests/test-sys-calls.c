@@ -52,6 +52,7 @@ file_calls(int async)
 	struct sys_lseek ls;
 	struct sys_fstat fs;
 	struct sys_fstatat sa;
+	struct sys_fstatatv sv;
 	struct sys_statx sx;
 	struct sys_fsync sy;
 	struct sys_ftruncate tr;
@@ -126,6 +127,23 @@ file_calls(int async)
 	assert_int_equal(st.st_size, rst.st_size);
 	prep_fstatat(&sa, dfd, "nothing", &st, 0);
 	SAME(sa, async, fstatat(rdfd, "nothing", &rst, 0));
+	{
+		const char *names[] = { "f", "l", "nothing" };
+		struct stat stv[3], rstv;
+		int errs[3];
+
+		prep_fstatatv(&sv, dfd, names, stv, errs, 3, AT_SYMLINK_NOFOLLOW);
+		assert_int_equal(SEND(sv, async), 0);
+		assert_int_equal(sv.hdr.ms_result, 2);
+		for (i = 0; i < 3; i++) {
+			assert_int_equal(errs[i],
+			    RAWERR(fstatat(rdfd, names[i], &rstv, AT_SYMLINK_NOFOLLOW)));
+			if (errs[i] == 0) {
+				assert_int_equal(stv[i].st_mode, rstv.st_mode);
+				assert_int_equal(stv[i].st_size, rstv.st_size);
+			}
+		}
+	}
 	prep_statx(&sx, AT_FDCWD, "m/f", 0, STATX_SIZE, &stx);
 	SAME(sx, async, statx(AT_FDCWD, "r/f", 0, STATX_SIZE, &rstx));
 	assert_int_equal(stx.stx_size, rstx.stx_size);
