@@ -6,12 +6,13 @@
  * them), like its synchronous twin du-sync.  -a prints each entry too.
  *
  * Directories are opened, read (getdents64) and their entries lstat'ed
- * (fstatat relative to the directory) all as asynchronous messages to the
- * system port; up to 16*N are in flight (N workers, 16 by default) and
- * their replies come back on one queue port.  The program never decides what runs where: the system
+ * (fstatatv: fstatat() relative to the directory, 16 names per message)
+ * all as asynchronous messages to the system port; up to 8*N are in
+ * flight (N workers, 16 by default) and their replies come back on one
+ * queue port.  The program never decides what runs where: the system
  * port runs a call in place while such calls do not block (a hot cache:
  * then sendsys() hands back the result at once, as cheap as the plain
- * call) and on its N worker threads when they do (a cold cache: the disk
+ * calls) and on its N worker threads when they do (a cold cache: the disk
  * then sees many requests at once).
  */
 #define _GNU_SOURCE
@@ -28,6 +29,7 @@
 #include <msgport-sys.h>
 
 enum { OPEN, LIST, STAT };
+enum { CHUNK = 16 };			/* names lstat'ed per message */
 
 struct dir {				/* a directory being read */
 	struct dir	*next;
@@ -44,14 +46,16 @@ struct op {				/* a message and what it is about */
 		msg_t			hdr;
 		struct sys_openat	open;
 		struct sys_getdents64	list;
-		struct sys_fstatat	stat;
+		struct sys_fstatatv	stat;
 	} m;
 	int		kind;
 	struct dir	*dir;
 	struct op	*next;		/* the free list */
-	struct stat	st;
-	char		name[256];
 	char		*path;		/* OPEN: the directory's path */
+	const char	*names[CHUNK];	/* STAT: names, their outcomes */
+	struct stat	st[CHUNK];
+	int		errs[CHUNK];
+	char		name[CHUNK][256];
 };
 
 static msgport_t *replies;
@@ -92,6 +96,28 @@ maybe_close(struct dir *d)
 	free(d->path);
 	d->next = freedirs;
 	freedirs = d;
+}
+
+/* An entry's lstat() outcome. */
+static void
+counted(struct dir *d, const char *name, const struct stat *st, int error)
+{
+	if (error != 0) {
+		fprintf(stderr, "du: cannot access '%s/%s': %s\n", d->path, name, strerror(error));
+		failed = 1;
+		return;
+	}
+	bytes += st->st_size;
+	entries++;
+	if (all || S_ISDIR(st->st_mode)) {
+		char *path = join(d->path, name);
+
+		if (all)
+			printf("%lld\t%s\n", (long long)st->st_size, path);
+		if (S_ISDIR(st->st_mode))
+			found_dir(path);
+		free(path);
+	}
 }
 
 /* A message has come back (or finished in place): take its result. */
@@ -139,23 +165,8 @@ done(struct op *op)
 		break;
 	case STAT:
 		d->out--;
-		if (m->ms_error != 0) {
-			fprintf(stderr, "du: cannot access '%s/%s': %s\n", d->path, op->name,
-			    strerror(m->ms_error));
-			failed = 1;
-		} else {
-			bytes += op->st.st_size;
-			entries++;
-			if (all || S_ISDIR(op->st.st_mode)) {
-				char *path = join(d->path, op->name);
-
-				if (all)
-					printf("%lld\t%s\n", (long long)op->st.st_size, path);
-				if (S_ISDIR(op->st.st_mode))
-					found_dir(path);
-				free(path);
-			}
-		}
+		for (unsigned i = 0; i < op->m.stat.n; i++)
+			counted(d, op->names[i], &op->st[i], m->ms_error ? m->ms_error : op->errs[i]);
 		maybe_close(d);
 		break;
 	}
@@ -183,15 +194,19 @@ next(struct op *op)
 {
 	struct dirent64 *de;
 	struct dir *d;
+	unsigned n;
 
 	for (; (d = ready) != NULL; ready = d->next) {
-		while (d->pos < d->len) {
+		for (n = 0; n < CHUNK && d->pos < d->len; d->pos += de->d_reclen) {
 			de = (struct dirent64 *)(d->buf + d->pos);
-			d->pos += de->d_reclen;
 			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 				continue;
-			snprintf(op->name, sizeof(op->name), "%s", de->d_name);
-			prep_fstatat(&op->m.stat, d->fd, op->name, &op->st, AT_SYMLINK_NOFOLLOW);
+			op->names[n] = strcpy(op->name[n], de->d_name);
+			n++;
+		}
+		if (n > 0) {
+			prep_fstatatv(&op->m.stat, d->fd, op->names, op->st, op->errs, n,
+			    AT_SYMLINK_NOFOLLOW);
 			d->out++;
 			ask(op, STAT, d);
 			return 1;
@@ -267,7 +282,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: %s [-a] [-j N] DIR...\n", argv[0]);
 		return 2;
 	}
-	window = 16 * (int)attr.sa_workers;
+	window = 8 * (int)attr.sa_workers;
 	if (sysport_start(&attr) != 0 || (replies = mkport_queue()) == NULL) {
 		perror("du: cannot start the system port");
 		return 1;

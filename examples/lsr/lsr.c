@@ -7,9 +7,9 @@
  * subdirectories the same way.
  *
  * The walk runs ahead of the printing: directories are opened, read and
- * their entries lstat'ed as asynchronous messages, many at once, and a
- * directory is printed as soon as it and everything before it is
- * complete.  As in du, the system port decides whether each call runs in
+ * their entries lstat'ed (16 names per fstatatv message) as asynchronous
+ * messages, many at once, and a directory is printed as soon as it and
+ * everything before it is complete.  As in du, the system port decides whether each call runs in
  * place or on its workers.
  */
 #define _GNU_SOURCE
@@ -28,6 +28,7 @@
 #include "lsr-format.h"
 
 enum { OPEN, LIST, STAT };
+enum { CHUNK = 16 };			/* names lstat'ed per message */
 
 struct entry {
 	char		*name;
@@ -56,13 +57,15 @@ struct op {
 		msg_t			hdr;
 		struct sys_openat	open;
 		struct sys_getdents64	list;
-		struct sys_fstatat	stat;
+		struct sys_fstatatv	stat;
 	} m;
 	int		kind;
 	struct dir	*dir;
-	size_t		ent;
+	size_t		ent;		/* STAT: the first entry asked about */
 	struct op	*next;
-	struct stat	st;		/* here, not in d->ents, which may move */
+	const char	*names[CHUNK];
+	struct stat	st[CHUNK];	/* here, not in d->ents, which may move */
+	int		errs[CHUNK];
 };
 
 static msgport_t *replies;
@@ -138,6 +141,7 @@ done(struct op *op)
 	struct entry *e;
 	char target[4096];
 	ssize_t n;
+	unsigned i;
 
 	switch (op->kind) {
 	case OPEN:
@@ -161,13 +165,15 @@ done(struct op *op)
 		break;
 	case STAT:
 		d->out--;
-		e = &d->ents[op->ent];
-		e->error = m->ms_error;
-		e->st = op->st;
-		if (e->error == 0 && S_ISLNK(e->st.st_mode) &&
-		    (n = readlinkat(d->fd, e->name, target, sizeof(target) - 1)) >= 0) {
-			target[n] = '\0';
-			e->target = strdup(target);
+		for (i = 0; i < op->m.stat.n; i++) {
+			e = &d->ents[op->ent + i];
+			e->error = m->ms_error ? m->ms_error : op->errs[i];
+			e->st = op->st[i];
+			if (e->error == 0 && S_ISLNK(e->st.st_mode) &&
+			    (n = readlinkat(d->fd, e->name, target, sizeof(target) - 1)) >= 0) {
+				target[n] = '\0';
+				e->target = strdup(target);
+			}
 		}
 		if (complete(d))
 			finish(d);
@@ -196,19 +202,22 @@ next(struct op *op)
 	struct dirent64 *de;
 	struct entry *e;
 	struct dir *d;
+	unsigned n;
 
 	for (d = active; d != NULL; d = d->next) {
-		while (d->pos < d->len) {
+		for (n = 0; n < CHUNK && d->pos < d->len; d->pos += de->d_reclen) {
 			de = (struct dirent64 *)(d->buf + d->pos);
-			d->pos += de->d_reclen;
 			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 				continue;
 			d->ents = grow(d->ents, &d->cap, d->nents, sizeof(*d->ents));
-			e = &d->ents[d->nents];
+			e = &d->ents[d->nents++];
 			memset(e, 0, sizeof(*e));
-			e->name = strdup(de->d_name);
-			op->ent = d->nents++;
-			prep_fstatat(&op->m.stat, d->fd, e->name, &op->st, AT_SYMLINK_NOFOLLOW);
+			op->names[n++] = e->name = strdup(de->d_name);
+		}
+		if (n > 0) {
+			op->ent = d->nents - n;
+			prep_fstatatv(&op->m.stat, d->fd, op->names, op->st, op->errs, n,
+			    AT_SYMLINK_NOFOLLOW);
 			d->out++;
 			ask(op, STAT, d, sizeof(op->m.stat));
 			return 1;
@@ -325,7 +334,7 @@ walk(const char *root)
 int
 main(int argc, char **argv)
 {
-	struct sysport_attr attr = { .sa_workers = 8 };
+	struct sysport_attr attr = { .sa_workers = 16 };
 	int opt;
 
 	while ((opt = getopt(argc, argv, "j:")) != -1) {
