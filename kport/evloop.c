@@ -53,6 +53,7 @@ evloop_ready(evutil_socket_t fd, short what, void *arg)
 	kunlock(&ks->ks_lock);
 
 	msg = kr->kr_msg;
+	MP_TRACE("run", msg, NULL, kr->kr_cmd->kc_name, "loop");
 	error = kaborted(msg) ? kcancel(msg) : kr->kr_cmd->kc_try(msg);
 	if (error == EAGAIN) {
 		klock(&ks->ks_lock);

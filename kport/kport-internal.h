@@ -28,6 +28,7 @@
 
 #include "msgport-internal.h"
 #include "msgport-sys.h"
+#include "trace-internal.h"
 #include "upcall-internal.h"
 
 struct event;
@@ -136,7 +137,7 @@ kcancel(msg_t *msg)
 }
 
 /*
- * ksettle
+ * ksettle_untraced
  *	Finish a message that ran in the sender's thread: it is idle and
  *	done at once, never returned to a reply port.  A plain release store
  *	of the flags (no CAS): the sender owns the message, and the only
@@ -144,7 +145,7 @@ kcancel(msg_t *msg)
  *	meaning once the call is over.
  */
 static inline int
-ksettle(msg_t *msg, int error)
+ksettle_untraced(msg_t *msg, int error)
 {
 	uint32_t f = mp_load_32(&msg->ms_flags);
 
@@ -152,6 +153,17 @@ ksettle(msg_t *msg, int error)
 	mp_store_rel_32(&msg->ms_flags,
 	    (f | MSGF_DONE) & ~(MSGF_INFLIGHT | MSGF_SYNC | MSGF_ABORTABLE));
 	return error;
+}
+
+/* As ksettle_untraced(), and the trace says where it ran. */
+static inline int
+ksettle(msg_t *msg, int error)
+{
+	if (mp_tracing()) {
+		msg->ms_error = error;
+		mp_trace_step("inline", msg, NULL, systab[msg->ms_cmd].kc_name, NULL);
+	}
+	return ksettle_untraced(msg, error);
 }
 
 static inline bool

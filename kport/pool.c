@@ -129,8 +129,12 @@ kreq_submit(msg_t *msg, const struct kcmd *kc, int fd, short events)
 	msg_setflags(msg, MSGF_ABORTABLE, 0);
 	mp_store_rel_ptr(&msg->ms_kstate, kr);
 	kr->kr_state = KR_WAITING;
-	if (fd < 0 || evloop_arm(kr, fd, events) != 0)
+	if (fd < 0 || evloop_arm(kr, fd, events) != 0) {
+		MP_TRACE("pool", msg, NULL, kc->kc_name, "queued");
 		kenqueue(ks, kr);
+	} else {
+		MP_TRACE("loop", msg, NULL, kc->kc_name, "waiting");
+	}
 	kunlock(&ks->ks_lock);
 	return EASYNC;
 }
@@ -303,6 +307,7 @@ krun(struct kreq *kr)
 	const struct kcmd *kc = kr->kr_cmd;
 	msg_t *msg = kr->kr_msg;
 
+	MP_TRACE("run", msg, NULL, kc->kc_name, "pool");
 	if (kaborted(msg))
 		return kcancel(msg);
 	if (kc->kc_intr != NULL)

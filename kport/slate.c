@@ -528,6 +528,7 @@ slate_rport_rm(msgport_t *port)
 }
 
 static const struct msgport_ops slate_rport_ops = {
+	.mp_name = "slate",
 	.mp_sendport = msg_send,
 	.mp_putport = port_nosend,
 	.mp_getport = port_noget,

@@ -151,7 +151,7 @@ sys_putport(msgport_t *port, msg_t *msg)
  *	is set and ms_kstate cleared for good measure, but a racing
  *	abortsys() reads neither: MSGF_SYNC without MSGF_ABORTABLE tells it
  *	there is nothing to take back (the claim publishes it; the header
- *	stores after it are not).
+ *	stores after it are not).  Never traced: see sys_ops_traced.
  */
 static int MP_HOT
 sys_sendport(msgport_t *port, msg_t *msg, size_t msgsize)
@@ -178,7 +178,7 @@ sys_sendport(msgport_t *port, msg_t *msg, size_t msgsize)
 	msg->ms_target = port;
 	msg->ms_kstate = NULL;
 	error = kc->kc_run(msg);
-	return ksettle(msg, error);
+	return ksettle_untraced(msg, error);
 }
 
 static int
@@ -198,16 +198,21 @@ sys_rmport(msgport_t *port)
 	return EPERM;
 }
 
-static const struct msgport_ops sys_ops = {
-	.mp_sendport = sys_sendport,
-	.mp_putport = sys_putport,
-	.mp_getport = port_noget,
-	.mp_waitport = port_nowait,
-	.mp_replyport = port_noreply,
-	.mp_dropmsg = sys_dropmsg,
-	.mp_portfd = port_nofd,
-	.mp_rmport = sys_rmport,
-};
+/* Traced (MSGPORT_TRACE), every message takes the generic way, where the
+   trace's hooks are: the fast path stays as it is, hook-free. */
+#define SYS_OPS(sendport) {			\
+	.mp_name = "system",			\
+	.mp_sendport = (sendport),		\
+	.mp_putport = sys_putport,		\
+	.mp_getport = port_noget,		\
+	.mp_waitport = port_nowait,		\
+	.mp_replyport = port_noreply,		\
+	.mp_dropmsg = sys_dropmsg,		\
+	.mp_portfd = port_nofd,			\
+	.mp_rmport = sys_rmport,		\
+}
+static const struct msgport_ops sys_ops = SYS_OPS(sys_sendport);
+static const struct msgport_ops sys_ops_traced = SYS_OPS(msg_send);
 
 /*
  * sysport_atfork_child
@@ -241,7 +246,8 @@ sysport_atfork_child(void)
 static void
 sysport_create(void)
 {
-	struct sysport *s = (struct sysport *)port_alloc(sizeof(struct sysport), &sys_ops);
+	struct sysport *s = (struct sysport *)port_alloc(sizeof(struct sysport),
+	    mp_tracing() ? &sys_ops_traced : &sys_ops);
 
 	if (s != NULL)
 		pthread_atfork(NULL, NULL, sysport_atfork_child);

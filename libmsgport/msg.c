@@ -11,6 +11,7 @@
 
 #include "futex-internal.h"
 #include "msgport-internal.h"
+#include "trace-internal.h"
 
 /*
  * msg_setflags
@@ -55,6 +56,7 @@ int
 msg_refuse(msg_t *msg, int error)
 {
 	msg->ms_error = error;
+	MP_TRACE("refuse", msg, NULL, NULL, NULL);
 	msg_setflags(msg, 0, MSGF_STATE);
 	return error;
 }
@@ -76,6 +78,9 @@ msg_return(msg_t *msg)
 	uint32_t f = mp_load_32(&msg->ms_flags), nf;
 	bool queue = rport != NULL && !(f & MSGF_SYNC);
 
+	/* before it is the sender's again */
+	MP_TRACE("return", msg, queue ? rport : NULL, NULL,
+	    queue ? "port" : (f & MSGF_SYNC) ? "wake" : "done");
 	do {
 		nf = (f | MSGF_DONE) &
 		    ~(MSGF_WAITING | MSGF_ABORTABLE | MSGF_RETURNING | MSGF_COUNTED);
@@ -142,6 +147,7 @@ msg_taken(msgport_t *port, msg_t *msg)
 {
 	uint32_t f = mp_load_acq_32(&msg->ms_flags);
 
+	MP_TRACE("take", msg, port, NULL, mp_trace_via != NULL ? mp_trace_via : "getport");
 	if (msg_persists(f)) {
 		/* an occurrence: the user's to read, the kernel's still */
 		msg_setflags(msg, 0, MSGF_QUEUED);
@@ -193,6 +199,7 @@ msg_send(msgport_t *port, msg_t *msg, size_t msgsize)
 	mp_store_ptr((void **)&msg->ms_onport, NULL);
 	msg->ms_target = port;
 	msg->ms_kstate = NULL;
+	MP_TRACE("send", msg, port, NULL, mp_load_32(&msg->ms_flags) & MSGF_ASYNC ? "async" : "sync");
 
 	rport = msg->ms_reply_port;
 	owed = rport != NULL && (mp_load_32(&msg->ms_flags) & MSGF_ASYNC);
@@ -274,6 +281,7 @@ abortsys(msg_t *msg)
 		if (!(f & MSGF_INFLIGHT))
 			return EINVAL;
 	} while (!mp_cas_32(&msg->ms_flags, &f, f | MSGF_ABORTED));
+	MP_TRACE("abort", msg, NULL, NULL, NULL);
 	if (f & (MSGF_DONE | MSGF_RETURNING | MSGF_ABORTED))
 		return 0;
 	/* Its sender is in sendsys() and nobody can drop it: running inline

@@ -55,6 +55,7 @@
  *		it are still being served or replies are still owed to it.
  */
 struct msgport_ops {
+	const char *mp_name;		/* the kind, for the trace: "queue", "system"... */
 	int	(*mp_sendport)(msgport_t *port, msg_t *msg, size_t msgsize);
 	int	(*mp_putport)(msgport_t *port, msg_t *msg);
 	msg_t	*(*mp_getport)(msgport_t *port);

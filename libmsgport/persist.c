@@ -15,6 +15,7 @@
 
 #include "futex-internal.h"
 #include "persist-internal.h"
+#include "trace-internal.h"
 
 /*
  * persist_bind
@@ -59,6 +60,7 @@ persist_return(msg_t *msg, struct mp_persist *ps)
 	uint32_t f = mp_load_32(&msg->ms_flags), nf;
 
 	(void)ps;
+	MP_TRACE("return", msg, rport, NULL, "occurrence");
 	do {
 		nf = (f | MSGF_DONE) & ~MSGF_WAITING;
 		if (rport != NULL)

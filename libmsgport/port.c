@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "msgport-internal.h"
+#include "trace-internal.h"
 
 /*
  * port_alloc
@@ -180,6 +181,7 @@ queue_portfd(msgport_t *port)
 int
 queue_rmport(msgport_t *port)
 {
+	const char *via;
 	msg_t *msg, *next;
 	uint32_t queued;
 
@@ -198,13 +200,17 @@ queue_rmport(msgport_t *port)
 	/* Everything owed is queued, and a queued message's producer is
 	   done with the port once its eventfd sync is (see mpq_put). */
 	mpq_quiesce(&port->mp_queue);
+	via = mp_trace_via;
+	mp_trace_via = "rmport";
 	while ((msg = mpq_get(port)) != NULL)
 		msg_taken(port, msg);
+	mp_trace_via = via;
 	port_free(port);
 	return 0;
 }
 
 static const struct msgport_ops queue_ops = {
+	.mp_name = "queue",
 	.mp_sendport = msg_send,
 	.mp_putport = queue_putport,
 	.mp_getport = queue_getport,

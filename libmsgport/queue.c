@@ -19,6 +19,7 @@
 
 #include "futex-internal.h"
 #include "msgport-internal.h"
+#include "trace-internal.h"
 #include "upcall-internal.h"
 
 int
@@ -340,7 +341,11 @@ mpq_waitmsg(msgport_t *port, msg_t *msg, const struct timespec *deadline)
 		return r;
 	for (;;) {
 		if (mpq_remove(port, msg)) {
+			const char *via = mp_trace_via;
+
+			mp_trace_via = "waitsys";
 			msg_taken(port, msg);
+			mp_trace_via = via;
 			return 0;
 		}
 		/* taken by someone else (a persistent one stays in flight) */

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "msgport-internal.h"
+#include "trace-internal.h"
 #include "upcall-internal.h"
 
 static uint32_t up_lastid;	/* ids for the timers' signals */
@@ -128,7 +129,11 @@ up_run(struct upcall_port *up, bool flush)
 		   up_pending increment brings it back here */
 		n = (int32_t)(mp_load_acq_32(&q->q_state) & QS_COUNT);
 		for (; n > 0 && mpq_landed(port); n--) {
+			const char *via = mp_trace_via;
+
+			mp_trace_via = flush ? "flushsys" : "upcall";
 			up->up_fn(port, up->up_arg);
+			mp_trace_via = via;
 			ran++;
 		}
 		if (mp_cas_32(&up->up_pending, &seen, 0))
@@ -197,6 +202,7 @@ up_rmport(msgport_t *port)
 }
 
 static const struct msgport_ops upcall_ops = {
+	.mp_name = "upcall",
 	.mp_sendport = msg_send,
 	.mp_putport = port_nosend,
 	.mp_getport = queue_getport,

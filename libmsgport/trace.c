@@ -1,0 +1,142 @@
+/*
+ * trace.c - the message-life trace (see trace-internal.h).
+ *
+ * A line:  NS TID WHAT msg=ADDR cmd=N[/NAME] port=ADDR/KIND how=HOW err=E res=R flags=F
+ * NS is nanoseconds since the trace began (CLOCK_MONOTONIC), TID the
+ * kernel's thread id; fields that do not apply are left out.  A message
+ * address is reused from one life to the next: a life starts at "send".
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "trace-internal.h"
+
+int mp_trace_fd = -1;
+__thread const char *mp_trace_via __attribute__((tls_model("initial-exec")));
+
+static __thread pid_t trace_tid __attribute__((tls_model("initial-exec")));
+static uint64_t trace_t0;
+
+static uint64_t
+trace_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* A line, built without stdio (async-signal-safe). */
+struct line {
+	char	buf[320];
+	size_t	len;
+};
+
+static void
+put(struct line *l, const char *s)
+{
+	while (*s != '\0' && l->len < sizeof(l->buf) - 1)
+		l->buf[l->len++] = *s++;
+}
+
+static void
+putnum(struct line *l, uint64_t v, unsigned base, bool neg)
+{
+	char tmp[24];
+	int n = 0;
+
+	if (neg)
+		put(l, "-");
+	do
+		tmp[n++] = "0123456789abcdef"[v % base];
+	while ((v /= base) != 0);
+	while (n > 0 && l->len < sizeof(l->buf) - 1)
+		l->buf[l->len++] = tmp[--n];
+}
+
+static void
+putfield(struct line *l, const char *key, int64_t v)
+{
+	put(l, key);
+	putnum(l, v < 0 ? (uint64_t)-(v + 1) + 1 : (uint64_t)v, 10, v < 0);
+}
+
+static void
+putaddr(struct line *l, const char *key, const void *p)
+{
+	put(l, key);
+	put(l, "0x");
+	putnum(l, (uintptr_t)p, 16, false);
+}
+
+void
+mp_trace_step(const char *what, const msg_t *msg, const msgport_t *port, const char *cmdname,
+    const char *how)
+{
+	int saved = errno;
+	struct line l = { .len = 0 };
+
+	if (trace_tid == 0)
+		trace_tid = (pid_t)syscall(SYS_gettid);
+	putnum(&l, trace_now() - trace_t0, 10, false);
+	put(&l, " ");
+	putnum(&l, (uint64_t)trace_tid, 10, false);
+	put(&l, " ");
+	put(&l, what);
+	putaddr(&l, " msg=", msg);
+	if (msg != NULL) {
+		putfield(&l, " cmd=", msg->ms_cmd);
+		if (cmdname != NULL) {
+			put(&l, "/");
+			put(&l, cmdname);
+		}
+	}
+	if (port != NULL) {
+		putaddr(&l, " port=", port);
+		put(&l, "/");
+		put(&l, port->mp_ops->mp_name);
+	}
+	if (how != NULL) {
+		put(&l, " how=");
+		put(&l, how);
+	}
+	if (msg != NULL) {
+		putfield(&l, " err=", msg->ms_error);
+		putfield(&l, " res=", msg->ms_result);
+		put(&l, " flags=0x");
+		putnum(&l, mp_load_32(&msg->ms_flags), 16, false);
+	}
+	put(&l, "\n");
+	(void)!write(mp_trace_fd, l.buf, l.len);
+	errno = saved;
+}
+
+/* MSGPORT_TRACE=FILE, or "-" for standard error: on from the start. */
+static void __attribute__((constructor))
+trace_init(void)
+{
+	const char *path = getenv("MSGPORT_TRACE");
+	int fd;
+
+	if (path == NULL || *path == '\0')
+		return;
+	trace_t0 = trace_now();
+	if (strcmp(path, "-") == 0)
+		fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+	else
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		static const char msg[] = "msgport: MSGPORT_TRACE: cannot open the trace file; not tracing\n";
+
+		(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+		return;
+	}
+	mp_trace_fd = fd;
+}

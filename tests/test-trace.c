@@ -1,0 +1,314 @@
+/*
+ * Description: the message-life trace.  A child (this program, run again
+ * with MSGPORT_TRACE set) sends messages that take every road: inline
+ * synchronous and asynchronous, the worker pool, the event loop, an
+ * upcall port, flushsys(), an abort, a refusal.  The parent reads the
+ * trace back and checks each life step by step and thread by thread,
+ * then renders it with tools/msgport-timeline.  A bad trace file only
+ * costs a warning.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include "kputil.h"
+
+/* ---- the child: one message per road, in this order ---- */
+
+static int upcalls;
+
+static void
+took(msgport_t *port, void *arg)
+{
+	(void)arg;
+	if (getport(port) != NULL)
+		upcalls++;
+}
+
+static int
+child(void)
+{
+	struct timespec short_ = { 0, 1000000 }, long_ = { 30, 0 };
+	struct sys_nanosleep ns, up, held;
+	struct sys_getpid gp;
+	struct sys_pread pr;
+	struct sys_recvfrom rv;
+	msgport_t *rp = mkport_queue(), *upp = mkport_upcall(took, NULL);
+	msgport_t *crp = mkport_critupcall(took, NULL);
+	char buf[64];
+	int sv[2], fd;
+
+	/* 1: synchronous, inline */
+	prep_getpid(&gp);
+	if (sendsys(sysport(), &gp.hdr, sizeof(gp)) != 0)
+		return 1;
+	/* 2: asynchronous, finished inline (cached pread) */
+	if ((fd = open("/proc/self/exe", O_RDONLY)) < 0)
+		return 2;
+	prep_pread(&pr, fd, buf, sizeof(buf), 0);
+	prep_async(&pr.hdr, rp);
+	if (sendsys(sysport(), &pr.hdr, sizeof(pr)) != 0)
+		return 3;
+	/* 3: the pool, taken by waitsys */
+	prep_nanosleep(&ns, &short_, NULL);
+	prep_async(&ns.hdr, rp);
+	if (sendsys(sysport(), &ns.hdr, sizeof(ns)) != EASYNC || waitsys(rp, &ns.hdr) != 0)
+		return 4;
+	/* 4: the event loop, taken by getport */
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+		return 5;
+	prep_recv(&rv, sv[0], buf, sizeof(buf), 0);
+	prep_async(&rv.hdr, rp);
+	if (sendsys(sysport(), &rv.hdr, sizeof(rv)) != EASYNC || write(sv[1], "x", 1) != 1)
+		return 6;
+	if (waitsys(rp, NULL) != 0 || getport(rp) != &rv.hdr)
+		return 7;
+	/* 5: an upcall port */
+	prep_nanosleep(&up, &short_, NULL);
+	prep_async(&up.hdr, upp);
+	if (sendsys(sysport(), &up.hdr, sizeof(up)) != EASYNC || waitsys(NULL, &up.hdr) != 0)
+		return 8;
+	while (upcalls < 1)
+		usleep(1000);
+	/* 6: a critical-section upcall port, delivered by flushsys() */
+	crit_enter();
+	prep_nanosleep(&held, &short_, NULL);
+	prep_async(&held.hdr, crp);
+	if (sendsys(sysport(), &held.hdr, sizeof(held)) != EASYNC || waitsys(NULL, &held.hdr) != 0)
+		return 9;
+	if (flushsys() != 1 || upcalls != 2)
+		return 10;
+	crit_exit();
+	/* 7: aborted while it sleeps in the pool */
+	prep_nanosleep(&ns, &long_, NULL);
+	prep_async(&ns.hdr, rp);
+	if (sendsys(sysport(), &ns.hdr, sizeof(ns)) != EASYNC || abortsys(&ns.hdr) != 0 ||
+	    waitsys(rp, &ns.hdr) != ECANCELED)
+		return 11;
+	/* 8: refused: the wrong size */
+	prep_getpid(&gp);
+	prep_async(&gp.hdr, rp);
+	if (sendsys(sysport(), &gp.hdr, sizeof(gp) + 8) != EINVAL)
+		return 12;
+	return 0;
+}
+
+/* ---- the parent ---- */
+
+static char dir[256], trace[300], timeline[PATH_MAX];
+
+/* Run the child with MSGPORT_TRACE=value (NULL: unset); its exit status. */
+static int
+run_child(const char *value, char *err, size_t errlen)
+{
+	int pipefd[2], status;
+	ssize_t n, got = 0;
+	pid_t pid;
+
+	assert_int_equal(pipe(pipefd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(pipefd[1], 2);
+		if (value != NULL)
+			setenv("MSGPORT_TRACE", value, 1);
+		else
+			unsetenv("MSGPORT_TRACE");
+		execl("/proc/self/exe", "test-trace", "child", (char *)NULL);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	while ((n = read(pipefd[0], err + got, errlen - 1 - (size_t)got)) > 0)
+		got += n;
+	err[got] = '\0';
+	close(pipefd[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+/* A life as the trace tells it: "what/how@T" steps, T 's' (the sender) or 'o' (another thread). */
+struct life {
+	char	cmd[32];
+	char	steps[512];
+	long	sender;
+};
+
+static struct life lives[64];
+static int nlives;
+
+static const char *
+field(const char *line, const char *key, char *out, size_t len)
+{
+	const char *p = strstr(line, key);
+	size_t n;
+
+	out[0] = '\0';
+	if (p == NULL)
+		return out;
+	p += strlen(key);
+	n = strcspn(p, " \n");
+	snprintf(out, len, "%.*s", (int)(n < len ? n : len - 1), p);
+	return out;
+}
+
+static void
+read_trace(void)
+{
+	char line[512], what[32], msg[32], how[32], cmd[48], addr[64][32];
+	int i, k;
+	long ns, tid;
+	FILE *f = fopen(trace, "r");
+
+	assert_non_null(f);
+	nlives = 0;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		assert_int_equal(sscanf(line, "%ld %ld %31s", &ns, &tid, what), 3);
+		field(line, " msg=", msg, sizeof(msg));
+		field(line, " how=", how, sizeof(how));
+		field(line, " cmd=", cmd, sizeof(cmd));
+		/* an address is reused: a step belongs to its newest life */
+		for (k = -1, i = 0; i < nlives; i++)
+			if (strcmp(addr[i], msg) == 0)
+				k = i;
+		if (strcmp(what, "send") == 0 || k < 0) {
+			assert_true(nlives < 64);
+			k = nlives++;
+			snprintf(addr[k], sizeof(addr[k]), "%s", msg);
+			memset(&lives[k], 0, sizeof(lives[k]));
+			lives[k].sender = tid;
+		}
+		if (strchr(cmd, '/') != NULL)
+			snprintf(lives[k].cmd, sizeof(lives[k].cmd), "%s", strchr(cmd, '/') + 1);
+		snprintf(lives[k].steps + strlen(lives[k].steps),
+		    sizeof(lives[k].steps) - strlen(lives[k].steps), "%s%s%s%s@%c",
+		    lives[k].steps[0] ? " " : "", what, how[0] ? "/" : "", how,
+		    tid == lives[k].sender ? 's' : 'o');
+	}
+	fclose(f);
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	kp_tmpdir(dir, sizeof(dir));
+	snprintf(trace, sizeof(trace), "%s/trace", dir);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	kp_rmtree(dir);
+	return 0;
+}
+
+static void
+every_road_is_traced_step_by_step(void **state)
+{
+	static const struct {
+		const char *cmd, *steps;
+	} expect[] = {
+		{ "getpid", "send/sync@s inline@s" },
+		{ "pread", "send/async@s inline@s" },
+		{ "nanosleep", "send/async@s pool/queued@s run/pool@o return/port@o take/waitsys@s" },
+		{ "recvfrom", "send/async@s loop/waiting@s run/loop@o return/port@o take/getport@s" },
+		{ "nanosleep", "send/async@s pool/queued@s run/pool@o return/port@o take/upcall@s" },
+		{ "nanosleep", "send/async@s pool/queued@s run/pool@o return/port@o take/flushsys@s" },
+		{ "nanosleep", "send/async@s pool/queued@s" },
+		{ "", "send/async@s refuse@s" },
+	};
+	char err[4096];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(run_child(trace, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	read_trace();
+	assert_int_equal(nlives, (int)(sizeof(expect) / sizeof(expect[0])));
+	for (i = 0; i < sizeof(expect) / sizeof(expect[0]); i++) {
+		if (i == 6) {
+			/* the abort races the worker, which may have started it:
+			   either way it is returned once and taken by waitsys */
+			const char *ret = strstr(lives[i].steps, " return/port@");
+
+			assert_ptr_equal(strstr(lives[i].steps, expect[i].steps), lives[i].steps);
+			assert_non_null(strstr(lives[i].steps, " abort@s"));
+			assert_non_null(ret);
+			assert_null(strstr(ret + 1, " return"));
+			assert_string_equal(ret + strlen(ret) - strlen(" take/waitsys@s"),
+			    " take/waitsys@s");
+		} else {
+			assert_string_equal(lives[i].steps, expect[i].steps);
+		}
+		assert_string_equal(lives[i].cmd, expect[i].cmd);
+	}
+}
+
+static void
+a_trace_file_that_cannot_be_opened_is_a_warning(void **state)
+{
+	char err[4096];
+
+	(void)state;
+	assert_int_equal(run_child("/nonexistent/dir/trace", err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "MSGPORT_TRACE"));
+	assert_int_equal(run_child(NULL, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+}
+
+/* The renderer: one line per life (-l), a row per step, and valid-looking JSON (-c). */
+static void
+the_timeline_renders_every_life(void **state)
+{
+	char cmd[2 * PATH_MAX], line[1024], err[4096];
+	int lines = 0, rows = 0, json = 0;
+	FILE *p;
+
+	(void)state;
+	assert_int_equal(run_child(trace, err, sizeof(err)), 0);
+	snprintf(cmd, sizeof(cmd), "sh %s -l %s", timeline, trace);
+	assert_non_null(p = popen(cmd, "r"));
+	while (fgets(line, sizeof(line), p) != NULL)
+		lines += line[0] == '#';
+	assert_int_equal(pclose(p), 0);
+	assert_int_equal(lines, 8);
+
+	snprintf(cmd, sizeof(cmd), "sh %s %s", timeline, trace);
+	assert_non_null(p = popen(cmd, "r"));
+	while (fgets(line, sizeof(line), p) != NULL)
+		rows += strstr(line, "| #") != NULL;
+	assert_int_equal(pclose(p), 0);
+	read_trace();
+	assert_true(rows >= 30);
+
+	snprintf(cmd, sizeof(cmd), "sh %s -c %s", timeline, trace);
+	assert_non_null(p = popen(cmd, "r"));
+	while (fgets(line, sizeof(line), p) != NULL)
+		json += strstr(line, "\"ph\":\"X\"") != NULL;
+	assert_int_equal(pclose(p), 0);
+	assert_int_equal(json, 8);
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(every_road_is_traced_step_by_step),
+		cmocka_unit_test(a_trace_file_that_cannot_be_opened_is_a_warning),
+		cmocka_unit_test(the_timeline_renders_every_life),
+	};
+
+	const char *srcdir = getenv("srcdir");	/* set by make check */
+
+	if (argc > 1 && strcmp(argv[1], "child") == 0)
+		return child();
+	if (realpath(srcdir ? srcdir : ".", timeline) == NULL)
+		return 1;
+	strcat(timeline, "/tools/msgport-timeline");
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
