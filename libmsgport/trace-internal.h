@@ -39,8 +39,9 @@ mp_tracing(void)
  *	Write one step of msg's life: what happened (a word: "send",
  *	"inline", "pool", "loop", "run", "return", "take", "abort",
  *	"refuse"), the port it concerns (NULL: none), the command's name if
- *	known, and how (a word, or NULL).  Reads msg's header only, before
- *	the message can be the user's again.
+ *	known, and how (a word, or NULL).  Reads msg's header only, by
+ *	whoever owns msg at that step (an "abort" leaves its results out:
+ *	the aborting thread does not own it).
  */
 void	mp_trace_step(const char *what, const msg_t *msg, const msgport_t *port,
 	    const char *cmdname, const char *how);

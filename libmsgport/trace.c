@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -107,15 +108,25 @@ mp_trace_step(const char *what, const msg_t *msg, const msgport_t *port, const c
 		put(&l, " how=");
 		put(&l, how);
 	}
-	if (msg != NULL) {
+	/* an aborting thread does not own msg: its results may be being written */
+	if (msg != NULL && strcmp(what, "abort") != 0) {
 		putfield(&l, " err=", msg->ms_error);
 		putfield(&l, " res=", msg->ms_result);
+	}
+	if (msg != NULL) {
 		put(&l, " flags=0x");
 		putnum(&l, mp_load_32(&msg->ms_flags), 16, false);
 	}
 	put(&l, "\n");
 	(void)!write(mp_trace_fd, l.buf, l.len);
 	errno = saved;
+}
+
+/* A forked child's threads are new: ask again. */
+static void
+trace_atfork_child(void)
+{
+	trace_tid = 0;
 }
 
 /* MSGPORT_TRACE=FILE, or "-" for standard error: on from the start. */
@@ -139,4 +150,5 @@ trace_init(void)
 		return;
 	}
 	mp_trace_fd = fd;
+	pthread_atfork(NULL, NULL, trace_atfork_child);
 }
