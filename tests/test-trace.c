@@ -92,7 +92,8 @@ child(void)
 	prep_async(&gp.hdr, rp);
 	if (sendsys(sysport(), &gp.hdr, sizeof(gp) + 8) != EINVAL)
 		return 12;
-	return 0;
+	close(fd), close(sv[0]), close(sv[1]);
+	return rmport(rp) || rmport(upp) || rmport(crp) ? 13 : 0;
 }
 
 /* ---- the parent ---- */
