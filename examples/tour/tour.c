@@ -7,12 +7,15 @@
  * watches the reply port's descriptor with poll(), and aborts a request
  * nobody has taken yet.  Last, the same calls carry real system calls to
  * the system port, the emulated kernel.  Read it top to bottom; each step
- * prints what happened and which flags the message carried.
+ * prints what happened and which flags the message carried.  Run it with
+ * MSGPORT_TRACE=FILE to have every step written down, and
+ * tools/msgport-timeline FILE to see them thread by thread.
  */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -155,5 +158,9 @@ main(void)
 	rmport(sport);
 	rmport(rport);
 	printf("Done: every message came back exactly once.\n");
+	if (getenv("MSGPORT_TRACE") == NULL)
+		printf("To watch each message's life, thread by thread:\n"
+		    "  MSGPORT_TRACE=/tmp/tour.trace examples/tour/tour && "
+		    "tools/msgport-timeline /tmp/tour.trace\n");
 	return abort_result == ECANCELED && gp.hdr.ms_result == getpid() ? 0 : 1;
 }
