@@ -4,12 +4,14 @@
  * synchronous and asynchronous, the worker pool, the event loop, an
  * upcall port, flushsys(), an abort, a refusal.  The parent reads the
  * trace back and checks each life step by step and thread by thread,
- * then renders it with tools/msgport-timeline.  A bad trace file only
- * costs a warning.
+ * then renders it with tools/msgport-timeline.  Threads sending at once
+ * each get every life told whole.  A bad trace file only costs a
+ * warning.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -96,13 +98,59 @@ child(void)
 	return rmport(rp) || rmport(upp) || rmport(crp) ? 13 : 0;
 }
 
+/* Threads sending at once, each its own messages: pool and inline. */
+enum { STORM_THREADS = 4, STORM_MSGS = 300 };
+
+static void *
+storm_thread(void *arg)
+{
+	static const struct timespec zero = { 0, 0 };
+	msgport_t *rp = mkport_queue();
+	struct sys_nanosleep ns;
+	struct sys_getpid gp;
+	int i, bad = 0;
+
+	(void)arg;
+	for (i = 0; i < STORM_MSGS; i++) {
+		if (i % 3 == 0) {
+			prep_getpid(&gp);
+			prep_async(&gp.hdr, rp);
+			bad |= sendsys(sysport(), &gp.hdr, sizeof(gp)) != 0;
+			continue;
+		}
+		prep_nanosleep(&ns, &zero, NULL);
+		prep_async(&ns.hdr, rp);
+		bad |= sendsys(sysport(), &ns.hdr, sizeof(ns)) != EASYNC;
+		bad |= waitsys(rp, &ns.hdr) != 0;
+	}
+	bad |= rmport(rp) != 0;
+	return bad ? (void *)1 : NULL;
+}
+
+static int
+storm(void)
+{
+	pthread_t t[STORM_THREADS];
+	void *r;
+	int i, bad = 0;
+
+	for (i = 0; i < STORM_THREADS; i++)
+		if (pthread_create(&t[i], NULL, storm_thread, NULL) != 0)
+			return 1;
+	for (i = 0; i < STORM_THREADS; i++) {
+		pthread_join(t[i], &r);
+		bad |= r != NULL;
+	}
+	return bad;
+}
+
 /* ---- the parent ---- */
 
 static char dir[256], trace[300], timeline[PATH_MAX];
 
 /* Run the child with MSGPORT_TRACE=value (NULL: unset); its exit status. */
 static int
-run_child(const char *value, char *err, size_t errlen)
+run_child_as(const char *role, const char *value, char *err, size_t errlen)
 {
 	int pipefd[2], status;
 	ssize_t n, got = 0;
@@ -117,7 +165,7 @@ run_child(const char *value, char *err, size_t errlen)
 			setenv("MSGPORT_TRACE", value, 1);
 		else
 			unsetenv("MSGPORT_TRACE");
-		execl("/proc/self/exe", "test-trace", "child", (char *)NULL);
+		execl("/proc/self/exe", "test-trace", role, (char *)NULL);
 		_exit(127);
 	}
 	close(pipefd[1]);
@@ -130,6 +178,12 @@ run_child(const char *value, char *err, size_t errlen)
 	return WEXITSTATUS(status);
 }
 
+static int
+run_child(const char *value, char *err, size_t errlen)
+{
+	return run_child_as("child", value, err, errlen);
+}
+
 /* A life as the trace tells it: "what/how@T" steps, T 's' (the sender) or 'o' (another thread). */
 struct life {
 	char	cmd[32];
@@ -137,7 +191,8 @@ struct life {
 	long	sender;
 };
 
-static struct life lives[64];
+#define MAXLIVES 4096
+static struct life lives[MAXLIVES];
 static int nlives;
 
 static const char *
@@ -158,7 +213,8 @@ field(const char *line, const char *key, char *out, size_t len)
 static void
 read_trace(void)
 {
-	char line[512], what[32], msg[32], how[32], cmd[48], addr[64][32];
+	static char addr[MAXLIVES][32];
+	char line[512], what[32], msg[32], how[32], cmd[48];
 	int i, k;
 	long ns, tid;
 	FILE *f = fopen(trace, "r");
@@ -175,7 +231,7 @@ read_trace(void)
 			if (strcmp(addr[i], msg) == 0)
 				k = i;
 		if (strcmp(what, "send") == 0 || k < 0) {
-			assert_true(nlives < 64);
+			assert_true(nlives < MAXLIVES);
 			k = nlives++;
 			snprintf(addr[k], sizeof(addr[k]), "%s", msg);
 			memset(&lives[k], 0, sizeof(lives[k]));
@@ -262,6 +318,34 @@ a_trace_file_that_cannot_be_opened_is_a_warning(void **state)
 	assert_string_equal(err, "");
 }
 
+/* Many threads at once: every life whole, none lost, none returned twice. */
+static void
+a_storm_of_lives_each_told_whole(void **state)
+{
+	char err[4096];
+	const char *ret;
+	int i, pool = 0;
+
+	(void)state;
+	assert_int_equal(run_child_as("storm", trace, err, sizeof(err)), 0);
+	read_trace();
+	assert_int_equal(nlives, STORM_THREADS * STORM_MSGS);
+	for (i = 0; i < nlives; i++) {
+		if (strcmp(lives[i].cmd, "getpid") == 0) {
+			assert_string_equal(lives[i].steps, "send/async@s inline@s");
+			continue;
+		}
+		assert_string_equal(lives[i].cmd, "nanosleep");
+		assert_ptr_equal(strstr(lives[i].steps, "send/async@s pool/queued@s run/pool@o"),
+		    lives[i].steps);
+		assert_non_null(ret = strstr(lives[i].steps, " return/port@o"));
+		assert_null(strstr(ret + 1, " return"));
+		assert_string_equal(ret, " return/port@o take/waitsys@s");
+		pool++;
+	}
+	assert_int_equal(pool, STORM_THREADS * (STORM_MSGS - STORM_MSGS / 3));
+}
+
 /* The renderer: one line per life (-l), a row per step, and valid-looking JSON (-c). */
 static void
 the_timeline_renders_every_life(void **state)
@@ -301,6 +385,7 @@ main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_road_is_traced_step_by_step),
 		cmocka_unit_test(a_trace_file_that_cannot_be_opened_is_a_warning),
+		cmocka_unit_test(a_storm_of_lives_each_told_whole),
 		cmocka_unit_test(the_timeline_renders_every_life),
 	};
 
@@ -308,6 +393,8 @@ main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "child") == 0)
 		return child();
+	if (argc > 1 && strcmp(argv[1], "storm") == 0)
+		return storm();
 	if (realpath(srcdir ? srcdir : ".", timeline) == NULL)
 		return 1;
 	strcat(timeline, "/tools/msgport-timeline");
