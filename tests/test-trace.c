@@ -389,14 +389,10 @@ main(int argc, char **argv)
 		cmocka_unit_test(the_timeline_renders_every_life),
 	};
 
-	const char *srcdir = getenv("srcdir");	/* set by make check */
-
 	if (argc > 1 && strcmp(argv[1], "child") == 0)
 		return child();
 	if (argc > 1 && strcmp(argv[1], "storm") == 0)
 		return storm();
-	if (realpath(srcdir ? srcdir : ".", timeline) == NULL)
-		return 1;
-	strcat(timeline, "/tools/msgport-timeline");
+	snprintf(timeline, sizeof(timeline), "%s/tools/msgport-timeline", TOP_SRCDIR);
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
