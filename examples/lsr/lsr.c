@@ -49,8 +49,10 @@ struct dir {
 	size_t		nsubs, printed;	/* printed: subs already walked by the printer */
 	int		shown;
 	struct dir	*next;		/* open directories with work */
-	char		buf[32768];
+	char		*buf;		/* while open: its getdents64 buffer */
 };
+
+enum { BUFSIZE = 32768 };
 
 struct op {
 	union {
@@ -75,6 +77,27 @@ static struct dir **toopen;		/* to open, the next one last */
 static size_t ntoopen, captoopen;
 static int inflight, window, failed;
 
+/* Listing buffers: only open directories need one, and they are reused. */
+static char *spare;
+
+static char *
+getbuf(void)
+{
+	char *b = spare;
+
+	if (b == NULL)
+		return malloc(BUFSIZE);
+	spare = *(char **)b;
+	return b;
+}
+
+static void
+putbuf(char *b)
+{
+	*(char **)b = spare;
+	spare = b;
+}
+
 static void *
 grow(void *v, size_t *cap, size_t n, size_t size)
 {
@@ -89,7 +112,7 @@ newdir(char *path)
 {
 	struct dir *d = malloc(sizeof(*d));
 
-	memset(d, 0, offsetof(struct dir, buf));
+	memset(d, 0, sizeof(*d));
 	d->path = path;
 	d->fd = -1;
 	return d;
@@ -113,8 +136,10 @@ finish(struct dir *d)
 			*pp = d->next;
 			break;
 		}
-	if (d->fd >= 0)
+	if (d->fd >= 0) {
 		close(d->fd);
+		putbuf(d->buf);
+	}
 	for (i = 0; i < d->nents; i++) {
 		struct entry *e = &d->ents[i];
 
@@ -147,6 +172,7 @@ done(struct op *op)
 	case OPEN:
 		if ((d->error = m->ms_error) == 0) {
 			d->fd = (int)m->ms_result;
+			d->buf = getbuf();
 			d->next = active;
 			active = d;
 		} else {
@@ -223,7 +249,7 @@ next(struct op *op)
 			return 1;
 		}
 		if (!d->eof && !d->listing) {
-			prep_getdents64(&op->m.list, d->fd, d->buf, sizeof(d->buf));
+			prep_getdents64(&op->m.list, d->fd, d->buf, BUFSIZE);
 			d->listing = 1;
 			d->out++;
 			ask(op, LIST, d, sizeof(op->m.list));
@@ -318,6 +344,11 @@ walk(const char *root)
 				freeops = op;
 				break;
 			}
+			/* print as soon as possible: a hot cache answers
+			   everything at once, and the walk would run ahead
+			   through the whole tree before printing */
+			if (print_ready())
+				return;
 		}
 		if (print_ready())
 			return;
