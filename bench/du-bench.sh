@@ -6,8 +6,10 @@
 # Times msgport's du (examples/du/du, when built) and the baselines over
 # each DIR: the synchronous twin (examples/du/du-sync), a 16-thread
 # pthread-pool walker (bench/walk-pool) and an io_uring walker
-# (bench/walk-uring).  Programs take turns within each run; medians of N
-# runs; RATIO lines compare du against each baseline (lower is better).
+# (bench/walk-uring); and msgport's lsr (examples/lsr/lsr) against its
+# twin lsr-sync.  Programs take turns within each run; medians of N
+# runs; RATIO lines compare du against each baseline and lsr against
+# lsr-sync (lower is better).
 # Hot: caches warmed by one untimed walk.  --cold: caches dropped before
 # every timed walk (root only: echo 3 > /proc/sys/vm/drop_caches).
 # Run from the build directory.
@@ -31,6 +33,8 @@ progs=()
 [ -x examples/du/du ] && progs+=("du:examples/du/du")
 progs+=("sync:examples/du/du-sync" "pool:bench/walk-pool -j 16")
 [ -x bench/walk-uring ] && progs+=("uring:bench/walk-uring")
+lsrprogs=()
+[ -x examples/lsr/lsr ] && lsrprogs=("lsr:examples/lsr/lsr" "lsr-sync:examples/lsr/lsr-sync")
 mode=$([ $cold = 1 ] && echo cold || echo hot)
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
@@ -42,8 +46,12 @@ for dir in "$@"; do
 		got=$(${p#*:} "$dir" 2>/dev/null | cut -f1,2 || true)
 		[ "$got" = "$expect" ] || echo "du-bench: ${p%%:*} disagrees on $dir: $got vs $expect" >&2
 	done
+	if [ ${#lsrprogs[@]} -gt 0 ]; then
+		cmp -s <(examples/lsr/lsr "$dir" 2>&1) <(examples/lsr/lsr-sync "$dir" 2>&1) ||
+			echo "du-bench: lsr disagrees with lsr-sync on $dir" >&2
+	fi
 	for ((r = 0; r < runs; r++)); do
-		for p in "${progs[@]}"; do
+		for p in "${progs[@]}" "${lsrprogs[@]}"; do
 			[ $cold = 1 ] && { sync; echo 3 > /proc/sys/vm/drop_caches; }
 			t0=$(date +%s%N)
 			${p#*:} "$dir" >/dev/null 2>&1 || true
@@ -53,10 +61,10 @@ for dir in "$@"; do
 	done
 	echo "du over $dir, $mode cache, median of $runs runs:"
 	declare -A med=()
-	for p in "${progs[@]}"; do
+	for p in "${progs[@]}" "${lsrprogs[@]}"; do
 		n=${p%%:*}
 		med[$n]=$(echo "${times[$n]}" | tr ' ' '\n' | grep . | median)
-		awk -v n="$n" -v us="${med[$n]}" 'BEGIN {printf "  %-6s %10.3f s\n", n, us / 1e6}'
+		awk -v n="$n" -v us="${med[$n]}" 'BEGIN {printf "  %-8s %10.3f s\n", n, us / 1e6}'
 	done
 	tag=$(basename "$dir" | tr -c 'A-Za-z0-9_\n' _)
 	if [ -n "${med[du]:-}" ]; then
@@ -72,5 +80,8 @@ for dir in "$@"; do
 				    'BEGIN {printf "baseline %s_%s: %s/sync %.3f\n", m, t, b, x / y}'
 		done
 	fi
+	[ -n "${med[lsr]:-}" ] &&
+		awk -v m="$mode" -v t="$tag" -v x="${med[lsr]}" -v y="${med[lsr-sync]}" \
+		    'BEGIN {printf "RATIO lsr_%s_%s_vs_sync %.3f\n", m, t, x / y}'
 	unset times med
 done
