@@ -101,7 +101,8 @@ struct statx;
 struct sys_statx	{ msg_t hdr; int dirfd; const char *path; int flags; unsigned mask; struct statx *stx; };
 struct sys_fsync	{ msg_t hdr; int fd; };
 struct sys_ftruncate	{ msg_t hdr; int fd; off_t length; };
-struct sys_getdents64	{ msg_t hdr; int fd; void *buf; size_t count; };
+struct sys_getdents64	{ msg_t hdr; int fd; void *buf; size_t count;
+			  int eof; };	/* out: the end was reached (see prep_sys(3)) */
 struct sys_mkdirat	{ msg_t hdr; int dirfd; const char *path; mode_t mode; };
 struct sys_unlinkat	{ msg_t hdr; int dirfd; const char *path; int flags; };
 struct sys_renameat	{ msg_t hdr; int olddirfd; const char *oldpath; int newdirfd; const char *newpath; };
@@ -382,7 +383,7 @@ static inline void
 prep_getdents64(struct sys_getdents64 *m, int fd, void *buf, size_t count)
 {
 	PREP_(m, KCMD_GETDENTS64);
-	m->fd = fd, m->buf = buf, m->count = count;
+	m->fd = fd, m->buf = buf, m->count = count, m->eof = 0;
 }
 
 static inline void

@@ -162,6 +162,11 @@ file_calls(int async)
 	prep_getdents64(&gd, dfd, dbuf, sizeof(dbuf));
 	SAME(gd, async, syscall(SYS_getdents64, rdfd, rdbuf, sizeof(rdbuf)));
 	assert_true(gd.hdr.ms_result > 0);
+	assert_int_equal(gd.eof, 1);		/* it all fit: the end was read too */
+	prep_getdents64(&gd, dfd, dbuf, sizeof(dbuf));
+	SAME(gd, async, syscall(SYS_getdents64, rdfd, rdbuf, sizeof(rdbuf)));
+	assert_int_equal(gd.hdr.ms_result, 0);
+	assert_int_equal(gd.eof, 1);
 
 	prep_rename(&rn, "m/f", "m/g");
 	SAME(rn, async, rename("r/f", "r/g"));
