@@ -40,6 +40,15 @@ tree_dir(const char *parent, const char *name, char *out)
 		abort();
 }
 
+/*
+ * The tree: TREE_DIRS directories of 46 entries each (dirN itself, 40
+ * files, sub, its named file, deeper, leaf, an empty directory), a
+ * directory of TREE_BIG files (more than one 32 KiB listing), and 6
+ * more entries at the top.
+ */
+enum { TREE_DIRS = 24, TREE_BIG = 1500 };
+#define TREE_ENTRIES	(TREE_DIRS * 46 + 1 + TREE_BIG + 6)
+
 /* Make the tree under a new temporary directory; returns its path. */
 static char *
 tree_make(void)
@@ -50,7 +59,7 @@ tree_make(void)
 
 	if (mkdtemp(root) == NULL || chmod(root, 0755) != 0)
 		abort();
-	for (i = 0; i < 8; i++) {
+	for (i = 0; i < TREE_DIRS; i++) {
 		snprintf(name, sizeof(name), "dir%d", i);
 		tree_dir(root, name, d1);
 		for (j = 0; j < 40; j++) {
@@ -61,6 +70,13 @@ tree_make(void)
 		tree_dir(d2, "deeper", d3);
 		tree_file(d3, "leaf", 12345);
 		tree_file(d2, "name with spaces", 7);
+		tree_dir(d1, "empty", d2);
+	}
+	/* one directory too big for one listing */
+	tree_dir(root, "big", d1);
+	for (j = 0; j < TREE_BIG; j++) {
+		snprintf(name, sizeof(name), "a-longer-file-name-%d", j);
+		tree_file(d1, name, (size_t)j);
 	}
 	tree_file(root, "new\nline", 3);
 	snprintf(path, sizeof(path), "%s/dir0/file1", root);

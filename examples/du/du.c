@@ -36,7 +36,7 @@ struct dir {				/* a directory being read */
 	char		*path;
 	int		fd;
 	int		out;		/* messages in flight about it */
-	int		listing, eof;
+	int		eof;		/* its end has been read */
 	long		pos, len;	/* the part of buf not yet stat'ed */
 	char		buf[32768];
 };
@@ -147,7 +147,6 @@ done(struct op *op)
 		ready = d;
 		break;
 	case LIST:
-		d->listing = 0;
 		d->out--;
 		if (m->ms_error != 0) {
 			fprintf(stderr, "du: cannot read directory '%s': %s\n", d->path,
@@ -159,6 +158,7 @@ done(struct op *op)
 			maybe_close(d);
 		} else {
 			d->pos = 0, d->len = m->ms_result;
+			d->eof = op->m.list.eof;	/* no need to ask for the end */
 			d->next = ready;
 			ready = d;
 		}
@@ -196,7 +196,7 @@ next(struct op *op)
 	struct dir *d;
 	unsigned n;
 
-	for (; (d = ready) != NULL; ready = d->next) {
+	while ((d = ready) != NULL) {
 		for (n = 0; n < CHUNK && d->pos < d->len; d->pos += de->d_reclen) {
 			de = (struct dirent64 *)(d->buf + d->pos);
 			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
@@ -204,6 +204,10 @@ next(struct op *op)
 			op->names[n] = strcpy(op->name[n], de->d_name);
 			n++;
 		}
+		/* off the stack once there is nothing more to ask, not even a
+		   listing: its replies may then close it */
+		if (d->pos >= d->len && (d->eof || n == 0))
+			ready = d->next;
 		if (n > 0) {
 			prep_fstatatv(&op->m.stat, d->fd, op->names, op->st, op->errs, n,
 			    AT_SYMLINK_NOFOLLOW);
@@ -211,14 +215,13 @@ next(struct op *op)
 			ask(op, STAT, d);
 			return 1;
 		}
-		if (!d->eof && !d->listing) {
+		if (!d->eof) {
 			prep_getdents64(&op->m.list, d->fd, d->buf, sizeof(d->buf));
-			ready = d->next;	/* back when the listing is */
-			d->listing = 1;
 			d->out++;
-			ask(op, LIST, d);
+			ask(op, LIST, d);	/* back on the stack when it brings more */
 			return 1;
 		}
+		maybe_close(d);		/* its last listing held only . and .. */
 	}
 	if (ntoopen > 0) {
 		op->path = toopen[--ntoopen];

@@ -185,7 +185,7 @@ done(struct op *op)
 		if (m->ms_error != 0 || m->ms_result <= 0)
 			d->eof = 1;
 		else
-			d->pos = 0, d->len = m->ms_result;
+			d->pos = 0, d->len = m->ms_result, d->eof = op->m.list.eof;
 		if (complete(d))
 			finish(d);
 		break;
@@ -227,10 +227,11 @@ next(struct op *op)
 {
 	struct dirent64 *de;
 	struct entry *e;
-	struct dir *d;
+	struct dir *d, *after;
 	unsigned n;
 
-	for (d = active; d != NULL; d = d->next) {
+	for (d = active; d != NULL; d = after) {
+		after = d->next;
 		for (n = 0; n < CHUNK && d->pos < d->len; d->pos += de->d_reclen) {
 			de = (struct dirent64 *)(d->buf + d->pos);
 			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
@@ -255,6 +256,8 @@ next(struct op *op)
 			ask(op, LIST, d, sizeof(op->m.list));
 			return 1;
 		}
+		if (complete(d))
+			finish(d);	/* its last listing held only . and .. */
 	}
 	if (ntoopen > 0) {
 		d = toopen[--ntoopen];
