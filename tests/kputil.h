@@ -81,6 +81,28 @@ kp_rmtree(const char *dir)
 	assert_int_equal(system(cmd), 0);
 }
 
+/*
+ * A group's scratch directory, kp_dir: made (and entered) before the
+ * group's tests, removed after them.  For cmocka_run_group_tests().
+ */
+static char kp_dir[256];
+
+static inline int
+kp_group_tmpdir(void **state)
+{
+	(void)state;
+	kp_tmpdir(kp_dir, sizeof(kp_dir));
+	return 0;
+}
+
+static inline int
+kp_group_rmtree(void **state)
+{
+	(void)state;
+	kp_rmtree(kp_dir);
+	return 0;
+}
+
 /* Does it complete: a generous deadline, never a timing assertion. */
 static inline int
 kp_waitdone(msgport_t *rport, msg_t *m)

@@ -13,7 +13,6 @@
 #include "msgport-slate.h"
 
 static msgport_t *rp;
-static char dir[256];
 static int dfd;
 
 /* Names of every kind: file, directory, symlinks, missing, odd characters. */
@@ -28,8 +27,7 @@ setup(void **state)
 {
 	int fd;
 
-	(void)state;
-	kp_tmpdir(dir, sizeof(dir));
+	kp_group_tmpdir(state);
 	assert_true((fd = open("file", O_CREAT | O_WRONLY, 0644)) >= 0);
 	assert_int_equal(write(fd, "0123456789", 10), 10);
 	close(fd);
@@ -49,10 +47,8 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	(void)state;
 	close(dfd);
-	kp_rmtree(dir);
-	return 0;
+	return kp_group_rmtree(state);
 }
 
 static int
@@ -220,7 +216,7 @@ in_a_slate(void **state)
 
 	(void)state;
 	assert_int_equal(slate_init(&sl, ent, 3, regs, 2), 0);
-	prep_openat(&op, AT_FDCWD, dir, O_RDONLY | O_DIRECTORY, 0);
+	prep_openat(&op, AT_FDCWD, kp_dir, O_RDONLY | O_DIRECTORY, 0);
 	assert_int_equal(slate_add(&sl, &op.hdr, sizeof(op), &(struct slate_opts){ .out = 1 }), 0);
 	prep_fstatatv(&m, -1, names, st, errs, 2, 0);
 	assert_int_equal(slate_add(&sl, &m.hdr, sizeof(m),

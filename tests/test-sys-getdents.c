@@ -15,7 +15,6 @@
 enum { NFILES = 3000 };
 
 static msgport_t *rp;
-static char dir[256];
 
 static int
 setup(void **state)
@@ -23,21 +22,12 @@ setup(void **state)
 	char name[32];
 	int i, fd;
 
-	(void)state;
-	kp_tmpdir(dir, sizeof(dir));
+	kp_group_tmpdir(state);
 	for (i = 0; i < NFILES; i++) {
 		snprintf(name, sizeof(name), "file-%d", i);
 		assert_true((fd = open(name, O_CREAT | O_WRONLY, 0644)) >= 0);
 		close(fd);
 	}
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	kp_rmtree(dir);
 	return 0;
 }
 
@@ -147,7 +137,7 @@ main(void)
 
 	setenv("MSGPORT_GUESS", "pool", 1);	/* asynchronous ones: the pool */
 	rp = mkport_queue();
-	r = cmocka_run_group_tests(tests, setup, teardown);
+	r = cmocka_run_group_tests(tests, setup, kp_group_rmtree);
 	rmport(rp);
 	return r;
 }

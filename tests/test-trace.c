@@ -146,7 +146,7 @@ storm(void)
 
 /* ---- the parent ---- */
 
-static char dir[256], trace[300], timeline[PATH_MAX];
+static char trace[300], timeline[PATH_MAX];
 
 /* Run the child with MSGPORT_TRACE=value (NULL: unset); its exit status. */
 static int
@@ -250,17 +250,8 @@ read_trace(void)
 static int
 setup(void **state)
 {
-	(void)state;
-	kp_tmpdir(dir, sizeof(dir));
-	snprintf(trace, sizeof(trace), "%s/trace", dir);
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	kp_rmtree(dir);
+	kp_group_tmpdir(state);
+	snprintf(trace, sizeof(trace), "%s/trace", kp_dir);
 	return 0;
 }
 
@@ -394,5 +385,5 @@ main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "storm") == 0)
 		return storm();
 	snprintf(timeline, sizeof(timeline), "%s/tools/msgport-timeline", TOP_SRCDIR);
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, kp_group_rmtree);
 }
