@@ -121,6 +121,7 @@ raw_pread(void *arg, long iters)
 static struct sys_pread amsg[NFLIGHT];
 static msgport_t *arport;
 
+/* arg non-NULL: sent plugged (plugsys), tried KRING_MAX at a time */
 static void
 msg_apread(void *arg, long iters)
 {
@@ -128,10 +129,11 @@ msg_apread(void *arg, long iters)
 	long done = 0;
 	int i, n, owed;
 
-	(void)arg;
 	while (done < iters) {
 		n = iters - done < NFLIGHT ? (int)(iters - done) : NFLIGHT;
 		owed = 0;
+		if (arg != NULL && plugsys() != 0)
+			die("plugsys");
 		for (i = 0; i < n; i++) {
 			prep_pread(&amsg[i], filefd, bufs[i], BLK, (off_t)(i % FILEBLKS) * BLK);
 			prep_async(&amsg[i].hdr, arport);
@@ -145,6 +147,8 @@ msg_apread(void *arg, long iters)
 				die("async pread");
 			}
 		}
+		if (arg != NULL && unplugsys() != 0)
+			die("unplugsys");
 		while (owed > 0) {
 			if (waitsys(arport, NULL) != 0)
 				die("waitsys");
@@ -358,10 +362,14 @@ main(int argc, char **argv)
 		pthread_create(&pool.threads[i], NULL, pool_main, NULL);
 	bench_compare("async_pread_1000_vs_pool", "messages", msg_apread, NULL,
 	    "pthread pool", pool_apread, NULL, 200000);
+	bench_compare("async_pread_1000_plugged_vs_pool", "plugged messages", msg_apread, "plugged",
+	    "pthread pool", pool_apread, NULL, 200000);
 #ifdef HAVE_LIBURING
 	if (io_uring_queue_init(1024, &ring, 0) != 0)
 		die("io_uring_queue_init");
 	bench_compare("async_pread_1000_vs_io_uring", "messages", msg_apread, NULL,
+	    "io_uring (batches of 32)", uring_apread, NULL, 200000);
+	bench_compare("async_pread_1000_plugged_vs_io_uring", "plugged messages", msg_apread, "plugged",
 	    "io_uring (batches of 32)", uring_apread, NULL, 200000);
 	io_uring_queue_exit(&ring);
 #endif

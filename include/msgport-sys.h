@@ -191,11 +191,18 @@ struct sysport_attr {
 	unsigned	sa_workers;	/* worker threads; 0: $MSGPORT_WORKERS or CPUs (min 2) */
 	unsigned	sa_slots;	/* async messages in flight at most; 0: $MSGPORT_SLOTS or 4096 */
 	int		sa_intrsig;	/* signal that interrupts a worker; 0: SIGRTMAX - 2 */
+	int		sa_noring;	/* nonzero: plugged threads try messages one by one,
+					   not in an io_uring (also $MSGPORT_NORING=1); plugsys(3) */
 };
 
 msgport_t *sysport(void);
 int	sysport_start(const struct sysport_attr *attr);
 int	sysport_stop(void);
+
+/* Hold this thread's asynchronous messages back and try them together,
+   in one system call (plugsys(3)). */
+int	plugsys(void);
+int	unplugsys(void);
 
 /*
  * The prep helpers.  Each sets up a synchronous message (header zeroed,

@@ -21,6 +21,7 @@
 #define KPORT_INTERNAL_H
 
 #include <errno.h>
+#include <linux/io_uring.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -53,6 +54,10 @@ struct event_base;
  *		the message was aborted.  NULL: not interruptible.
  * kc_fd	Pollable commands: the descriptor and the libevent events
  *		(EV_READ/EV_WRITE) to wait for when kc_try says EAGAIN.
+ * kc_sqe	kc_try as an io_uring request, for a plugged thread to try
+ *		many at once (plug.c): fill sqe, non-blocking, and return 0;
+ *		or return EINVAL for a message the ring cannot express, which
+ *		is then tried at once with kc_try.  NULL: never in a ring.
  */
 struct kcmd {
 	const char	*kc_name;
@@ -62,6 +67,7 @@ struct kcmd {
 	int		(*kc_try)(msg_t *msg);
 	int		(*kc_intr)(msg_t *msg);
 	int		(*kc_fd)(msg_t *msg, short *events);
+	int		(*kc_sqe)(msg_t *msg, struct io_uring_sqe *sqe);
 };
 
 #define KC_BLOCKS	0x01u	/* may block: asynchronous messages may leave the sender */
@@ -126,6 +132,24 @@ kret_try(msg_t *msg, long r)
 	int e = kret(msg, r);
 
 	return e == EOPNOTSUPP || e == EWOULDBLOCK ? EAGAIN : e;
+}
+
+/*
+ * ksqe_prep
+ *	The common part of a kc_sqe form: a request of kind op on fd with
+ *	the buffer addr, len.  EINVAL for a length a request cannot hold:
+ *	the plain try then gets the call's own answer.
+ */
+static inline int
+ksqe_prep(struct io_uring_sqe *sqe, uint8_t op, int fd, const void *addr, size_t len)
+{
+	if (len > UINT32_MAX)
+		return EINVAL;
+	sqe->opcode = op;
+	sqe->fd = fd;
+	sqe->addr = (uint64_t)(uintptr_t)addr;
+	sqe->len = (uint32_t)len;
+	return 0;
 }
 
 /* A message cut short: the call "returned" -1 with ECANCELED. */
@@ -224,6 +248,9 @@ struct kstate {
 	struct event_base *ks_base;
 	struct event	*ks_stopev;	/* activated to end the loop */
 	pthread_t	ks_evthread;
+
+	uint32_t	ks_gen;		/* stops so far: held messages of an earlier run are canceled */
+	bool		ks_noring;	/* plugged threads try their messages one by one */
 };
 
 extern struct kstate kstate;
@@ -242,19 +269,25 @@ int	ktry_openat(msg_t *msg);
 int	krun_close(msg_t *msg);
 int	krun_read(msg_t *msg);
 int	ktry_read(msg_t *msg);
+int	ksqe_read(msg_t *msg, struct io_uring_sqe *sqe);
 int	kfd_read(msg_t *msg, short *events);
 int	krun_write(msg_t *msg);
 int	ktry_write(msg_t *msg);
+int	ksqe_write(msg_t *msg, struct io_uring_sqe *sqe);
 int	kfd_write(msg_t *msg, short *events);
 int	krun_pread(msg_t *msg);
 int	ktry_pread(msg_t *msg);
+int	ksqe_pread(msg_t *msg, struct io_uring_sqe *sqe);
 int	krun_pwrite(msg_t *msg);
 int	ktry_pwrite(msg_t *msg);
+int	ksqe_pwrite(msg_t *msg, struct io_uring_sqe *sqe);
 int	krun_readv(msg_t *msg);
 int	ktry_readv(msg_t *msg);
+int	ksqe_readv(msg_t *msg, struct io_uring_sqe *sqe);
 int	kfd_readv(msg_t *msg, short *events);
 int	krun_writev(msg_t *msg);
 int	ktry_writev(msg_t *msg);
+int	ksqe_writev(msg_t *msg, struct io_uring_sqe *sqe);
 int	kfd_writev(msg_t *msg, short *events);
 int	krun_lseek(msg_t *msg);
 int	krun_fstat(msg_t *msg);
@@ -279,15 +312,19 @@ int	kfd_accept4(msg_t *msg, short *events);
 int	krun_connect(msg_t *msg);
 int	krun_sendto(msg_t *msg);
 int	ktry_sendto(msg_t *msg);
+int	ksqe_sendto(msg_t *msg, struct io_uring_sqe *sqe);
 int	kfd_sendto(msg_t *msg, short *events);
 int	krun_recvfrom(msg_t *msg);
 int	ktry_recvfrom(msg_t *msg);
+int	ksqe_recvfrom(msg_t *msg, struct io_uring_sqe *sqe);
 int	kfd_recvfrom(msg_t *msg, short *events);
 int	krun_sendmsg(msg_t *msg);
 int	ktry_sendmsg(msg_t *msg);
+int	ksqe_sendmsg(msg_t *msg, struct io_uring_sqe *sqe);
 int	kfd_sendmsg(msg_t *msg, short *events);
 int	krun_recvmsg(msg_t *msg);
 int	ktry_recvmsg(msg_t *msg);
+int	ksqe_recvmsg(msg_t *msg, struct io_uring_sqe *sqe);
 int	kfd_recvmsg(msg_t *msg, short *events);
 int	krun_shutdown(msg_t *msg);
 
@@ -322,10 +359,43 @@ int	ktry_slate(msg_t *msg);
 #define POOL_BATCH	16	/* messages a worker takes at once, at most */
 int	pool_start(struct kstate *ks);
 void	pool_stop(struct kstate *ks);
-int	kreq_submit(msg_t *msg, const struct kcmd *kc, int fd, short events);
+int	kreq_submit(msg_t *msg, const struct kcmd *kc, int fd, short events, bool held);
 void	kreq_done(struct kreq *kr, int error);
 int	kreq_drop(msg_t *msg);
 void	kreq_cancelall(struct kstate *ks);
+
+/* sysport.c: an asynchronous message its try found blocking, on its way */
+int	kpass(msg_t *msg, const struct kcmd *kc, bool held);
+bool	sysport_running(void);
+
+/*
+ * ring.c: a thread's io_uring (see there).  A batch is at most KRING_MAX
+ * requests; each one's result is a negative errno or what the call
+ * returns, or KRING_UNSENT if the ring broke before the kernel took it.
+ */
+#define KRING_MAX	32
+#define KRING_UNSENT	(-0x7fff)
+struct kring {
+	int		kg_fd;		/* -1: none */
+	uint32_t	*kg_sqhead, *kg_sqtail, *kg_sqarray, kg_sqmask;
+	uint32_t	*kg_cqhead, *kg_cqtail, kg_cqmask;
+	struct io_uring_sqe *kg_sqes;
+	struct io_uring_cqe *kg_cqes;
+	void		*kg_ring;	/* the two queues' mapping */
+	size_t		kg_ringlen, kg_sqeslen;
+};
+int	kring_open(struct kring *r);
+void	kring_close(struct kring *r, bool own);
+struct io_uring_sqe *kring_sqe(struct kring *r, unsigned i);
+int	kring_run(struct kring *r, unsigned n, int *res);
+
+/*
+ * plug.c: plugsys().  While this thread is plugged (kplug_depth > 0) its
+ * asynchronous messages with a ring form are held by kplug_hold()
+ * (EASYNC) and tried together later.
+ */
+extern __thread uint32_t kplug_depth __attribute__((tls_model("initial-exec")));
+int	kplug_hold(msg_t *msg, const struct kcmd *kc);
 
 /* evloop.c */
 int	evloop_start(struct kstate *ks);

@@ -91,15 +91,29 @@ kenqueue(struct kstate *ks, struct kreq *kr)
 	kwake(ks);
 }
 
+/* msg cannot be taken: refuse it, or return a held one with error. */
+static int
+kunsent(msg_t *msg, int error, bool held)
+{
+	if (!held)
+		return msg_refuse(msg, error);
+	msg->ms_result = -1;
+	msg->ms_error = error;
+	msg_return(msg);
+	return EASYNC;
+}
+
 /*
  * kreq_submit
  *	Take a slot for msg, claimed and found to block, and hand it to the
  *	event loop (fd >= 0: wait for events on fd) or to the pool.
  *	Returns EASYNC, or refuses msg: EAGAIN (no slot and MSGF_NONBLOCK),
- *	EPIPE (shutting down); ECANCELED if it was aborted meanwhile.
+ *	EPIPE (shutting down); ECANCELED if it was aborted meanwhile.  A
+ *	held message (plugsys(): its sender was told EASYNC already) is
+ *	never refused: it is returned with that error instead.
  */
 int
-kreq_submit(msg_t *msg, const struct kcmd *kc, int fd, short events)
+kreq_submit(msg_t *msg, const struct kcmd *kc, int fd, short events, bool held)
 {
 	struct kstate *ks = &kstate;
 	struct kreq *kr;
@@ -108,7 +122,7 @@ kreq_submit(msg_t *msg, const struct kcmd *kc, int fd, short events)
 	while ((kr = ks->ks_free) == NULL && !ks->ks_stopping) {
 		if (msg->ms_flags & MSGF_NONBLOCK) {
 			kunlock(&ks->ks_lock);
-			return msg_refuse(msg, EAGAIN);
+			return kunsent(msg, EAGAIN, held);
 		}
 		ks->ks_roomwait++;
 		pthread_cond_wait(&ks->ks_room, &ks->ks_lock);
@@ -116,10 +130,12 @@ kreq_submit(msg_t *msg, const struct kcmd *kc, int fd, short events)
 	}
 	if (ks->ks_stopping) {
 		kunlock(&ks->ks_lock);
-		return msg_refuse(msg, EPIPE);
+		return kunsent(msg, held ? ECANCELED : EPIPE, held);
 	}
 	if (kaborted(msg)) {
 		kunlock(&ks->ks_lock);
+		if (held)
+			return kunsent(msg, ECANCELED, held);
 		return ksettle(msg, kcancel(msg));
 	}
 	ks->ks_free = kr->kr_next;

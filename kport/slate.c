@@ -501,7 +501,7 @@ slate_runner_run(msg_t *m)
 }
 
 static const struct kcmd slate_runner_cmd = {
-	"slate-runner", sizeof(msg_t), KC_BLOCKS, slate_runner_run, NULL, NULL, NULL
+	"slate-runner", sizeof(msg_t), KC_BLOCKS, slate_runner_run, NULL, NULL, NULL, NULL
 };
 
 /*
@@ -631,7 +631,7 @@ slate_parallel(struct sys_slate *sl)
 		r->ms_target = sl->hdr.ms_target;
 		r->ms_cookie = sl;
 		mp_faa_32(&sl->sl_active, 1);
-		if (kreq_submit(r, &slate_runner_cmd, -1, 0) != EASYNC) {
+		if (kreq_submit(r, &slate_runner_cmd, -1, 0, false) != EASYNC) {
 			mp_faa_32(&sl->sl_active, (uint32_t)-1);
 			break;
 		}

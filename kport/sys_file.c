@@ -6,7 +6,9 @@
  * The tries: RWF_NOWAIT reads and writes (preadv2/pwritev2; offset -1 is
  * the file position, which is how read(2) on a pipe or socket goes too),
  * and openat2(RESOLVE_CACHED) for opens whose path is in the dentry cache.
- * Every user pointer goes to the kernel unread.
+ * The reads and writes also have a ring form (kring_*): the same try as
+ * an io_uring request, for a plugged thread (plug.c).  Every user pointer
+ * goes to the kernel unread.
  */
 #include "config.h"
 
@@ -26,6 +28,18 @@
 
 /* msgport-sys.h spells these as numbers: it must build without _GNU_SOURCE. */
 _Static_assert(AT_FDCWD == -100 && AT_SYMLINK_NOFOLLOW == 0x100, "msgport-sys.h's AT_ constants");
+
+/* A non-blocking read or write as a ring request: off -1 is the file
+   position (or none, on a pipe or socket), as with preadv2(). */
+static int
+ksqe_rw(struct io_uring_sqe *sqe, uint8_t op, int fd, const void *addr, size_t len, off_t off)
+{
+	int e = ksqe_prep(sqe, op, fd, addr, len);
+
+	sqe->off = (uint64_t)off;
+	sqe->rw_flags = RWF_NOWAIT;
+	return e;
+}
 
 int
 krun_openat(msg_t *msg)
@@ -73,6 +87,13 @@ ktry_read(msg_t *msg)
 }
 
 int
+ksqe_read(msg_t *msg, struct io_uring_sqe *sqe)
+{
+	ARGS(sys_read);
+	return ksqe_rw(sqe, IORING_OP_READ, a->fd, a->buf, a->count, -1);
+}
+
+int
 kfd_read(msg_t *msg, short *events)
 {
 	*events = KEV_READ;
@@ -93,6 +114,13 @@ ktry_write(msg_t *msg)
 	struct iovec iov = { (void *)a->buf, a->count };
 
 	return kret_try(msg, pwritev2(a->fd, &iov, 1, -1, RWF_NOWAIT));
+}
+
+int
+ksqe_write(msg_t *msg, struct io_uring_sqe *sqe)
+{
+	ARGS(sys_write);
+	return ksqe_rw(sqe, IORING_OP_WRITE, a->fd, a->buf, a->count, -1);
 }
 
 int
@@ -121,6 +149,15 @@ ktry_pread(msg_t *msg)
 	return kret_try(msg, preadv2(a->fd, &iov, 1, a->offset, RWF_NOWAIT));
 }
 
+int
+ksqe_pread(msg_t *msg, struct io_uring_sqe *sqe)
+{
+	ARGS(sys_pread);
+	if (a->offset < 0)
+		return EINVAL;
+	return ksqe_rw(sqe, IORING_OP_READ, a->fd, a->buf, a->count, a->offset);
+}
+
 int MP_HOT
 krun_pwrite(msg_t *msg)
 {
@@ -140,6 +177,15 @@ ktry_pwrite(msg_t *msg)
 }
 
 int
+ksqe_pwrite(msg_t *msg, struct io_uring_sqe *sqe)
+{
+	ARGS(sys_pwrite);
+	if (a->offset < 0)
+		return EINVAL;
+	return ksqe_rw(sqe, IORING_OP_WRITE, a->fd, a->buf, a->count, a->offset);
+}
+
+int
 krun_readv(msg_t *msg)
 {
 	ARGS(sys_readv);
@@ -151,6 +197,15 @@ ktry_readv(msg_t *msg)
 {
 	ARGS(sys_readv);
 	return kret_try(msg, preadv2(a->fd, a->iov, a->iovcnt, -1, RWF_NOWAIT));
+}
+
+int
+ksqe_readv(msg_t *msg, struct io_uring_sqe *sqe)
+{
+	ARGS(sys_readv);
+	if (a->iovcnt < 0)
+		return EINVAL;
+	return ksqe_rw(sqe, IORING_OP_READV, a->fd, a->iov, (size_t)a->iovcnt, -1);
 }
 
 int
@@ -172,6 +227,15 @@ ktry_writev(msg_t *msg)
 {
 	ARGS(sys_writev);
 	return kret_try(msg, pwritev2(a->fd, a->iov, a->iovcnt, -1, RWF_NOWAIT));
+}
+
+int
+ksqe_writev(msg_t *msg, struct io_uring_sqe *sqe)
+{
+	ARGS(sys_writev);
+	if (a->iovcnt < 0)
+		return EINVAL;
+	return ksqe_rw(sqe, IORING_OP_WRITEV, a->fd, a->iov, (size_t)a->iovcnt, -1);
 }
 
 int

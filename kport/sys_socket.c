@@ -5,7 +5,8 @@
  * switched to non-blocking; accept4, which has no such flag, looks at
  * readiness first.  Calls that never wait (socket, bind, listen,
  * shutdown) always run inline; connect can only block and goes to the
- * pool.
+ * pool.  send and receive (without an address) and sendmsg and recvmsg
+ * also have ring forms, for a plugged thread (plug.c).
  */
 #include "config.h"
 
@@ -84,6 +85,25 @@ ktry_sendto(msg_t *msg)
 	    a->addr, a->addrlen));
 }
 
+/* The ring forms: io_uring's send and receive take no address. */
+static int
+ksqe_sr(struct io_uring_sqe *sqe, uint8_t op, int fd, const void *addr, size_t len, int flags)
+{
+	int e = ksqe_prep(sqe, op, fd, addr, len);
+
+	sqe->msg_flags = (uint32_t)flags | MSG_DONTWAIT;
+	return e;
+}
+
+int
+ksqe_sendto(msg_t *msg, struct io_uring_sqe *sqe)
+{
+	ARGS(sys_sendto);
+	if (a->addr != NULL)
+		return EINVAL;
+	return ksqe_sr(sqe, IORING_OP_SEND, a->fd, a->buf, a->len, a->flags);
+}
+
 int
 kfd_sendto(msg_t *msg, short *events)
 {
@@ -104,6 +124,15 @@ ktry_recvfrom(msg_t *msg)
 	ARGS(sys_recvfrom);
 	return kret_try(msg, recvfrom(a->fd, a->buf, a->len, a->flags | MSG_DONTWAIT,
 	    a->addr, a->addrlen));
+}
+
+int
+ksqe_recvfrom(msg_t *msg, struct io_uring_sqe *sqe)
+{
+	ARGS(sys_recvfrom);
+	if (a->addr != NULL || a->addrlen != NULL)
+		return EINVAL;
+	return ksqe_sr(sqe, IORING_OP_RECV, a->fd, a->buf, a->len, a->flags);
 }
 
 int
@@ -128,6 +157,13 @@ ktry_sendmsg(msg_t *msg)
 }
 
 int
+ksqe_sendmsg(msg_t *msg, struct io_uring_sqe *sqe)
+{
+	ARGS(sys_sendmsg);
+	return ksqe_sr(sqe, IORING_OP_SENDMSG, a->fd, a->mh, 1, a->flags);
+}
+
+int
 kfd_sendmsg(msg_t *msg, short *events)
 {
 	*events = KEV_WRITE;
@@ -146,6 +182,13 @@ ktry_recvmsg(msg_t *msg)
 {
 	ARGS(sys_recvmsg);
 	return kret_try(msg, recvmsg(a->fd, a->mh, a->flags | MSG_DONTWAIT));
+}
+
+int
+ksqe_recvmsg(msg_t *msg, struct io_uring_sqe *sqe)
+{
+	ARGS(sys_recvmsg);
+	return ksqe_sr(sqe, IORING_OP_RECVMSG, a->fd, a->mh, 1, a->flags);
 }
 
 int

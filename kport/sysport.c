@@ -64,34 +64,51 @@ kpollable(int fd)
 }
 
 /*
+ * kpass
+ *	An asynchronous message whose try says it would block: give it a
+ *	slot in the event loop (a pollable descriptor) or the pool.  EASYNC,
+ *	or why not (see kreq_submit(); held: see plug.c).
+ */
+int
+kpass(msg_t *msg, const struct kcmd *kc, bool held)
+{
+	short events = 0;
+	int fd = -1;
+
+	if (kc->kc_flags & KC_POLLABLE) {
+		fd = kc->kc_fd(msg, &events);
+		if (!(kc->kc_flags & KC_SOCKET) && !kpollable(fd))
+			fd = -1;
+	}
+	return kreq_submit(msg, kc, fd, events, held);
+}
+
+/*
  * sys_putasync
  *	An asynchronous message: run it here if it cannot block or its try
  *	finishes it (its outcome is sendsys's value and it is NOT returned
  *	to its reply port: the sender has it already); otherwise give it a
- *	slot in the event loop or the pool (EASYNC).
+ *	slot in the event loop or the pool (EASYNC).  A plugged thread's
+ *	message that the ring can try is held instead (EASYNC; plug.c).
  *	NOTE: kept out of line so that the synchronous path in
  *	sys_putport() needs no stack frame.
  */
 static __attribute__((noinline)) int
 sys_putasync(msg_t *msg, const struct kcmd *kc)
 {
-	short events = 0;
-	int fd = -1, error;
+	int error;
 
 	if (mp_load_32(&msg->ms_flags) & MSGF_PERSISTENT)
 		return msg_refuse(msg, EINVAL);
 	if (!(kc->kc_flags & KC_BLOCKS))
 		return ksettle(msg, kc->kc_run(msg));
+	if (kc->kc_sqe != NULL && kplug_depth != 0)
+		return kplug_hold(msg, kc);
 	if (kc->kc_try != NULL && (error = kc->kc_try(msg)) != EAGAIN)
 		return ksettle(msg, error);
 	if ((kc->kc_flags & KC_GUESS) && kguess_inline(msg->ms_cmd))
 		return ksettle(msg, kguess_run(msg, kc));
-	if (kc->kc_flags & KC_POLLABLE) {
-		fd = kc->kc_fd(msg, &events);
-		if (!(kc->kc_flags & KC_SOCKET) && !kpollable(fd))
-			fd = -1;
-	}
-	return kreq_submit(msg, kc, fd, events);
+	return kpass(msg, kc, false);
 }
 
 /*
@@ -293,6 +310,7 @@ kstart(const struct sysport_attr *attr)
 	if (attr == NULL)
 		attr = &none;
 	ks->ks_intrsig = attr->sa_intrsig ? attr->sa_intrsig : SIGRTMAX - 2;
+	ks->ks_noring = attr->sa_noring || envnum("MSGPORT_NORING", 0, 0) != 0;
 	if (ks->ks_intrsig < SIGRTMIN || ks->ks_intrsig > SIGRTMAX)
 		return EINVAL;
 	memset(&sa, 0, sizeof(sa));
@@ -391,6 +409,7 @@ sysport_stop(void)
 		return EINVAL;
 	}
 	mp_store_rel_32(&sysp->sp_state, SP_STOPPED);
+	mp_faa_32(&ks->ks_gen, 1);	/* the messages plugged threads hold are canceled */
 	ksignal_stop();
 	ktimer_stop();
 	kreq_cancelall(ks);
@@ -398,6 +417,15 @@ sysport_stop(void)
 	evloop_stop(ks);
 	kunlock(&sysp_ctl);
 	return 0;
+}
+
+/* Does the system port take messages now? */
+bool
+sysport_running(void)
+{
+	struct sysport *s = mp_load_acq_ptr((void *const *)&sysp);
+
+	return s != NULL && mp_load_acq_32(&s->sp_state) == SP_RUNNING;
 }
 
 /*

@@ -17,39 +17,46 @@
 
 /* A call that never blocks: always inline. */
 #define INLINE(cmd, name, type) \
-	[cmd] = { #name, sizeof(struct type), 0, krun_##name, NULL, NULL, NULL }
+	[cmd] = { #name, sizeof(struct type), 0, krun_##name, NULL, NULL, NULL, NULL }
 /* A call that can only block: asynchronous ones go to the pool. */
 #define BLOCKS(cmd, name, type) \
-	[cmd] = { #name, sizeof(struct type), KC_BLOCKS, krun_##name, NULL, NULL, NULL }
+	[cmd] = { #name, sizeof(struct type), KC_BLOCKS, krun_##name, NULL, NULL, NULL, NULL }
 /* A call that can only block, but seldom does: while it has not been
    blocking, asynchronous ones run inline (guess.c); else in the pool. */
 #define GUESSES(cmd, name, type) \
-	[cmd] = { #name, sizeof(struct type), KC_BLOCKS | KC_GUESS, krun_##name, NULL, NULL, NULL }
+	[cmd] = { #name, sizeof(struct type), KC_BLOCKS | KC_GUESS, krun_##name, NULL, NULL, NULL, NULL }
 /* A call with a non-blocking try; if that would block, the pool runs it. */
 #define TRIES(cmd, name, type) \
-	[cmd] = { #name, sizeof(struct type), KC_BLOCKS, krun_##name, ktry_##name, NULL, NULL }
+	[cmd] = { #name, sizeof(struct type), KC_BLOCKS, krun_##name, ktry_##name, NULL, NULL, NULL }
 /* As TRIES, and a worker can be interrupted while it waits. */
 #define INTR(cmd, name, type, try) \
-	[cmd] = { #name, sizeof(struct type), KC_BLOCKS, krun_##name, try, kintr_##name, NULL }
+	[cmd] = { #name, sizeof(struct type), KC_BLOCKS, krun_##name, try, kintr_##name, NULL, NULL }
 /* Would-block waits in the event loop when the descriptor is pollable. */
 #define POLLS(cmd, name, type, more) \
 	[cmd] = { #name, sizeof(struct type), KC_BLOCKS | KC_POLLABLE | (more), \
-		  krun_##name, ktry_##name, NULL, kfd_##name }
+		  krun_##name, ktry_##name, NULL, kfd_##name, NULL }
+/* As TRIES and POLLS, and a plugged thread's ring can try it (plug.c). */
+#define RING_TRIES(cmd, name, type) \
+	[cmd] = { #name, sizeof(struct type), KC_BLOCKS, krun_##name, ktry_##name, NULL, NULL, \
+		  ksqe_##name }
+#define RING_POLLS(cmd, name, type, more) \
+	[cmd] = { #name, sizeof(struct type), KC_BLOCKS | KC_POLLABLE | (more), \
+		  krun_##name, ktry_##name, NULL, kfd_##name, ksqe_##name }
 
 /* A persistent message: kc_run arms it (signal.c, timer.c). */
 #define PERSIST(cmd, name, type) \
-	[cmd] = { #name, sizeof(struct type), KC_PERSIST, krun_##name, NULL, NULL, NULL }
+	[cmd] = { #name, sizeof(struct type), KC_PERSIST, krun_##name, NULL, NULL, NULL, NULL }
 
 const struct kcmd systab[KCMD_MAX] = {
 	/* files */
 	TRIES(KCMD_OPENAT, openat, sys_openat),
 	INLINE(KCMD_CLOSE, close, sys_close),
-	POLLS(KCMD_READ, read, sys_read, 0),
-	POLLS(KCMD_WRITE, write, sys_write, 0),
-	TRIES(KCMD_PREAD, pread, sys_pread),
-	TRIES(KCMD_PWRITE, pwrite, sys_pwrite),
-	POLLS(KCMD_READV, readv, sys_readv, 0),
-	POLLS(KCMD_WRITEV, writev, sys_writev, 0),
+	RING_POLLS(KCMD_READ, read, sys_read, 0),
+	RING_POLLS(KCMD_WRITE, write, sys_write, 0),
+	RING_TRIES(KCMD_PREAD, pread, sys_pread),
+	RING_TRIES(KCMD_PWRITE, pwrite, sys_pwrite),
+	RING_POLLS(KCMD_READV, readv, sys_readv, 0),
+	RING_POLLS(KCMD_WRITEV, writev, sys_writev, 0),
 	INLINE(KCMD_LSEEK, lseek, sys_lseek),
 	INLINE(KCMD_FSTAT, fstat, sys_fstat),
 	GUESSES(KCMD_FSTATAT, fstatat, sys_fstatat),
@@ -69,10 +76,10 @@ const struct kcmd systab[KCMD_MAX] = {
 	INLINE(KCMD_LISTEN, listen, sys_listen),
 	POLLS(KCMD_ACCEPT4, accept4, sys_accept4, KC_SOCKET),
 	BLOCKS(KCMD_CONNECT, connect, sys_connect),
-	POLLS(KCMD_SENDTO, sendto, sys_sendto, KC_SOCKET),
-	POLLS(KCMD_RECVFROM, recvfrom, sys_recvfrom, KC_SOCKET),
-	POLLS(KCMD_SENDMSG, sendmsg, sys_sendmsg, KC_SOCKET),
-	POLLS(KCMD_RECVMSG, recvmsg, sys_recvmsg, KC_SOCKET),
+	RING_POLLS(KCMD_SENDTO, sendto, sys_sendto, KC_SOCKET),
+	RING_POLLS(KCMD_RECVFROM, recvfrom, sys_recvfrom, KC_SOCKET),
+	RING_POLLS(KCMD_SENDMSG, sendmsg, sys_sendmsg, KC_SOCKET),
+	RING_POLLS(KCMD_RECVMSG, recvmsg, sys_recvmsg, KC_SOCKET),
 	INLINE(KCMD_SHUTDOWN, shutdown, sys_shutdown),
 
 	/* waiting, processes */
@@ -108,6 +115,7 @@ systab_check(void)
 		kc = &systab[cmd];
 		if (kc->kc_name == NULL || kc->kc_run == NULL || kc->kc_size < sizeof(msg_t) ||
 		    ((kc->kc_flags & KC_POLLABLE) && (kc->kc_try == NULL || kc->kc_fd == NULL)) ||
+		    (kc->kc_sqe != NULL && kc->kc_try == NULL) ||
 		    (!(kc->kc_flags & KC_BLOCKS) && (kc->kc_try || kc->kc_intr))) {
 			fprintf(stderr, "msgport: system command %u (%s) is malformed\n", cmd,
 			    kc->kc_name ? kc->kc_name : "empty");

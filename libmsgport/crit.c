@@ -351,7 +351,8 @@ crit_exit(void)
  * flushsys
  *	Run now what was held back for the calling thread: upcalls of
  *	critical-section ports held by crit_enter(), and queued messages of
- *	passive ports whose timeout has not run out.  The upcalls run
+ *	passive ports whose timeout has not run out, after sending the
+ *	messages a plugged thread holds (plugsys()).  The upcalls run
  *	outside the critical section, which is reopened afterwards.
  *	Returns how many upcalls ran.
  */
@@ -362,6 +363,7 @@ flushsys(void)
 	uint32_t saved = td->td_critcount;
 	int ran;
 
+	mp_send_held();		/* their replies may be what is flushed */
 	td->td_critcount = 0;
 	mp_barrier();
 	ran = td_dispatch(td, true);

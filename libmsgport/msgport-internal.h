@@ -119,6 +119,22 @@ struct mp_queue {
  */
 #define MP_HOT		__attribute__((hot))
 
+/*
+ * What this thread holds back from sending (kport's plugsys()), to be
+ * sent before it waits: waitsys(), timedwaitsys() and flushsys() call
+ * it.  NULL: nothing held.
+ */
+extern __thread void (*mp_held_send)(void) __attribute__((tls_model("initial-exec")));
+
+static inline void
+mp_send_held(void)
+{
+	void (*send)(void) = mp_held_send;
+
+	if (__builtin_expect(send != NULL, 0))
+		send();
+}
+
 #define MP_SPIN		200
 
 struct msgport {

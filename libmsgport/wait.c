@@ -10,6 +10,8 @@
 #include "futex-internal.h"
 #include "msgport-internal.h"
 
+__thread void (*mp_held_send)(void) __attribute__((tls_model("initial-exec")));
+
 static int
 wait_until(msgport_t *port, msg_t *msg, const struct timespec *deadline)
 {
@@ -17,6 +19,7 @@ wait_until(msgport_t *port, msg_t *msg, const struct timespec *deadline)
 
 	if (port == NULL && msg == NULL)
 		return EINVAL;
+	mp_send_held();		/* what this thread waits for may be among them */
 	if (port == NULL) {
 		if ((r = msg_sleep(msg, deadline)) != 0)
 			return r;

@@ -1,0 +1,268 @@
+/*
+ * plug.c - plugsys(): a thread holds its asynchronous messages back and
+ * has them tried together, in one system call.
+ *
+ * Linux's block layer plugs a queue to merge what a thread submits in a
+ * burst; io_uring lets the user say when a batch goes.  Here a plugged
+ * thread's asynchronous messages that the ring can express (reads,
+ * writes, sends, receives: kc_sqe in the table) are held in a fixed
+ * per-thread array, and sendsys() says EASYNC for each.  The held
+ * messages go, all together, when
+ *
+ *	KRING_MAX of them are held,
+ *	the outermost unplugsys() is called,
+ *	the thread calls waitsys(), timedwaitsys() or flushsys(),
+ *	or the thread exits;
+ *
+ * and they are tried the same way an unplugged message is tried, only
+ * all in one io_uring_enter() (ring.c): what finishes is returned to its
+ * reply port at once, what would block goes on to the event loop or the
+ * pool.  Without a ring (an old kernel, a seccomp filter, sa_noring) the
+ * held messages are tried one by one instead: the same outcome, slower.
+ *
+ * A held message is in flight like any other, but still in its sender's
+ * hands: abortsys() can only flag it, and it comes back with ECANCELED
+ * when it goes (so does one held across sysport_stop()); a message
+ * already tried finishes with its result.  Either way it is returned
+ * exactly once.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "kport-internal.h"
+
+__thread uint32_t kplug_depth __attribute__((tls_model("initial-exec")));
+
+struct kheld {
+	msg_t		*kh_msg;
+	uint32_t	kh_gen;		/* ks_gen when it was held */
+};
+
+/* A thread's plug: set up at its first plugsys(), freed when it exits. */
+struct kplug {
+	uint32_t	kp_n;		/* messages held */
+	bool		kp_noring;	/* no ring could be set up here: one by one */
+	struct kheld	kp_held[KRING_MAX];
+	struct kring	kp_ring;	/* kg_fd -1: none yet, or none to be had */
+};
+
+static __thread struct kplug *kplug_self __attribute__((tls_model("initial-exec")));
+static pthread_key_t kplug_key;
+static bool kplug_keyed;		/* kplug_key was made */
+static pthread_once_t kplug_once = PTHREAD_ONCE_INIT;
+
+/*
+ * kplug_try
+ *	Try the held messages p->kp_held[0..n-1], none aborted or canceled:
+ *	their outcomes (0, an errno, EAGAIN: would block) into err[].
+ */
+static void
+kplug_try(struct kplug *p, unsigned n, int *err)
+{
+	int res[KRING_MAX];
+	unsigned i, k = 0, at[KRING_MAX];
+	msg_t *msg;
+
+	if (!p->kp_noring && !kstate.ks_noring && p->kp_ring.kg_fd < 0 &&
+	    kring_open(&p->kp_ring) != 0)
+		p->kp_noring = true;
+	if (p->kp_ring.kg_fd >= 0 && !kstate.ks_noring) {
+		for (i = 0; i < n; i++) {
+			msg = p->kp_held[i].kh_msg;
+			if (systab[msg->ms_cmd].kc_sqe(msg, kring_sqe(&p->kp_ring, k)) == 0)
+				at[k++] = i;
+			else
+				err[i] = KRING_UNSENT;
+		}
+		if (k > 0 && kring_run(&p->kp_ring, k, res) != 0)
+			p->kp_noring = true;	/* it broke: the user closed it */
+		for (i = 0; i < k; i++) {
+			msg = p->kp_held[at[i]].kh_msg;
+			if (res[i] == KRING_UNSENT) {
+				err[at[i]] = KRING_UNSENT;
+			} else if (res[i] >= 0) {
+				msg->ms_result = res[i];
+				err[at[i]] = 0;
+			} else {
+				msg->ms_result = -1;
+				err[at[i]] = -res[i] == EWOULDBLOCK || -res[i] == EOPNOTSUPP ?
+				    EAGAIN : -res[i];
+			}
+		}
+	} else {
+		for (i = 0; i < n; i++)
+			err[i] = KRING_UNSENT;
+	}
+	/* the ring's leftovers, or all of them without one */
+	for (i = 0; i < n; i++) {
+		if (err[i] == KRING_UNSENT) {
+			msg = p->kp_held[i].kh_msg;
+			err[i] = systab[msg->ms_cmd].kc_try(msg);
+		}
+	}
+}
+
+/*
+ * kplug_send
+ *	Send what p holds: try it all, return what finished, pass on what
+ *	would block.  Upcalls are held off meanwhile: one that sent a
+ *	message itself would find the array half done.
+ */
+static void
+kplug_send(struct kplug *p)
+{
+	struct kheld held[KRING_MAX];
+	int err[KRING_MAX];
+	uint32_t gen = mp_load_acq_32(&kstate.ks_gen);
+	unsigned i, n, k = 0;
+	msg_t *msg;
+
+	mp_libcrit_enter();
+	mp_held_send = NULL;
+	n = p->kp_n;
+	p->kp_n = 0;
+	/* the aborted and the canceled come back unstarted; the rest are tried */
+	for (i = 0; i < n; i++) {
+		msg = p->kp_held[i].kh_msg;
+		if (kaborted(msg) || p->kp_held[i].kh_gen != gen || !sysport_running()) {
+			msg->ms_result = -1;
+			msg->ms_error = ECANCELED;
+			msg_return(msg);
+		} else {
+			held[k++] = p->kp_held[i];
+		}
+	}
+	memcpy(p->kp_held, held, k * sizeof(held[0]));
+	if (k > 0)
+		kplug_try(p, k, err);
+	for (i = 0; i < k; i++) {
+		msg = held[i].kh_msg;
+		if (err[i] == EAGAIN) {
+			kpass(msg, &systab[msg->ms_cmd], true);
+			continue;
+		}
+		msg->ms_error = err[i];
+		MP_TRACE("run", msg, NULL, systab[msg->ms_cmd].kc_name,
+		    p->kp_ring.kg_fd >= 0 && !kstate.ks_noring ? "ring" : "plug");
+		msg_return(msg);
+	}
+	mp_libcrit_exit();
+}
+
+/* waitsys(), flushsys(): send what this thread holds before it waits. */
+static void
+kplug_send_self(void)
+{
+	if (kplug_self != NULL && kplug_self->kp_n > 0)
+		kplug_send(kplug_self);
+}
+
+/* The thread is exiting: its held messages go, and its ring. */
+static void
+kplug_exit(void *arg)
+{
+	struct kplug *p = arg;
+
+	if (p->kp_n > 0)
+		kplug_send(p);
+	kring_close(&p->kp_ring, true);
+	kplug_self = NULL;
+	kplug_depth = 0;
+	free(p);
+}
+
+/*
+ * The child of fork() has copies of the messages the forking thread held
+ * (the parent sends the real ones) and of its ring, whose mappings it
+ * shares with the parent: it forgets both.
+ */
+static void
+kplug_atfork_child(void)
+{
+	struct kplug *p = kplug_self;
+
+	if (p == NULL)
+		return;
+	p->kp_n = 0;
+	mp_held_send = NULL;
+	kring_close(&p->kp_ring, true);
+	p->kp_noring = false;
+}
+
+static void
+kplug_init(void)
+{
+	if (pthread_key_create(&kplug_key, kplug_exit) == 0) {
+		kplug_keyed = true;
+		pthread_atfork(NULL, NULL, kplug_atfork_child);
+	}
+}
+
+/*
+ * kplug_hold
+ *	Hold msg, an asynchronous message the ring can express, sent by
+ *	this plugged thread: EASYNC.  The last that fits sends them all.
+ */
+int
+kplug_hold(msg_t *msg, const struct kcmd *kc)
+{
+	struct kplug *p = kplug_self;
+	bool full;
+
+	mp_libcrit_enter();
+	p->kp_held[p->kp_n].kh_msg = msg;
+	p->kp_held[p->kp_n].kh_gen = mp_load_32(&kstate.ks_gen);
+	full = ++p->kp_n == KRING_MAX;
+	mp_held_send = kplug_send_self;
+	MP_TRACE("hold", msg, NULL, kc->kc_name, "plug");
+	mp_libcrit_exit();
+	if (full)
+		kplug_send(p);
+	return EASYNC;
+}
+
+/*
+ * plugsys
+ *	Plug this thread (nestable): from now until the outermost
+ *	unplugsys(), its asynchronous messages that can be tried together
+ *	are held and tried together.  Returns 0, or ENOMEM (the thread's
+ *	plug could not be set up; nothing changed).
+ */
+int
+plugsys(void)
+{
+	struct kplug *p = kplug_self;
+
+	if (p == NULL) {
+		pthread_once(&kplug_once, kplug_init);
+		if (!kplug_keyed || (p = calloc(1, sizeof(*p))) == NULL)
+			return ENOMEM;
+		p->kp_ring.kg_fd = -1;
+		if (pthread_setspecific(kplug_key, p) != 0) {
+			free(p);
+			return ENOMEM;
+		}
+		kplug_self = p;
+	}
+	if (kplug_depth == UINT32_MAX)
+		return EOVERFLOW;
+	kplug_depth++;
+	return 0;
+}
+
+/*
+ * unplugsys
+ *	Undo one plugsys(); the outermost sends what the thread holds.
+ *	Returns 0, or EINVAL when the thread is not plugged.
+ */
+int
+unplugsys(void)
+{
+	if (kplug_depth == 0)
+		return EINVAL;
+	if (--kplug_depth == 0)
+		kplug_send_self();
+	return 0;
+}

@@ -1,0 +1,190 @@
+/*
+ * ring.c - a thread's io_uring: many non-blocking tries in one system
+ * call.
+ *
+ * A plugged thread (plug.c) holds its asynchronous messages back and
+ * then tries them all at once.  On this kind of machine the system call
+ * itself -- entry, exit, the page-table switch -- costs more than a
+ * cached 4 KiB read, so trying thirty-two messages in one io_uring_enter()
+ * instead of thirty-two preadv2()s is most of the way to io_uring's speed.
+ *
+ * Every request is made non-blocking (RWF_NOWAIT, MSG_DONTWAIT): the
+ * kernel finishes it during the enter or fails it with EAGAIN, and never
+ * parks it on its own workers.  A request that would block comes back
+ * EAGAIN and goes on the usual way, to the event loop or the pool; the
+ * ring never replaces them.
+ *
+ * The ring is the raw kernel interface (io_uring_setup(2),
+ * io_uring_enter(2), three mappings): liburing stays a benchmark
+ * baseline.  Only its own thread uses a ring, and each batch is reaped
+ * whole before the next is written, so the submission queue is empty
+ * whenever a batch starts and the ring needs no locking.
+ */
+#include "config.h"
+
+#include <sched.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "kport-internal.h"
+
+static int
+ring_setup(unsigned entries, struct io_uring_params *p)
+{
+	return (int)syscall(__NR_io_uring_setup, entries, p);
+}
+
+static int
+ring_enter(int fd, unsigned submit, unsigned complete, unsigned flags)
+{
+	return (int)syscall(__NR_io_uring_enter, fd, submit, complete, flags, NULL, 0);
+}
+
+/*
+ * kring_open
+ *	Set up a ring of KRING_MAX requests.  Returns 0, or the errno of a
+ *	kernel without io_uring or one that forbids it (ENOSYS, EPERM under
+ *	a seccomp filter or io_uring_disabled), or ENOMEM.
+ */
+int
+kring_open(struct kring *r)
+{
+	/* Older kernels refuse flags they do not know: then take the plain ring. */
+	static const unsigned tries[] = { IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER, 0 };
+	struct io_uring_params p;
+	unsigned i;
+	size_t sqlen, cqlen;
+	char *sq, *cq;
+
+	r->kg_fd = -1;
+	for (i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
+		memset(&p, 0, sizeof(p));
+		p.flags = tries[i];
+		if ((r->kg_fd = ring_setup(KRING_MAX, &p)) >= 0 || errno != EINVAL)
+			break;
+	}
+	if (r->kg_fd < 0)
+		return errno;
+	if (!(p.features & IORING_FEAT_SINGLE_MMAP) || p.sq_entries < KRING_MAX) {
+		close(r->kg_fd);	/* before 5.4: not worth a second layout */
+		r->kg_fd = -1;
+		return ENOSYS;
+	}
+
+	sqlen = p.sq_off.array + p.sq_entries * sizeof(unsigned);
+	cqlen = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+	r->kg_ringlen = sqlen > cqlen ? sqlen : cqlen;
+	r->kg_sqeslen = p.sq_entries * sizeof(struct io_uring_sqe);
+	r->kg_ring = mmap(NULL, r->kg_ringlen, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_POPULATE, r->kg_fd, IORING_OFF_SQ_RING);
+	r->kg_sqes = mmap(NULL, r->kg_sqeslen, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_POPULATE, r->kg_fd, IORING_OFF_SQES);
+	if (r->kg_ring == MAP_FAILED || r->kg_sqes == MAP_FAILED) {
+		if (r->kg_ring != MAP_FAILED)
+			munmap(r->kg_ring, r->kg_ringlen);
+		if (r->kg_sqes != MAP_FAILED)
+			munmap(r->kg_sqes, r->kg_sqeslen);
+		close(r->kg_fd);
+		r->kg_fd = -1;
+		return ENOMEM;
+	}
+	sq = cq = r->kg_ring;
+	r->kg_sqhead = (unsigned *)(sq + p.sq_off.head);
+	r->kg_sqtail = (unsigned *)(sq + p.sq_off.tail);
+	r->kg_sqmask = *(unsigned *)(sq + p.sq_off.ring_mask);
+	r->kg_sqarray = (unsigned *)(sq + p.sq_off.array);
+	r->kg_cqhead = (unsigned *)(cq + p.cq_off.head);
+	r->kg_cqtail = (unsigned *)(cq + p.cq_off.tail);
+	r->kg_cqmask = *(unsigned *)(cq + p.cq_off.ring_mask);
+	r->kg_cqes = (struct io_uring_cqe *)(cq + p.cq_off.cqes);
+	/* the array maps queue positions to entries one to one, for good */
+	for (i = 0; i <= r->kg_sqmask; i++)
+		r->kg_sqarray[i] = i;
+	return 0;
+}
+
+/*
+ * kring_close
+ *	Give the ring back.  With own false the descriptor is no longer the
+ *	ring's (the user closed it, and the number may be in use again):
+ *	only the mappings go.
+ */
+void
+kring_close(struct kring *r, bool own)
+{
+	if (r->kg_fd < 0)
+		return;
+	munmap(r->kg_ring, r->kg_ringlen);
+	munmap(r->kg_sqes, r->kg_sqeslen);
+	if (own)
+		close(r->kg_fd);
+	r->kg_fd = -1;
+}
+
+/* The i-th request of the batch being written. */
+struct io_uring_sqe *
+kring_sqe(struct kring *r, unsigned i)
+{
+	struct io_uring_sqe *sqe = &r->kg_sqes[(mp_load_32(r->kg_sqtail) + i) & r->kg_sqmask];
+
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->user_data = i;
+	return sqe;
+}
+
+/* Take every completion there is: res into res[user_data]; how many. */
+static unsigned
+kring_reap(struct kring *r, int *res)
+{
+	uint32_t head = mp_load_32(r->kg_cqhead), tail = mp_load_acq_32(r->kg_cqtail);
+	unsigned n = 0;
+
+	for (; head != tail; head++, n++) {
+		struct io_uring_cqe *cqe = &r->kg_cqes[head & r->kg_cqmask];
+
+		res[cqe->user_data] = cqe->res;
+	}
+	mp_store_rel_32(r->kg_cqhead, head);
+	return n;
+}
+
+/*
+ * kring_run
+ *	Submit requests 0..n-1 (written with kring_sqe()) and wait for all
+ *	of them: res[i] is request i's result, as io_uring gives it (a
+ *	negative errno on failure).  Returns 0.
+ *	If the ring breaks under it (the user closed its descriptor), the
+ *	requests the kernel never took get KRING_UNSENT, the ring is given
+ *	back, and the result is EBADF: the caller tries those the plain way.
+ *	NOTE: every request is non-blocking, so each is finished when the
+ *	enter that took it returns; the wait is for form's sake.
+ */
+int
+kring_run(struct kring *r, unsigned n, int *res)
+{
+	uint32_t tail = mp_load_32(r->kg_sqtail) + n, left;
+	unsigned i, reaped = 0;
+	int e;
+
+	for (i = 0; i < n; i++)
+		res[i] = KRING_UNSENT;
+	mp_store_rel_32(r->kg_sqtail, tail);
+	for (;;) {
+		left = tail - mp_load_acq_32(r->kg_sqhead);
+		if (ring_enter(r->kg_fd, left, n - reaped, IORING_ENTER_GETEVENTS) >= 0 ||
+		    (e = errno) == EINTR || e == EAGAIN || e == EBUSY) {
+			if ((reaped += kring_reap(r, res)) == n)
+				return 0;
+			continue;
+		}
+		/* Broken: what it took is done (non-blocking), what it did not
+		   take stays KRING_UNSENT.  Collect the one, drop the other. */
+		left = tail - mp_load_acq_32(r->kg_sqhead);
+		while ((reaped += kring_reap(r, res)) < n - left)
+			sched_yield();
+		kring_close(r, e != EBADF && e != EOPNOTSUPP);
+		return EBADF;
+	}
+}
