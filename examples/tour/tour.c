@@ -5,13 +5,15 @@
  * client.  The tour sends one message synchronously, then several
  * asynchronously with a queue reply port, waits for them three ways,
  * watches the reply port's descriptor with poll(), and aborts a request
- * nobody has taken yet.  Last, the same calls carry real system calls to
- * the system port, the emulated kernel.  Read it top to bottom; each step
+ * nobody has taken yet.  Then the same calls carry real system calls to
+ * the system port, the emulated kernel; last, a plugged thread sends
+ * several reads that go to the kernel together, in one system call.  Read it top to bottom; each step
  * prints what happened and which flags the message carried.  Run it with
  * MSGPORT_TRACE=FILE to have every step written down, and
  * tools/msgport-timeline FILE to see them thread by thread.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -155,6 +157,26 @@ main(void)
 	waitsys(rport, &ns.hdr);
 	show("after waitsys(rport, msg):", &ns.hdr);
 
+	printf("7. Plugged: asynchronous reads held, then sent together in one system call.\n");
+	struct sys_pread rd[3];
+	char buf[3][16];
+	int fd = open("/proc/self/exe", O_RDONLY), held = 0, back = 0;
+
+	plugsys();
+	for (i = 0; i < 3; i++) {
+		prep_pread(&rd[i], fd, buf[i], sizeof(buf[i]), i * 16);
+		prep_async(&rd[i].hdr, rport);
+		held += sendsys(sysport(), &rd[i].hdr, sizeof(rd[i])) == EASYNC;
+	}
+	printf("  3 preads sent: %d said EASYNC, %s on the reply port yet\n", held,
+	    getport(rport) == NULL ? "none" : "some");
+	unplugsys();				/* here they go, all at once */
+	for (i = 0; i < 3; i++)
+		back += waitsys(rport, &rd[i].hdr) == 0;
+	printf("  after unplugsys(): %d returned to the reply port\n", back);
+	show("the first read:", &rd[0].hdr);
+	close(fd);
+
 	rmport(sport);
 	rmport(rport);
 	printf("Done: every message came back exactly once.\n");
@@ -162,5 +184,5 @@ main(void)
 		printf("To watch each message's life, thread by thread:\n"
 		    "  MSGPORT_TRACE=/tmp/tour.trace examples/tour/tour && "
 		    "tools/msgport-timeline /tmp/tour.trace\n");
-	return abort_result == ECANCELED && gp.hdr.ms_result == getpid() ? 0 : 1;
+	return abort_result == ECANCELED && gp.hdr.ms_result == getpid() && back == 3 ? 0 : 1;
 }
