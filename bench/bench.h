@@ -9,8 +9,10 @@
  *
  * Lower is better; 1.0 means as fast as the baseline.  MSGPORT_BENCH_RUNS
  * and MSGPORT_BENCH_SCALE (a float multiplying the iteration counts)
- * trade time for steadier figures.
+ * trade time for steadier figures; MSGPORT_BENCH_ONLY=WORD runs only the
+ * comparisons whose name contains WORD.
  */
+#include <string.h>
 #ifndef MSGPORT_BENCH_H
 #define MSGPORT_BENCH_H
 
@@ -85,7 +87,10 @@ bench_compare(const char *name, const char *ours_label, bench_fn ours, void *oar
 {
 	double o[101], b[101], om, bm;
 	int runs = bench_runs(), i;
+	const char *only = getenv("MSGPORT_BENCH_ONLY");
 
+	if (only != NULL && strstr(name, only) == NULL)
+		return 0;
 	iters = bench_iters(iters);
 	ours(oarg, iters / 10 + 1);
 	base(barg, iters / 10 + 1);

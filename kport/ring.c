@@ -30,6 +30,8 @@
 
 #include "kport-internal.h"
 
+#define KRING_FEATURES	(IORING_FEAT_SINGLE_MMAP | IORING_FEAT_RW_CUR_POS | IORING_FEAT_NATIVE_WORKERS)
+
 static int
 ring_setup(unsigned entries, struct io_uring_params *p)
 {
@@ -67,8 +69,12 @@ kring_open(struct kring *r)
 	}
 	if (r->kg_fd < 0)
 		return errno;
-	if (!(p.features & IORING_FEAT_SINGLE_MMAP) || p.sq_entries < KRING_MAX) {
-		close(r->kg_fd);	/* before 5.4: not worth a second layout */
+	/* Before 5.12 some of what plug.c relies on was missing or young:
+	   READ/WRITE/SEND/RECV and offset -1 (5.6), one mapping for both
+	   queues (5.4), MSG_DONTWAIT honoured without arming poll.  Such a
+	   kernel gets no ring: the held messages are tried one by one. */
+	if ((p.features & KRING_FEATURES) != KRING_FEATURES || p.sq_entries < KRING_MAX) {
+		close(r->kg_fd);
 		r->kg_fd = -1;
 		return ENOSYS;
 	}
