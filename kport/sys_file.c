@@ -249,7 +249,7 @@ int
 krun_lseek(msg_t *msg)
 {
 	ARGS(sys_lseek);
-	return kret(msg, lseek(a->fd, a->offset, a->whence));
+	return kret_sys(msg, ksys(SYS_lseek, a->fd, a->offset, a->whence));
 }
 
 int

@@ -66,14 +66,14 @@ kwait(msg_t *msg, struct pollfd *fds, nfds_t nfds, const struct timespec *deadli
 int MP_HOT
 krun_getpid(msg_t *msg)
 {
-	return kret(msg, getpid());
+	return kret_sys(msg, ksys(SYS_getpid, 0, 0, 0));
 }
 
 int
 krun_kill(msg_t *msg)
 {
 	ARGS(sys_kill);
-	return kret(msg, kill(a->pid, a->sig));
+	return kret_sys(msg, ksys(SYS_kill, a->pid, a->sig, 0));
 }
 
 int
