@@ -10,7 +10,7 @@
  * Lower is better; 1.0 means as fast as the baseline.  MSGPORT_BENCH_RUNS
  * and MSGPORT_BENCH_SCALE (a float multiplying the iteration counts)
  * trade time for steadier figures; MSGPORT_BENCH_ONLY=WORD runs only the
- * comparisons whose name contains WORD.
+ * comparisons whose name begins with WORD.
  */
 #include <string.h>
 #ifndef MSGPORT_BENCH_H
@@ -89,7 +89,7 @@ bench_compare(const char *name, const char *ours_label, bench_fn ours, void *oar
 	int runs = bench_runs(), i;
 	const char *only = getenv("MSGPORT_BENCH_ONLY");
 
-	if (only != NULL && strstr(name, only) == NULL)
+	if (only != NULL && strncmp(name, only, strlen(only)) != 0)
 		return 0;
 	iters = bench_iters(iters);
 	ours(oarg, iters / 10 + 1);
