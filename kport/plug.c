@@ -211,15 +211,15 @@ kplug_hold(msg_t *msg, const struct kcmd *kc)
 	struct kplug *p = kplug_self;
 	bool full;
 
-	mp_libcrit_enter();
+	mp_libcrit_enter();		/* an upcall that sends must not find it half held */
 	p->kp_held[p->kp_n].kh_msg = msg;
 	p->kp_held[p->kp_n].kh_gen = mp_load_32(&kstate.ks_gen);
 	full = ++p->kp_n == KRING_MAX;
 	mp_held_send = kplug_send_self;
 	MP_TRACE("hold", msg, NULL, kc->kc_name, "plug");
-	mp_libcrit_exit();
 	if (full)
-		kplug_send(p);
+		kplug_send(p);	/* before an upcall held back meanwhile could hold one more */
+	mp_libcrit_exit();
 	return EASYNC;
 }
 

@@ -576,6 +576,93 @@ fork_does_not_send_the_parents(void **state)
 }
 
 /*
+ * Upcalls that send while their thread is plugged: each upcall (run in
+ * this thread, interrupting its sends at any point) holds preads of its
+ * own in the same plug.  Every message, the thread's and the upcalls',
+ * comes back once.
+ */
+#define UP_ROUNDS	150
+#define UP_MAIN		40
+#define UP_EACH		3
+
+static struct sys_pread up_m[UP_ROUNDS * UP_EACH];
+static char up_buf[UP_ROUNDS * UP_EACH][16];
+static int up_sent, up_ran;
+static bool up_held[UP_ROUNDS * UP_EACH];	/* EASYNC: it comes back to rp */
+
+static void
+up_sends(msgport_t *port, void *arg)
+{
+	msg_t *g;
+	int i, r;
+
+	(void)arg;
+	while ((g = getport(port)) != NULL) {
+		up_ran++;
+		for (i = 0; i < UP_EACH && up_sent < UP_ROUNDS * UP_EACH; i++, up_sent++) {
+			prep_pread(&up_m[up_sent], filefd, up_buf[up_sent], 16, 0);
+			prep_async(&up_m[up_sent].hdr, rp);
+			/* the thread may have unplugged by now: then it ran in place */
+			r = sendsys(sysport(), &up_m[up_sent].hdr, sizeof(up_m[up_sent]));
+			assert_true(r == EASYNC || r == 0);
+			up_held[up_sent] = r == EASYNC;
+		}
+	}
+}
+
+static void
+upcalls_that_send_while_plugged(void **state)
+{
+	static const struct timespec zero = { 0, 0 };
+	struct sys_pread m[UP_MAIN];
+	struct sys_nanosleep ns;
+	char buf[UP_MAIN][16];
+	msgport_t *up;
+	int round, i, got = 0;
+	time_t deadline;
+
+	(void)state;
+	up_sent = up_ran = 0;
+	assert_non_null(up = mkport_upcall(up_sends, NULL));
+	for (round = 0; round < UP_ROUNDS; round++) {
+		/* a worker returns the nap to the upcall port while we send */
+		prep_nanosleep(&ns, &zero, NULL);
+		prep_async(&ns.hdr, up);
+		assert_int_equal(plugsys(), 0);
+		assert_int_equal(sendsys(sysport(), &ns.hdr, sizeof(ns)), EASYNC);
+		for (i = 0; i < UP_MAIN; i++) {
+			prep_pread(&m[i], filefd, buf[i], 16, 0);
+			prep_async(&m[i].hdr, rp);
+			assert_int_equal(sendsys(sysport(), &m[i].hdr, sizeof(m[i])), EASYNC);
+		}
+		/* every other round the upcall surely comes while plugged */
+		for (i = 0; i < 2; i++) {
+			if (i == round % 2)
+				assert_int_equal(unplugsys(), 0);
+			deadline = time(NULL) + 30;	/* its upcall has run, or will soon */
+			while (__atomic_load_n(&up_ran, __ATOMIC_ACQUIRE) <= round) {
+				assert_true(time(NULL) < deadline);
+				sched_yield();
+			}
+		}
+		for (i = 0; i < UP_MAIN; i++)
+			assert_int_equal(kp_waitdone(rp, &m[i].hdr), 0);
+		/* the upcall's own: held, then sent by the waits below */
+		for (; got < up_sent; got++) {
+			if (up_held[got])
+				assert_int_equal(kp_waitdone(rp, &up_m[got].hdr), 0);
+			assert_int_equal(up_m[got].hdr.ms_result, 16);
+		}
+		assert_null(getport(rp));
+	}
+	assert_int_equal(up_ran, UP_ROUNDS);
+	assert_int_equal(rmport(up), 0);
+	for (i = round = 0; i < up_sent; i++)
+		round += up_held[i];
+	print_message("upcalls: %d of their %d messages held\n", round, up_sent);
+}
+
+/*
  * The storm: plugged threads each send thousands of preads, never more
  * than a window in flight, unplugging now and then; an aborter aborts
  * messages already sent, at random.  Every message sent is returned
@@ -706,6 +793,7 @@ main(void)
 		BOTH(stop_cancels_held),
 		BOTH(thread_exit_sends_held),
 		BOTH(fork_does_not_send_the_parents),
+		BOTH(upcalls_that_send_while_plugged),
 		BOTH(storm_each_returned_once),
 	};
 
