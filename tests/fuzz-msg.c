@@ -1,0 +1,240 @@
+/*
+ * Description: the message decoder against arbitrary input.  The bytes
+ * become a message header -- command, flags (request bits, state bits,
+ * the user's bits), size, reply port (none, an open one, a closed one),
+ * even a NULL message or port -- sent to the system port, plugged or
+ * not.  The arguments are ones every call refuses (descriptors -1,
+ * pointers to nowhere, lengths too large), so any command may be named
+ * and none does harm; the structures the library itself reads (a slate,
+ * fstatatv's arrays) get NULL.  It must never crash, and sendsys()'s
+ * answer must agree with what happens to the message:
+ *
+ *	refused unclaimed (a size out of range, unknown request bits,
+ *	in flight already: EINVAL, EBUSY): left exactly as it was;
+ *	EASYNC: it comes back exactly once, done and idle;
+ *	anything else: it is idle again, its error that answer, its
+ *	request and user flags and its size as sent.
+ *
+ * Built two ways, as fuzz-slate.c:
+ *   tests/fuzz-msg	a libFuzzer target (configure --enable-fuzz, clang);
+ *   tests/test-msg-fuzz	the same target fed deterministic pseudo-random
+ *			inputs, in every make check.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "msgport-slate.h"
+
+union fz_msg {
+	msg_t		hdr;
+	struct sys_syscall sc;
+	char		raw[2048];
+};
+
+struct fz_in {
+	const uint8_t	*p;
+	size_t		n;
+};
+
+static uint32_t
+take(struct fz_in *in, int bytes)
+{
+	uint32_t v = 0;
+	int i;
+
+	for (i = 0; i < bytes; i++) {
+		v <<= 8;
+		if (in->n > 0) {
+			v |= *in->p++;
+			in->n--;
+		}
+	}
+	return v;
+}
+
+static void
+fail(const char *why, const msg_t *m, int r)
+{
+	fprintf(stderr, "fuzz-msg: %s (cmd %u flags %#x size %u: sendsys %d, error %d)\n",
+	    why, m->ms_cmd, m->ms_flags, m->ms_size, r, m->ms_error);
+	abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* What the inputs came to: returned later; refused or done at once;
+   refused unclaimed. */
+static long fz_async, fz_now, fz_busy;
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static union fz_msg m;
+	static msgport_t *open_rp, *closed_rp;
+	struct timespec wait = { 30, 0 };
+	struct fz_in in = { data, size };
+	uint32_t cmd, flags, how, f0;
+	size_t msgsize;
+	msgport_t *port, *rp;
+	msg_t *msg, *g, before;
+	int r, plugged;
+
+	if (open_rp == NULL) {
+		if ((open_rp = mkport_queue()) == NULL || (closed_rp = mkport_queue()) == NULL ||
+		    closeport(closed_rp) != 0)
+			abort();
+	}
+
+	/* the command: mostly a real one, sometimes anything */
+	how = take(&in, 1);
+	cmd = how & 0x80 ? take(&in, 4) : how % (KCMD_MAX + 2);
+	/* the flags: request bits mostly, state and user bits sometimes */
+	flags = take(&in, 1);
+	flags = (flags & 0xc0) == 0xc0 ? take(&in, 4) :
+	    flags & (MSGF_ASYNC | MSGF_NONBLOCK | MSGF_PERSISTENT);
+	/* the size: the command's, one off, or anything */
+	how = take(&in, 1);
+	msgsize = how < 160 ? 0 : how < 200 ? (size_t)(how % 3) - 1 : take(&in, 3);
+	how = take(&in, 1);
+	rp = how % 3 == 0 ? NULL : how % 3 == 1 ? open_rp : closed_rp;
+	plugged = take(&in, 1) % 2;
+
+	/* arguments every call refuses; NULL for what the library reads itself */
+	memset(&m, 0xff, sizeof(m));
+	if (cmd == KCMD_SLATE || cmd == KCMD_FSTATATV)
+		memset(&m, 0, sizeof(m));
+	memset(&m.hdr, 0, sizeof(m.hdr));
+	m.hdr.ms_cmd = cmd;
+	m.hdr.ms_flags = flags;
+	m.hdr.ms_reply_port = rp;
+	m.hdr.ms_error = (int)take(&in, 2);		/* stale results: the send clears them */
+	m.hdr.ms_result = (int64_t)take(&in, 4);
+	if (msgsize == 0 || msgsize == (size_t)-1 || msgsize == 1) {
+		/* the command's own size, give or take one */
+		size_t own = cmd > 0 && cmd < KCMD_MAX ? sizeof(union fz_msg) : sizeof(msg_t);
+
+		switch (cmd) {
+#define SZ(c, t) case c: own = sizeof(struct t); break
+		SZ(KCMD_OPENAT, sys_openat); SZ(KCMD_CLOSE, sys_close); SZ(KCMD_READ, sys_read);
+		SZ(KCMD_WRITE, sys_write); SZ(KCMD_PREAD, sys_pread); SZ(KCMD_PWRITE, sys_pwrite);
+		SZ(KCMD_READV, sys_readv); SZ(KCMD_WRITEV, sys_writev); SZ(KCMD_LSEEK, sys_lseek);
+		SZ(KCMD_FSTAT, sys_fstat); SZ(KCMD_FSTATAT, sys_fstatat); SZ(KCMD_STATX, sys_statx);
+		SZ(KCMD_FSYNC, sys_fsync); SZ(KCMD_FDATASYNC, sys_fsync);
+		SZ(KCMD_FTRUNCATE, sys_ftruncate); SZ(KCMD_GETDENTS64, sys_getdents64);
+		SZ(KCMD_MKDIRAT, sys_mkdirat); SZ(KCMD_UNLINKAT, sys_unlinkat);
+		SZ(KCMD_RENAMEAT, sys_renameat); SZ(KCMD_SOCKET, sys_socket); SZ(KCMD_BIND, sys_bind);
+		SZ(KCMD_LISTEN, sys_listen); SZ(KCMD_ACCEPT4, sys_accept4);
+		SZ(KCMD_CONNECT, sys_connect); SZ(KCMD_SENDTO, sys_sendto);
+		SZ(KCMD_RECVFROM, sys_recvfrom); SZ(KCMD_SENDMSG, sys_sendmsg);
+		SZ(KCMD_RECVMSG, sys_recvmsg); SZ(KCMD_SHUTDOWN, sys_shutdown); SZ(KCMD_POLL, sys_poll);
+		SZ(KCMD_NANOSLEEP, sys_nanosleep); SZ(KCMD_GETPID, sys_getpid); SZ(KCMD_KILL, sys_kill);
+		SZ(KCMD_WAITPID, sys_waitpid); SZ(KCMD_SYSCALL, sys_syscall);
+		SZ(KCMD_SIGNAL, sys_signal); SZ(KCMD_TIMER, sys_timer); SZ(KCMD_SLATE, sys_slate);
+		SZ(KCMD_FSTATATV, sys_fstatatv);
+#undef SZ
+		}
+		msgsize = own + (msgsize == (size_t)-1 ? (size_t)-1 : msgsize);
+	}
+	if (msgsize > sizeof(m) && msgsize <= 65536)
+		msgsize = sizeof(m);	/* a size the buffer holds: only the system port's check differs */
+
+	/* now and then a NULL message or port */
+	how = take(&in, 1);
+	msg = how == 0xfe ? NULL : &m.hdr;
+	port = how == 0xff ? NULL : sysport();
+	if (port == NULL && how != 0xff)
+		abort();
+
+	if (plugged && plugsys() != 0)
+		abort();
+	f0 = m.hdr.ms_flags;
+	memcpy(&before, &m.hdr, sizeof(before));
+	r = sendsys(port, msg, msgsize);
+	if (plugged && unplugsys() != 0)
+		abort();
+	if (msg == NULL || port == NULL) {
+		if (r != EFAULT)
+			abort();
+		return 0;
+	}
+
+	/* Refused before it was claimed (sendsys(3)): left exactly as it was. */
+	if (msgsize < sizeof(msg_t) || msgsize > 65536 || (f0 & MSGF_INFLIGHT) ||
+	    (f0 & MSGF_REQUESTS & ~(MSGF_ASYNC | MSGF_NONBLOCK | MSGF_PERSISTENT))) {
+		if (r != ((f0 & MSGF_INFLIGHT) && msgsize >= sizeof(msg_t) && msgsize <= 65536 ?
+		    EBUSY : EINVAL))
+			fail("the wrong refusal", &m.hdr, r);
+		if (memcmp(&before, &m.hdr, sizeof(before)) != 0)
+			fail("refused unclaimed, yet touched", &m.hdr, r);
+		fz_busy++;
+		return 0;
+	}
+	if (r != EASYNC) {
+		/* refused once claimed, or done in place: idle, its error the answer */
+		if (m.hdr.ms_flags & MSGF_INFLIGHT)
+			fail("refused or done, but still in flight", &m.hdr, r);
+		if (m.hdr.ms_error != r)
+			fail("the message's error is not sendsys's answer", &m.hdr, r);
+		if ((m.hdr.ms_flags ^ f0) & (MSGF_REQUESTS | MSGF_USERMASK))
+			fail("its request or user flags changed", &m.hdr, r);
+		if (m.hdr.ms_size != msgsize)
+			fail("its size is not the one sent", &m.hdr, r);
+		if (!(m.hdr.ms_flags & MSGF_DONE) && m.hdr.ms_result != 0)
+			fail("refused, but a result is left", &m.hdr, r);
+		fz_now++;
+		return 0;
+	}
+
+	/* EASYNC: returned once.  A persistent one is stopped first. */
+	fz_async++;
+	if (m.hdr.ms_flags & MSGF_PERSISTENT)
+		abortsys(&m.hdr);
+	if (rp == NULL) {
+		if (timedwaitsys(NULL, &m.hdr, &wait) == ETIMEDOUT)
+			fail("never returned", &m.hdr, r);
+	} else {
+		do {
+			if ((r = timedwaitsys(rp, &m.hdr, &wait)) == ETIMEDOUT)
+				fail("never returned", &m.hdr, r);
+		} while (m.hdr.ms_flags & MSGF_INFLIGHT);	/* a persistent one's occurrences */
+		if ((g = getport(rp)) != NULL)
+			fail("returned twice", g, r);
+	}
+	if (!(m.hdr.ms_flags & MSGF_DONE) || (m.hdr.ms_flags & MSGF_INFLIGHT))
+		fail("returned but not done and idle", &m.hdr, r);
+	return 0;
+}
+
+#ifdef FUZZ_STANDALONE
+/* Without libFuzzer: deterministic pseudo-random inputs. */
+int
+main(void)
+{
+	uint8_t buf[32];
+	uint64_t x = 0x2545f4914f6cdd1dull;
+	long iters = 20000, it;
+	size_t i;
+
+	if (getenv("MSG_FUZZ_ITERS") != NULL)
+		iters = atol(getenv("MSG_FUZZ_ITERS"));
+	if (sysport() == NULL)
+		return 1;
+	for (it = 0; it < iters; it++) {
+		for (i = 0; i < sizeof(buf); i++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			buf[i] = (uint8_t)(x >> 24);
+		}
+		LLVMFuzzerTestOneInput(buf, (size_t)(x % sizeof(buf)) + 1);
+	}
+	printf("fuzz-msg: %ld inputs: %ld returned later, %ld refused or done at once, "
+	    "%ld refused unclaimed\n",
+	    iters, fz_async, fz_now, fz_busy);
+	/* a target that never gets a message accepted tests little */
+	return fz_async > iters / 100 && fz_now > iters / 10 && fz_busy > iters / 100 ? 0 : 1;
+}
+#endif
