@@ -135,7 +135,8 @@ kret(msg_t *msg, long r)
  *	bench/README.md).  Returns what the kernel does: -errno on failure.
  *	Sanitizer builds take libc's wrapper, which the sanitizers watch.
  */
-#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#if defined(__x86_64__) && defined(__LP64__) && !defined(__SANITIZE_ADDRESS__) && \
+    !defined(__SANITIZE_THREAD__)
 static inline long
 ksys(long nr, long a1, long a2, long a3)
 {
@@ -150,17 +151,20 @@ ksys(long nr, long a1, long a2, long a3)
 static inline long
 ksys(long nr, long a1, long a2, long a3)
 {
-	long r = syscall(nr, a1, a2, a3);
+	long r;
 
-	return r < 0 ? -errno : r;
+	errno = 0;
+	r = syscall(nr, a1, a2, a3);
+	return r == -1 && errno != 0 ? -errno : r;
 }
 #endif
 
-/* Store ksys()'s outcome in msg, as kret() does a libc call's. */
+/* Store ksys()'s outcome in msg, as kret() does a libc call's: only
+   -4095..-1 are errors (an lseek() offset can be "negative"). */
 static inline int
 kret_sys(msg_t *msg, long r)
 {
-	if (r < 0) {
+	if ((unsigned long)r > -4096UL) {
 		msg->ms_result = -1;
 		return (int)-r;
 	}
@@ -293,7 +297,7 @@ struct kstate {
 	pthread_t	ks_evthread;
 
 	uint32_t	ks_gen;		/* stops so far: held messages of an earlier run are canceled */
-	bool		ks_noring;	/* plugged threads try their messages one by one */
+	uint32_t	ks_noring;	/* plugged threads try their messages one by one; atomic */
 };
 
 extern struct kstate kstate;
@@ -414,12 +418,12 @@ bool	sysport_running(void);
 /*
  * ring.c: a thread's io_uring (see there).  A batch is at most KRING_MAX
  * requests; each one's result is a negative errno or what the call
- * returns, or KRING_UNSENT if the ring broke before the kernel took it.
+ * returns, or KRING_UNSENT if the ring failed before the kernel took it.
  */
 #define KRING_MAX	32
 #define KRING_UNSENT	(-0x7fff)
 struct kring {
-	int		kg_fd;		/* -1: none */
+	int		kg_index;	/* its registered index; -1: none */
 	uint32_t	*kg_sqhead, *kg_sqtail, *kg_sqarray, kg_sqmask;
 	uint32_t	*kg_cqhead, *kg_cqtail, kg_cqmask;
 	struct io_uring_sqe *kg_sqes;
@@ -428,7 +432,7 @@ struct kring {
 	size_t		kg_ringlen, kg_sqeslen;
 };
 int	kring_open(struct kring *r);
-void	kring_close(struct kring *r, bool own);
+void	kring_close(struct kring *r);
 struct io_uring_sqe *kring_sqe(struct kring *r, unsigned i);
 int	kring_run(struct kring *r, unsigned n, int *res);
 

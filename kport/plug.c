@@ -45,7 +45,7 @@ struct kplug {
 	uint32_t	kp_n;		/* messages held */
 	bool		kp_noring;	/* no ring could be set up here: one by one */
 	struct kheld	kp_held[KRING_MAX];
-	struct kring	kp_ring;	/* kg_fd -1: none yet, or none to be had */
+	struct kring	kp_ring;	/* kg_index -1: none yet, or none to be had */
 };
 
 static __thread struct kplug *kplug_self __attribute__((tls_model("initial-exec")));
@@ -53,49 +53,80 @@ static pthread_key_t kplug_key;
 static bool kplug_keyed;		/* kplug_key was made */
 static pthread_once_t kplug_once = PTHREAD_ONCE_INIT;
 
+/* May this thread use a ring now?  Set one up at its first batch. */
+static bool
+kplug_ring(struct kplug *p)
+{
+	if (mp_load_32(&kstate.ks_noring) || p->kp_noring)
+		return false;
+	if (p->kp_ring.kg_index < 0 && kring_open(&p->kp_ring) != 0) {
+		p->kp_noring = true;
+		return false;
+	}
+	return true;
+}
+
 /*
- * kplug_try
- *	Try the held messages p->kp_held[0..n-1], none aborted or canceled:
- *	their outcomes (0, an errno, EAGAIN: would block) into err[].
+ * kplug_ringrun
+ *	Run the k requests written for the held messages at[0..k-1] in the
+ *	ring: their outcomes into err[] (KRING_UNSENT: the ring failed
+ *	before taking it; the rest of the batch goes one by one).
  */
 static void
-kplug_try(struct kplug *p, unsigned n, int *err)
+kplug_ringrun(struct kplug *p, const unsigned *at, unsigned k, int *err, bool *ringed)
 {
 	int res[KRING_MAX];
+	unsigned i;
+	msg_t *msg;
+
+	if (k == 0)
+		return;
+	if (kring_run(&p->kp_ring, k, res) != 0)
+		p->kp_noring = true;
+	for (i = 0; i < k; i++) {
+		msg = p->kp_held[at[i]].kh_msg;
+		ringed[at[i]] = res[i] != KRING_UNSENT;
+		if (res[i] == KRING_UNSENT) {
+			err[at[i]] = KRING_UNSENT;
+		} else if (res[i] >= 0) {
+			msg->ms_result = res[i];
+			err[at[i]] = 0;
+		} else {
+			msg->ms_result = -1;
+			err[at[i]] = -res[i] == EWOULDBLOCK || -res[i] == EOPNOTSUPP ?
+			    EAGAIN : -res[i];
+		}
+	}
+}
+
+/*
+ * kplug_try
+ *	Try the held messages p->kp_held[0..n-1], none aborted or canceled,
+ *	in the order they were sent: their outcomes (0, an errno, EAGAIN:
+ *	would block) into err[], and whether the ring ran it into ringed[].
+ *	A message the ring cannot express is tried the plain way between
+ *	the ring runs before and after it.
+ */
+static void
+kplug_try(struct kplug *p, unsigned n, int *err, bool *ringed)
+{
 	unsigned i, k = 0, at[KRING_MAX];
 	msg_t *msg;
 
-	if (!p->kp_noring && !kstate.ks_noring && p->kp_ring.kg_fd < 0 &&
-	    kring_open(&p->kp_ring) != 0)
-		p->kp_noring = true;
-	if (p->kp_ring.kg_fd >= 0 && !kstate.ks_noring) {
-		for (i = 0; i < n; i++) {
-			msg = p->kp_held[i].kh_msg;
-			if (systab[msg->ms_cmd].kc_sqe(msg, kring_sqe(&p->kp_ring, k)) == 0)
-				at[k++] = i;
-			else
-				err[i] = KRING_UNSENT;
+	for (i = 0; i < n; i++) {
+		msg = p->kp_held[i].kh_msg;
+		err[i] = KRING_UNSENT;
+		ringed[i] = false;
+		if (kplug_ring(p) && systab[msg->ms_cmd].kc_sqe(msg, kring_sqe(&p->kp_ring, k)) == 0) {
+			at[k++] = i;
+			continue;
 		}
-		if (k > 0 && kring_run(&p->kp_ring, k, res) != 0)
-			p->kp_noring = true;	/* it broke: the user closed it */
-		for (i = 0; i < k; i++) {
-			msg = p->kp_held[at[i]].kh_msg;
-			if (res[i] == KRING_UNSENT) {
-				err[at[i]] = KRING_UNSENT;
-			} else if (res[i] >= 0) {
-				msg->ms_result = res[i];
-				err[at[i]] = 0;
-			} else {
-				msg->ms_result = -1;
-				err[at[i]] = -res[i] == EWOULDBLOCK || -res[i] == EOPNOTSUPP ?
-				    EAGAIN : -res[i];
-			}
-		}
-	} else {
-		for (i = 0; i < n; i++)
-			err[i] = KRING_UNSENT;
+		kplug_ringrun(p, at, k, err, ringed);
+		k = 0;
+		err[i] = systab[msg->ms_cmd].kc_try(msg);
 	}
-	/* the ring's leftovers, or all of them without one */
+	kplug_ringrun(p, at, k, err, ringed);
+	/* what a failing ring did not take */
 	for (i = 0; i < n; i++) {
 		if (err[i] == KRING_UNSENT) {
 			msg = p->kp_held[i].kh_msg;
@@ -115,6 +146,7 @@ kplug_send(struct kplug *p)
 {
 	struct kheld held[KRING_MAX];
 	int err[KRING_MAX];
+	bool ringed[KRING_MAX];
 	uint32_t gen = mp_load_acq_32(&kstate.ks_gen);
 	unsigned i, n, k = 0;
 	msg_t *msg;
@@ -136,7 +168,7 @@ kplug_send(struct kplug *p)
 	}
 	memcpy(p->kp_held, held, k * sizeof(held[0]));
 	if (k > 0)
-		kplug_try(p, k, err);
+		kplug_try(p, k, err, ringed);
 	for (i = 0; i < k; i++) {
 		msg = held[i].kh_msg;
 		if (err[i] == EAGAIN) {
@@ -144,8 +176,7 @@ kplug_send(struct kplug *p)
 			continue;
 		}
 		msg->ms_error = err[i];
-		MP_TRACE("run", msg, NULL, systab[msg->ms_cmd].kc_name,
-		    p->kp_ring.kg_fd >= 0 && !kstate.ks_noring ? "ring" : "plug");
+		MP_TRACE("run", msg, NULL, systab[msg->ms_cmd].kc_name, ringed[i] ? "ring" : "plug");
 		msg_return(msg);
 	}
 	mp_libcrit_exit();
@@ -167,7 +198,7 @@ kplug_exit(void *arg)
 
 	if (p->kp_n > 0)
 		kplug_send(p);
-	kring_close(&p->kp_ring, true);
+	kring_close(&p->kp_ring);
 	kplug_self = NULL;
 	kplug_depth = 0;
 	free(p);
@@ -187,7 +218,7 @@ kplug_atfork_child(void)
 		return;
 	p->kp_n = 0;
 	mp_held_send = NULL;
-	kring_close(&p->kp_ring, true);
+	kring_close(&p->kp_ring);
 	p->kp_noring = false;
 }
 
@@ -239,12 +270,15 @@ plugsys(void)
 		pthread_once(&kplug_once, kplug_init);
 		if (!kplug_keyed || (p = calloc(1, sizeof(*p))) == NULL)
 			return ENOMEM;
-		p->kp_ring.kg_fd = -1;
-		if (pthread_setspecific(kplug_key, p) != 0) {
+		p->kp_ring.kg_index = -1;
+		mp_libcrit_enter();	/* an upcall that plugs must find it set up, or not at all */
+		if (kplug_self != NULL || pthread_setspecific(kplug_key, p) != 0) {
+			mp_libcrit_exit();
 			free(p);
-			return ENOMEM;
+			return kplug_self != NULL ? plugsys() : ENOMEM;
 		}
 		kplug_self = p;
+		mp_libcrit_exit();
 	}
 	if (kplug_depth == UINT32_MAX)
 		return EOVERFLOW;

@@ -15,10 +15,18 @@
  * ring never replaces them.
  *
  * The ring is the raw kernel interface (io_uring_setup(2),
- * io_uring_enter(2), three mappings): liburing stays a benchmark
+ * io_uring_enter(2), two mappings): liburing stays a benchmark
  * baseline.  Only its own thread uses a ring, and each batch is reaped
  * whole before the next is written, so the submission queue is empty
  * whenever a batch starts and the ring needs no locking.
+ *
+ * The ring keeps no descriptor: it is registered with its thread
+ * (IORING_REGISTER_RING_FDS) and entered by that index, and its
+ * descriptor is closed at once.  A program that closes descriptors it
+ * does not know (close_range(), a daemon's loop) cannot take the ring
+ * away, and the library never closes a number that has become someone
+ * else's.  The kernel lets the ring go when its thread exits and the
+ * mappings are gone.
  */
 #include "config.h"
 
@@ -39,9 +47,21 @@ ring_setup(unsigned entries, struct io_uring_params *p)
 }
 
 static int
-ring_enter(int fd, unsigned submit, unsigned complete, unsigned flags)
+ring_enter(int index, unsigned submit, unsigned complete, unsigned flags)
 {
-	return (int)syscall(__NR_io_uring_enter, fd, submit, complete, flags, NULL, 0);
+	return (int)syscall(__NR_io_uring_enter, index, submit, complete,
+	    flags | IORING_ENTER_REGISTERED_RING, NULL, 0);
+}
+
+/* Register ring fd with this thread: its index, or -1. */
+static int
+ring_register(int fd)
+{
+	struct io_uring_rsrc_update up = { .offset = -1U, .data = (uint64_t)fd };
+
+	if (syscall(__NR_io_uring_register, fd, IORING_REGISTER_RING_FDS, &up, 1) != 1)
+		return -1;
+	return (int)up.offset;
 }
 
 /*
@@ -59,23 +79,24 @@ kring_open(struct kring *r)
 	unsigned i;
 	size_t sqlen, cqlen;
 	char *sq, *cq;
+	int fd = -1, e;
 
-	r->kg_fd = -1;
+	r->kg_index = -1;
 	for (i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
 		memset(&p, 0, sizeof(p));
 		p.flags = tries[i];
-		if ((r->kg_fd = ring_setup(KRING_MAX, &p)) >= 0 || errno != EINVAL)
+		if ((fd = ring_setup(KRING_MAX, &p)) >= 0 || errno != EINVAL)
 			break;
 	}
-	if (r->kg_fd < 0)
+	if (fd < 0)
 		return errno;
 	/* Before 5.12 some of what plug.c relies on was missing or young:
 	   READ/WRITE/SEND/RECV and offset -1 (5.6), one mapping for both
-	   queues (5.4), MSG_DONTWAIT honoured without arming poll.  Such a
-	   kernel gets no ring: the held messages are tried one by one. */
+	   queues (5.4), MSG_DONTWAIT honoured without arming poll; and a
+	   ring registered with its thread takes 5.18.  Such a kernel gets no
+	   ring: the held messages are tried one by one. */
 	if ((p.features & KRING_FEATURES) != KRING_FEATURES || p.sq_entries < KRING_MAX) {
-		close(r->kg_fd);
-		r->kg_fd = -1;
+		close(fd);
 		return ENOSYS;
 	}
 
@@ -84,18 +105,21 @@ kring_open(struct kring *r)
 	r->kg_ringlen = sqlen > cqlen ? sqlen : cqlen;
 	r->kg_sqeslen = p.sq_entries * sizeof(struct io_uring_sqe);
 	r->kg_ring = mmap(NULL, r->kg_ringlen, PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_POPULATE, r->kg_fd, IORING_OFF_SQ_RING);
+	    MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQ_RING);
 	r->kg_sqes = mmap(NULL, r->kg_sqeslen, PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_POPULATE, r->kg_fd, IORING_OFF_SQES);
-	if (r->kg_ring == MAP_FAILED || r->kg_sqes == MAP_FAILED) {
+	    MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQES);
+	if (r->kg_ring == MAP_FAILED || r->kg_sqes == MAP_FAILED ||
+	    (r->kg_index = ring_register(fd)) < 0) {
+		e = r->kg_ring == MAP_FAILED || r->kg_sqes == MAP_FAILED ? ENOMEM : ENOSYS;
 		if (r->kg_ring != MAP_FAILED)
 			munmap(r->kg_ring, r->kg_ringlen);
 		if (r->kg_sqes != MAP_FAILED)
 			munmap(r->kg_sqes, r->kg_sqeslen);
-		close(r->kg_fd);
-		r->kg_fd = -1;
-		return ENOMEM;
+		close(fd);
+		r->kg_index = -1;
+		return e;
 	}
+	close(fd);			/* the registration keeps it */
 	sq = cq = r->kg_ring;
 	r->kg_sqhead = (unsigned *)(sq + p.sq_off.head);
 	r->kg_sqtail = (unsigned *)(sq + p.sq_off.tail);
@@ -113,20 +137,18 @@ kring_open(struct kring *r)
 
 /*
  * kring_close
- *	Give the ring back.  With own false the descriptor is no longer the
- *	ring's (the user closed it, and the number may be in use again):
- *	only the mappings go.
+ *	Give the ring back: its mappings.  The kernel frees it once its
+ *	thread's registration goes too (at the thread's exit; a child of
+ *	fork() never had it).
  */
 void
-kring_close(struct kring *r, bool own)
+kring_close(struct kring *r)
 {
-	if (r->kg_fd < 0)
+	if (r->kg_index < 0)
 		return;
 	munmap(r->kg_ring, r->kg_ringlen);
 	munmap(r->kg_sqes, r->kg_sqeslen);
-	if (own)
-		close(r->kg_fd);
-	r->kg_fd = -1;
+	r->kg_index = -1;
 }
 
 /* The i-th request of the batch being written. */
@@ -161,9 +183,10 @@ kring_reap(struct kring *r, int *res)
  *	Submit requests 0..n-1 (written with kring_sqe()) and wait for all
  *	of them: res[i] is request i's result, as io_uring gives it (a
  *	negative errno on failure).  Returns 0.
- *	If the ring breaks under it (the user closed its descriptor), the
- *	requests the kernel never took get KRING_UNSENT, the ring is given
- *	back, and the result is EBADF: the caller tries those the plain way.
+ *	If the ring fails under it (an enter refused outright, or taking
+ *	nothing), the requests the kernel never took get KRING_UNSENT, the
+ *	ring is given back, and the result is EIO: the caller tries those
+ *	the plain way.
  *	NOTE: every request is non-blocking, so each is finished when the
  *	enter that took it returns; the wait is for form's sake.
  */
@@ -171,26 +194,29 @@ int
 kring_run(struct kring *r, unsigned n, int *res)
 {
 	uint32_t tail = mp_load_32(r->kg_sqtail) + n, left;
-	unsigned i, reaped = 0;
-	int e;
+	unsigned i, reaped = 0, idle = 0;
+	int e = 0, got;
 
 	for (i = 0; i < n; i++)
 		res[i] = KRING_UNSENT;
 	mp_store_rel_32(r->kg_sqtail, tail);
 	for (;;) {
 		left = tail - mp_load_acq_32(r->kg_sqhead);
-		if (ring_enter(r->kg_fd, left, n - reaped, IORING_ENTER_GETEVENTS) >= 0 ||
-		    (e = errno) == EINTR || e == EAGAIN || e == EBUSY) {
-			if ((reaped += kring_reap(r, res)) == n)
-				return 0;
-			continue;
-		}
-		/* Broken: what it took is done (non-blocking), what it did not
-		   take stays KRING_UNSENT.  Collect the one, drop the other. */
-		left = tail - mp_load_acq_32(r->kg_sqhead);
-		while ((reaped += kring_reap(r, res)) < n - left)
-			sched_yield();
-		kring_close(r, e != EBADF && e != EOPNOTSUPP);
-		return EBADF;
+		got = ring_enter(r->kg_index, left, n - reaped, IORING_ENTER_GETEVENTS);
+		if (got < 0 && (e = errno) != EINTR && e != EAGAIN && e != EBUSY)
+			break;
+		i = kring_reap(r, res);
+		if ((reaped += i) == n)
+			return 0;
+		/* an enter that neither took nor finished anything, again and again */
+		if (i == 0 && left == tail - mp_load_acq_32(r->kg_sqhead) && ++idle == 1000)
+			break;
 	}
+	/* What it took is done (non-blocking), what it did not take stays
+	   KRING_UNSENT.  Collect the one, drop the other. */
+	left = tail - mp_load_acq_32(r->kg_sqhead);
+	while ((reaped += kring_reap(r, res)) < n - left)
+		sched_yield();
+	kring_close(r);
+	return EIO;
 }

@@ -85,7 +85,9 @@ ktry_sendto(msg_t *msg)
 	    a->addr, a->addrlen));
 }
 
-/* The ring forms: io_uring's send and receive take no address. */
+/* The ring forms: io_uring's send and receive take no address, and its
+   sends never raise SIGPIPE (it adds MSG_NOSIGNAL): a send that might
+   raise it is tried the plain way. */
 static int
 ksqe_sr(struct io_uring_sqe *sqe, uint8_t op, int fd, const void *addr, size_t len, int flags)
 {
@@ -99,7 +101,7 @@ int
 ksqe_sendto(msg_t *msg, struct io_uring_sqe *sqe)
 {
 	ARGS(sys_sendto);
-	if (a->addr != NULL)
+	if (a->addr != NULL || !(a->flags & MSG_NOSIGNAL))
 		return EINVAL;
 	return ksqe_sr(sqe, IORING_OP_SEND, a->fd, a->buf, a->len, a->flags);
 }
@@ -160,6 +162,8 @@ int
 ksqe_sendmsg(msg_t *msg, struct io_uring_sqe *sqe)
 {
 	ARGS(sys_sendmsg);
+	if (!(a->flags & MSG_NOSIGNAL))
+		return EINVAL;
 	return ksqe_sr(sqe, IORING_OP_SENDMSG, a->fd, a->mh, 1, a->flags);
 }
 

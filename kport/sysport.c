@@ -310,7 +310,7 @@ kstart(const struct sysport_attr *attr)
 	if (attr == NULL)
 		attr = &none;
 	ks->ks_intrsig = attr->sa_intrsig ? attr->sa_intrsig : SIGRTMAX - 2;
-	ks->ks_noring = attr->sa_noring || envnum("MSGPORT_NORING", 0, 0) != 0;
+	mp_store_32(&ks->ks_noring, attr->sa_noring || envnum("MSGPORT_NORING", 0, 0) != 0);
 	if (ks->ks_intrsig < SIGRTMIN || ks->ks_intrsig > SIGRTMAX)
 		return EINVAL;
 	memset(&sa, 0, sizeof(sa));

@@ -4,8 +4,10 @@
  * of a synchronous message still running in another thread is refused
  * with EBUSY, abortsys() on it is harmless and it is returned once; two
  * threads sending one message over and over each get 0 or EBUSY, never
- * anything else; and a message reused after an asynchronous life comes
- * back with the old state bits gone and the user's bits kept.
+ * anything else; a message reused after an asynchronous life comes
+ * back with the old state bits gone and the user's bits kept; and a call
+ * made in place (getpid, kill, lseek) reads the kernel's answer as libc
+ * does: an lseek() result above 2^63 is an offset, not an error.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -136,6 +138,39 @@ reuse_after_async_clears_old_state(void **st)
 	assert_int_equal(rmport(rp), 0);
 }
 
+static void
+in_place_calls_read_results_as_libc(void **state)
+{
+	const off_t far = (off_t)0xffffffffff600000ull;	/* a "negative" offset */
+	struct sys_lseek m;
+	struct sys_kill k;
+	off_t raw;
+	int fd;
+
+	(void)state;
+	prep_kill(&k, getpid(), 0);
+	assert_int_equal(sendsys(sysport(), &k.hdr, sizeof(k)), 0);
+	prep_kill(&k, getpid(), -1);
+	assert_int_equal(sendsys(sysport(), &k.hdr, sizeof(k)), RAWERR(kill(getpid(), -1)));
+	assert_int_equal(k.hdr.ms_result, -1);
+	prep_lseek(&m, -1, 0, SEEK_SET);
+	assert_int_equal(sendsys(sysport(), &m.hdr, sizeof(m)), EBADF);
+	assert_int_equal(m.hdr.ms_result, -1);
+
+	if ((fd = open("/proc/self/mem", O_RDONLY)) < 0)
+		skip();
+	errno = 0;
+	raw = lseek(fd, far, SEEK_SET);
+	if (raw != far || errno != 0) {
+		close(fd);
+		skip();			/* this kernel refuses it: nothing to compare */
+	}
+	prep_lseek(&m, fd, far, SEEK_SET);
+	assert_int_equal(sendsys(sysport(), &m.hdr, sizeof(m)), 0);
+	assert_true(m.hdr.ms_result == (int64_t)far);
+	close(fd);
+}
+
 int
 main(void)
 {
@@ -143,6 +178,7 @@ main(void)
 		cmocka_unit_test(inflight_sync_is_ebusy_and_abort_harmless),
 		cmocka_unit_test(racing_sends_get_0_or_ebusy),
 		cmocka_unit_test(reuse_after_async_clears_old_state),
+		cmocka_unit_test(in_place_calls_read_results_as_libc),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
