@@ -132,19 +132,22 @@ kreq_submit(msg_t *msg, const struct kcmd *kc, int fd, short events, bool held)
 		kunlock(&ks->ks_lock);
 		return kunsent(msg, held ? ECANCELED : EPIPE, held);
 	}
-	if (kaborted(msg)) {
+	ks->ks_free = kr->kr_next;
+	kr->kr_msg = msg;
+	kr->kr_cmd = kc;
+	kr->kr_onworker = false;
+	kr->kr_state = KR_WAITING;
+	/* The slot first, then abortable: an abortsys() that flagged msg
+	   before this found no slot and left it to us; one after finds the
+	   slot and waits for ks_lock.  Either way it is canceled once. */
+	mp_store_rel_ptr(&msg->ms_kstate, kr);
+	if (msg_setflags(msg, MSGF_ABORTABLE, 0) & MSGF_ABORTED) {
+		kfree(ks, kr);
 		kunlock(&ks->ks_lock);
 		if (held)
 			return kunsent(msg, ECANCELED, held);
 		return ksettle(msg, kcancel(msg));
 	}
-	ks->ks_free = kr->kr_next;
-	kr->kr_msg = msg;
-	kr->kr_cmd = kc;
-	kr->kr_onworker = false;
-	msg_setflags(msg, MSGF_ABORTABLE, 0);
-	mp_store_rel_ptr(&msg->ms_kstate, kr);
-	kr->kr_state = KR_WAITING;
 	if (fd < 0 || evloop_arm(kr, fd, events) != 0) {
 		MP_TRACE("pool", msg, NULL, kc->kc_name, "queued");
 		kenqueue(ks, kr);

@@ -55,6 +55,7 @@ msg_claim(msg_t *msg)
 int
 msg_refuse(msg_t *msg, int error)
 {
+	mp_store_ptr((void **)&msg->ms_target, NULL);	/* see abortsys() */
 	msg->ms_error = error;
 	MP_TRACE("refuse", msg, NULL, NULL, NULL);
 	msg_setflags(msg, 0, MSGF_STATE);
@@ -81,6 +82,11 @@ msg_return(msg_t *msg)
 	/* before it is the sender's again */
 	MP_TRACE("return", msg, queue ? rport : NULL, NULL,
 	    queue ? "port" : (f & MSGF_SYNC) ? "wake" : "done");
+	/* Its life ends here, unless a persistent one is to be returned
+	   again: a next life's abortsys() must not find this target (the
+	   port may be gone by then).  See abortsys(). */
+	if (!(f & MSGF_PERSISTENT) || (f & MSGF_FINAL))
+		mp_store_ptr((void **)&msg->ms_target, NULL);
 	do {
 		nf = (f | MSGF_DONE) &
 		    ~(MSGF_WAITING | MSGF_ABORTABLE | MSGF_RETURNING | MSGF_COUNTED);
@@ -197,8 +203,8 @@ msg_send(msgport_t *port, msg_t *msg, size_t msgsize)
 	msg->ms_count = 0;
 	msg->ms_next = msg->ms_prev = NULL;
 	mp_store_ptr((void **)&msg->ms_onport, NULL);
-	msg->ms_target = port;
 	msg->ms_kstate = NULL;
+	mp_store_rel_ptr((void **)&msg->ms_target, port);	/* last: see abortsys() */
 	MP_TRACE("send", msg, port, NULL, mp_load_32(&msg->ms_flags) & MSGF_ASYNC ? "async" : "sync");
 
 	rport = msg->ms_reply_port;
@@ -289,8 +295,12 @@ abortsys(msg_t *msg)
 	   yet), or a synchronous request a server has taken. */
 	if ((f & (MSGF_SYNC | MSGF_ABORTABLE | MSGF_QUEUED)) == MSGF_SYNC)
 		return 0;
+	/* Claimed, but its sender has not yet said where it goes (a life's
+	   end clears ms_target, msg_send() stores it last): the flag is all,
+	   and the port it goes to looks at it (kreq_submit(), say). */
+	if ((target = mp_load_acq_ptr((void *const *)&msg->ms_target)) == NULL)
+		return 0;
 
-	target = msg->ms_target;
 	if (target->mp_ops->mp_dropmsg(target, msg) == 0) {
 		msg->ms_error = ECANCELED;
 		msg_return(msg);

@@ -271,6 +271,77 @@ abort_storm_returns_each_once(void **s)
 	assert_int_equal(rmport(rp), 0);
 }
 
+/*
+ * An abort that lands the moment a message is claimed -- before its
+ * sender has stored where it goes, or while the system port is giving
+ * it a slot -- still cuts it short: a receive that no data will ever
+ * finish comes back ECANCELED, every time, plugged or not.
+ */
+#define RACE_TRIALS	3000
+
+static struct sys_recvfrom race_m;
+static int race_go;			/* 1: abort it; -1: stop */
+
+static void *
+race_aborter(void *arg)
+{
+	unsigned seed = 3;
+	int spin;
+
+	(void)arg;
+	for (;;) {
+		while (__atomic_load_n(&race_go, __ATOMIC_ACQUIRE) == 0)
+			continue;
+		if (__atomic_load_n(&race_go, __ATOMIC_ACQUIRE) < 0)
+			return NULL;
+		while (!(kp_flags(&race_m.hdr) & MSGF_INFLIGHT))
+			continue;
+		for (spin = (int)(rnd(&seed) % 200); spin > 0; spin--)
+			__asm__ volatile ("" ::: "memory");
+		(void)abortsys(&race_m.hdr);
+		__atomic_store_n(&race_go, 0, __ATOMIC_RELEASE);
+	}
+}
+
+static void
+abort_racing_the_send_is_never_lost(void **s)
+{
+	struct timespec wait = { 30, 0 };
+	msgport_t *rp = mkport_queue();
+	pthread_t t;
+	char buf[4];
+	int sv[2], trial, r, plugged;
+
+	(void)s;
+	startup();
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(pthread_create(&t, NULL, race_aborter, NULL), 0);
+	for (trial = 0; trial < RACE_TRIALS; trial++) {
+		plugged = trial % 2;
+		prep_recv(&race_m, sv[0], buf, sizeof(buf), 0);
+		prep_async(&race_m.hdr, rp);
+		if (plugged)
+			assert_int_equal(plugsys(), 0);
+		__atomic_store_n(&race_go, 1, __ATOMIC_RELEASE);
+		r = sendsys(sysport(), &race_m.hdr, sizeof(race_m));
+		if (plugged)
+			assert_int_equal(unplugsys(), 0);
+		while (__atomic_load_n(&race_go, __ATOMIC_ACQUIRE) != 0)
+			continue;			/* the abort is in */
+		if (r == ECANCELED)
+			continue;			/* caught before it was queued */
+		assert_int_equal(r, EASYNC);
+		assert_int_equal(timedwaitsys(rp, &race_m.hdr, &wait), ECANCELED);
+		assert_int_equal(race_m.hdr.ms_result, -1);
+		assert_null(getport(rp));
+	}
+	__atomic_store_n(&race_go, -1, __ATOMIC_RELEASE);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	close(sv[0]);
+	close(sv[1]);
+	assert_int_equal(rmport(rp), 0);
+}
+
 int
 main(void)
 {
@@ -280,6 +351,7 @@ main(void)
 		cmocka_unit_test(blocked_in_poll_or_waitpid_is_interrupted),
 		cmocka_unit_test(finished_keeps_its_result),
 		cmocka_unit_test(abort_storm_returns_each_once),
+		cmocka_unit_test(abort_racing_the_send_is_never_lost),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
