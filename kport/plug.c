@@ -244,6 +244,10 @@ kplug_hold(msg_t *msg, const struct kcmd *kc)
 
 	mp_libcrit_enter();		/* an upcall that sends must not find it half held */
 	p->kp_held[p->kp_n].kh_msg = msg;
+	/* NOTE: a send that passed the port's RUNNING check just before a
+	   sysport_stop() may read the new generation; if the port is started
+	   again before the flush, that one message runs rather than coming
+	   back ECANCELED.  Either way it is returned once. */
 	p->kp_held[p->kp_n].kh_gen = mp_load_32(&kstate.ks_gen);
 	full = ++p->kp_n == KRING_MAX;
 	mp_held_send = kplug_send_self;
