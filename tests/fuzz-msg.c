@@ -28,6 +28,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fuzzutil.h"
 #include "msgport-slate.h"
 
 union fz_msg {
@@ -36,27 +37,6 @@ union fz_msg {
 	char		raw[2048];
 };
 
-struct fz_in {
-	const uint8_t	*p;
-	size_t		n;
-};
-
-static uint32_t
-take(struct fz_in *in, int bytes)
-{
-	uint32_t v = 0;
-	int i;
-
-	for (i = 0; i < bytes; i++) {
-		v <<= 8;
-		if (in->n > 0) {
-			v |= *in->p++;
-			in->n--;
-		}
-	}
-	return v;
-}
-
 static void
 fail(const char *why, const msg_t *m, int r)
 {
@@ -64,8 +44,6 @@ fail(const char *why, const msg_t *m, int r)
 	    why, m->ms_cmd, msgflags(m), m->ms_size, r, m->ms_error);
 	abort();
 }
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* What the inputs came to: returned later; refused or done at once;
    refused unclaimed. */

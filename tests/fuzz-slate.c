@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fuzzutil.h"
 #include "msgport-slate.h"
 
 #define FZ_NE	16
@@ -34,29 +35,6 @@ union fz_msg {
 	struct sys_slate sl;
 	char		raw[1024];
 };
-
-struct fz_in {
-	const uint8_t	*p;
-	size_t		n;
-};
-
-static uint64_t
-take(struct fz_in *in, int bytes)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < bytes; i++) {
-		v <<= 8;
-		if (in->n > 0) {
-			v |= *in->p++;
-			in->n--;
-		}
-	}
-	return v;
-}
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* How many inputs were accepted, and run. */
 static long fz_accepted, fz_ran, fz_ranbig;
