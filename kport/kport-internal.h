@@ -174,11 +174,16 @@ kret_sys(msg_t *msg, long r)
 
 /* Treat "no non-blocking form for this descriptor" as "would block". */
 static inline int
+kwould(int e)
+{
+	return e == EOPNOTSUPP || e == EWOULDBLOCK ? EAGAIN : e;
+}
+
+/* A try's outcome, as kret() stores it: EAGAIN when it would block. */
+static inline int
 kret_try(msg_t *msg, long r)
 {
-	int e = kret(msg, r);
-
-	return e == EOPNOTSUPP || e == EWOULDBLOCK ? EAGAIN : e;
+	return kwould(kret(msg, r));
 }
 
 /*

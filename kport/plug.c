@@ -86,16 +86,8 @@ kplug_ringrun(struct kplug *p, const unsigned *at, unsigned k, int *err, bool *r
 	for (i = 0; i < k; i++) {
 		msg = p->kp_held[at[i]].kh_msg;
 		ringed[at[i]] = res[i] != KRING_UNSENT;
-		if (res[i] == KRING_UNSENT) {
-			err[at[i]] = KRING_UNSENT;
-		} else if (res[i] >= 0) {
-			msg->ms_result = res[i];
-			err[at[i]] = 0;
-		} else {
-			msg->ms_result = -1;
-			err[at[i]] = -res[i] == EWOULDBLOCK || -res[i] == EOPNOTSUPP ?
-			    EAGAIN : -res[i];
-		}
+		/* io_uring's result is the kernel's, as ksys() returns it */
+		err[at[i]] = res[i] == KRING_UNSENT ? KRING_UNSENT : kwould(kret_sys(msg, res[i]));
 	}
 }
 
