@@ -3,22 +3,53 @@
  * event_base, run by one thread.
  *
  * A message whose non-blocking try would block on a pollable descriptor
- * arms its slot's one-shot event (allocated once per slot at start, so
- * nothing is allocated per message); when the descriptor is ready the
- * loop thread runs the try again, and either returns the message or arms
- * it again.  Other threads arm and disarm events directly: libevent's
+ * waits in that descriptor's FIFO, one for reads and one for writes.
+ * Each descriptor waited on has one record (struct kfd) with one
+ * persistent libevent event, for the directions whose FIFO is not empty,
+ * as an epoll user or io_uring's poll arming would do: when the
+ * descriptor is ready, the loop thread tries the messages from the head
+ * of the FIFO on, returning each that finishes, until one would block
+ * again.  So messages on one descriptor complete in the order they were
+ * sent, and any number of them can wait (libevent takes at most 65,535
+ * events per descriptor; this is one).
+ *
+ * A character device without a non-blocking form (a terminal: its
+ * RWF_NOWAIT try always says "would block") waits for readiness here
+ * too, where it can be aborted; once ready, the head goes to the pool,
+ * which makes the plain call, and the FIFO moves on when it is done.
+ *
+ * The records (ks_nslots of them, as many as messages can wait) and
+ * their events are allocated at start, so nothing is allocated per
+ * message; a record is in the hash while messages wait on its descriptor.
+ * Everything here is done under ks_lock, by any thread: libevent's
  * pthreads support locks the base and wakes the loop.
+ * NOTE: nothing here waits for the loop thread (event_del_noblock), so
+ * the loop's callback may run once for a record that was freed or reused
+ * meanwhile; it then finds no waiter, or tries another descriptor's head
+ * without blocking: a spurious wake-up, never a lost or doubled message.
  */
 #include "config.h"
 
 #include <assert.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <event2/event.h>
 #include <event2/thread.h>
 
 #include "kport-internal.h"
 
 static_assert(KEV_READ == EV_READ && KEV_WRITE == EV_WRITE, "kc_fd events are libevent's");
+
+struct kfd {
+	int		kf_fd;
+	short		kf_events;	/* what kf_ev is added for; 0: not added */
+	bool		kf_running;	/* evloop_ready() is at work on it */
+	struct kreq	*kf_head[2], *kf_tail[2];	/* KDIR_READ, KDIR_WRITE */
+	struct kfd	*kf_hnext;	/* hash chain, or free list */
+	struct event	*kf_ev;
+};
+
+static const short kdir_ev[2] = { EV_READ, EV_WRITE };
 
 static pthread_once_t evloop_once = PTHREAD_ONCE_INIT;
 static int evloop_threads;
@@ -29,48 +60,302 @@ evloop_init(void)
 	evloop_threads = evthread_use_pthreads();
 }
 
+static void evloop_ready(evutil_socket_t fd, short what, void *arg);
+
+static struct kfd **
+kfd_bucket(struct kstate *ks, int fd)
+{
+	return &ks->ks_fdhash[(uint32_t)fd & ks->ks_fdmask];
+}
+
+static struct kfd *
+kfd_find(struct kstate *ks, int fd)
+{
+	struct kfd *kf;
+
+	for (kf = *kfd_bucket(ks, fd); kf != NULL && kf->kf_fd != fd; kf = kf->kf_hnext)
+		continue;
+	return kf;
+}
+
+/* fd's record, made if it has none (a slot waits, so one is free). */
+static struct kfd *
+kfd_get(struct kstate *ks, int fd)
+{
+	struct kfd *kf = kfd_find(ks, fd), **b;
+
+	if (kf != NULL || (kf = ks->ks_fdfree) == NULL)
+		return kf;
+	ks->ks_fdfree = kf->kf_hnext;
+	kf->kf_fd = fd;
+	kf->kf_events = 0;
+	kf->kf_running = false;
+	b = kfd_bucket(ks, fd);
+	kf->kf_hnext = *b;
+	*b = kf;
+	mp_store_32(&ks->ks_nfds, ks->ks_nfds + 1);
+	return kf;
+}
+
+static void
+kfd_put(struct kstate *ks, struct kfd *kf)
+{
+	struct kfd **b;
+
+	for (b = kfd_bucket(ks, kf->kf_fd); *b != kf; b = &(*b)->kf_hnext)
+		continue;
+	*b = kf->kf_hnext;
+	kf->kf_fd = -1;
+	kf->kf_hnext = ks->ks_fdfree;
+	ks->ks_fdfree = kf;
+	mp_store_32(&ks->ks_nfds, ks->ks_nfds - 1);
+}
+
 /*
- * evloop_ready
- *	kr's descriptor is ready: if nobody cancelled kr meanwhile, run the
- *	call without blocking; return it, or wait again if it still would
- *	block (unless aborted or shutting down).
+ * kfd_update
+ *	Make kf's event wait for the directions whose head is waiting (a
+ *	head the pool runs waits for nothing), and free kf once no message
+ *	waits on it.  Returns false if the event could not be added.
+ *	NOTE: while evloop_ready() is at work on kf it does this at its end.
  */
+static bool
+kfd_update(struct kstate *ks, struct kfd *kf)
+{
+	short want = 0;
+	int d;
+
+	if (kf->kf_running)
+		return true;
+	for (d = 0; d < 2; d++)
+		if (kf->kf_head[d] != NULL && kf->kf_head[d]->kr_state == KR_WAITING)
+			want |= kdir_ev[d];
+	if (want != kf->kf_events) {
+		if (kf->kf_events != 0)
+			event_del_noblock(kf->kf_ev);
+		kf->kf_events = 0;
+		if (want != 0 && (event_assign(kf->kf_ev, ks->ks_base, kf->kf_fd,
+		    want | EV_PERSIST, evloop_ready, kf) != 0 || event_add(kf->kf_ev, NULL) != 0))
+			return false;
+		kf->kf_events = want;
+	}
+	if (kf->kf_head[KDIR_READ] == NULL && kf->kf_head[KDIR_WRITE] == NULL)
+		kfd_put(ks, kf);
+	return true;
+}
+
+static void
+kfd_unlink(struct kfd *kf, struct kreq *kr)
+{
+	int d = kr->kr_dir;
+
+	if (kr->kr_fprev != NULL)
+		kr->kr_fprev->kr_fnext = kr->kr_fnext;
+	else
+		kf->kf_head[d] = kr->kr_fnext;
+	if (kr->kr_fnext != NULL)
+		kr->kr_fnext->kr_fprev = kr->kr_fprev;
+	else
+		kf->kf_tail[d] = kr->kr_fprev;
+	kr->kr_fnext = kr->kr_fprev = NULL;
+	kr->kr_kf = NULL;
+}
+
+/*
+ * kfd_topool
+ *	kf's event could not be added (the descriptor was closed under its
+ *	waiters, or the kernel is out of memory): its waiting messages go to
+ *	the pool, in order, which makes the plain calls (ks_lock held).
+ */
+static void
+kfd_topool(struct kstate *ks, struct kfd *kf)
+{
+	struct kreq *kr, *next;
+	int d;
+
+	for (d = 0; d < 2; d++)
+		for (kr = kf->kf_head[d]; kr != NULL; kr = next) {
+			next = kr->kr_fnext;
+			if (kr->kr_state == KR_WAITING) {
+				kfd_unlink(kf, kr);
+				kreq_queue(kr);
+			}
+		}
+	(void)kfd_update(ks, kf);
+}
+
+/*
+ * evloop_drain
+ *	fd is ready for direction d: try kf's waiters from the head on
+ *	until one would block again (ks_lock held; dropped around each try).
+ */
+static void
+evloop_drain(struct kstate *ks, struct kfd *kf, int d)
+{
+	struct kreq *kr;
+	msg_t *msg;
+	int error;
+
+	while ((kr = kf->kf_head[d]) != NULL && kr->kr_state == KR_WAITING) {
+		msg = kr->kr_msg;
+		if (kr->kr_chardev && !kaborted(msg)) {
+			kreq_queue(kr);		/* the pool's now; the FIFO waits for it */
+			return;
+		}
+		kr->kr_state = KR_RUNNING;
+		kunlock(&ks->ks_lock);
+		MP_TRACE("run", msg, NULL, kr->kr_cmd->kc_name, "loop");
+		error = kaborted(msg) ? kcancel(msg) : kr->kr_cmd->kc_try(msg);
+		klock(&ks->ks_lock);
+		if (error == EAGAIN) {
+			if (!kaborted(msg) && !ks->ks_stopping) {
+				kr->kr_state = KR_WAITING;
+				return;
+			}
+			error = kcancel(msg);
+		}
+		kunlock(&ks->ks_lock);
+		kreq_done(kr, error);
+		klock(&ks->ks_lock);
+	}
+}
+
+/* A record's descriptor is ready: its heads' turn (see evloop_drain). */
 static void
 evloop_ready(evutil_socket_t fd, short what, void *arg)
 {
 	struct kstate *ks = &kstate;
-	struct kreq *kr = arg;
-	msg_t *msg;
-	int error;
+	struct kfd *kf = arg;
+	int d;
 
-	(void)fd, (void)what;
+	(void)fd;
 	klock(&ks->ks_lock);
-	if (kr->kr_state != KR_WAITING) {
-		kunlock(&ks->ks_lock);
+	if (kf->kf_events == 0 || kf->kf_running) {
+		kunlock(&ks->ks_lock);	/* stale: see the NOTE above */
 		return;
 	}
-	kr->kr_state = KR_RUNNING;
+	kf->kf_running = true;
+	for (d = 0; d < 2; d++)
+		if (what & kdir_ev[d])
+			evloop_drain(ks, kf, d);
+	kf->kf_running = false;
+	if (!kfd_update(ks, kf))
+		kfd_topool(ks, kf);
 	kunlock(&ks->ks_lock);
+}
 
-	msg = kr->kr_msg;
-	MP_TRACE("run", msg, NULL, kr->kr_cmd->kc_name, "loop");
-	error = kaborted(msg) ? kcancel(msg) : kr->kr_cmd->kc_try(msg);
-	if (error == EAGAIN) {
-		klock(&ks->ks_lock);
-		if (!kaborted(msg) && !ks->ks_stopping) {
-			kr->kr_state = KR_WAITING;
-			if (event_add(kr->kr_ev, NULL) == 0) {
-				kunlock(&ks->ks_lock);
-				return;
+/*
+ * evloop_arm
+ *	Put kr at the tail of fd's FIFO for events (ks_lock held).  0, or
+ *	-1 if fd cannot be polled (the caller uses the pool).
+ */
+int
+evloop_arm(struct kreq *kr, int fd, short events, bool chardev)
+{
+	struct kstate *ks = &kstate;
+	struct kfd *kf = kfd_get(ks, fd);
+	int d = (events & EV_WRITE) ? KDIR_WRITE : KDIR_READ;
+
+	if (kf == NULL)
+		return -1;
+	kr->kr_kf = kf;
+	kr->kr_dir = (uint8_t)d;
+	kr->kr_chardev = chardev;
+	kr->kr_fnext = NULL;
+	kr->kr_fprev = kf->kf_tail[d];
+	if (kf->kf_tail[d] != NULL)
+		kf->kf_tail[d]->kr_fnext = kr;
+	else
+		kf->kf_head[d] = kr;
+	kf->kf_tail[d] = kr;
+	if (kfd_update(ks, kf))
+		return 0;
+	kfd_unlink(kf, kr);
+	(void)kfd_update(ks, kf);
+	return -1;
+}
+
+/*
+ * evloop_disarm
+ *	Take kr out of its FIFO, if it is in one (ks_lock held): it was
+ *	aborted, canceled, or done in the pool.  The next one may go.
+ */
+void
+evloop_disarm(struct kreq *kr)
+{
+	struct kfd *kf = kr->kr_kf;
+
+	if (kf == NULL)
+		return;
+	kfd_unlink(kf, kr);
+	if (!kfd_update(&kstate, kf))
+		kfd_topool(&kstate, kf);
+}
+
+/*
+ * evloop_busy
+ *	Do messages wait on fd for events?  Then a new one goes behind them
+ *	instead of trying first (first in, first out per descriptor).
+ *	NOTE: one load when nothing waits anywhere.
+ */
+bool
+evloop_busy(int fd, short events)
+{
+	struct kstate *ks = &kstate;
+	struct kfd *kf;
+	bool busy;
+
+	if (mp_load_32(&ks->ks_nfds) == 0)
+		return false;
+	klock(&ks->ks_lock);
+	kf = ks->ks_fdhash != NULL ? kfd_find(ks, fd) : NULL;
+	busy = kf != NULL && kf->kf_head[(events & EV_WRITE) ? KDIR_WRITE : KDIR_READ] != NULL;
+	kunlock(&ks->ks_lock);
+	return busy;
+}
+
+/*
+ * evloop_cancelfd
+ *	fd is about to be closed by a close message: return every message
+ *	waiting on it with ECANCELED, and flag the one being run (it
+ *	finishes with its own outcome, or ECANCELED if it would block).
+ */
+void
+evloop_cancelfd(int fd)
+{
+	struct kstate *ks = &kstate;
+	struct kreq *kr, *next, *list = NULL;
+	struct kfd *kf;
+	int d;
+
+	if (mp_load_32(&ks->ks_nfds) == 0)
+		return;
+	klock(&ks->ks_lock);
+	if (ks->ks_fdhash != NULL && (kf = kfd_find(ks, fd)) != NULL) {
+		for (d = 0; d < 2; d++)
+			for (kr = kf->kf_head[d]; kr != NULL; kr = next) {
+				next = kr->kr_fnext;
+				msg_setflags(kr->kr_msg, MSGF_ABORTED, 0);
+				if (kr->kr_state != KR_WAITING)
+					continue;
+				kr->kr_state = KR_CANCELED;
+				kfd_unlink(kf, kr);
+				kr->kr_next = list;
+				list = kr;
 			}
-			kr->kr_state = KR_RUNNING;
-			error = kret(msg, -1);
-		} else {
-			error = kcancel(msg);
-		}
-		kunlock(&ks->ks_lock);
+		if (!kfd_update(ks, kf))
+			kfd_topool(ks, kf);
 	}
-	kreq_done(kr, error);
+	kunlock(&ks->ks_lock);
+	/* oldest first */
+	for (kr = list, list = NULL; kr != NULL; kr = next) {
+		next = kr->kr_next;
+		kr->kr_next = list;
+		list = kr;
+	}
+	for (kr = list; kr != NULL; kr = next) {
+		next = kr->kr_next;
+		kreq_done(kr, kcancel(kr->kr_msg));
+	}
 }
 
 /* The stop event: runs in the loop, so it cannot come before the loop starts. */
@@ -90,16 +375,59 @@ evloop_main(void *arg)
 	return NULL;
 }
 
+static void
+evloop_free(struct kstate *ks)
+{
+	uint32_t i;
+
+	for (i = 0; ks->ks_fds != NULL && i < ks->ks_nslots; i++)
+		if (ks->ks_fds[i].kf_ev != NULL)
+			event_free(ks->ks_fds[i].kf_ev);
+	free(ks->ks_fds);
+	free(ks->ks_fdhash);
+	ks->ks_fds = ks->ks_fdfree = NULL;
+	ks->ks_fdhash = NULL;
+	mp_store_32(&ks->ks_nfds, 0);
+	if (ks->ks_stopev != NULL)
+		event_free(ks->ks_stopev);
+	ks->ks_stopev = NULL;
+	if (ks->ks_base != NULL)
+		event_base_free(ks->ks_base);
+	ks->ks_base = NULL;
+}
+
+/* The records, their events and the hash, for ks_nslots waiters. */
+static int
+evloop_records(struct kstate *ks)
+{
+	uint32_t i, nb = 1;
+
+	while (nb < ks->ks_nslots)
+		nb <<= 1;
+	ks->ks_fds = calloc(ks->ks_nslots, sizeof(*ks->ks_fds));
+	ks->ks_fdhash = calloc(nb, sizeof(*ks->ks_fdhash));
+	if (ks->ks_fds == NULL || ks->ks_fdhash == NULL)
+		return ENOMEM;
+	ks->ks_fdmask = nb - 1;
+	for (i = ks->ks_nslots; i-- > 0; ) {
+		ks->ks_fds[i].kf_fd = -1;
+		ks->ks_fds[i].kf_ev = event_new(ks->ks_base, -1, 0, evloop_ready, &ks->ks_fds[i]);
+		if (ks->ks_fds[i].kf_ev == NULL)
+			return ENOMEM;
+		ks->ks_fds[i].kf_hnext = ks->ks_fdfree;
+		ks->ks_fdfree = &ks->ks_fds[i];
+	}
+	return 0;
+}
+
 /*
  * evloop_start
- *	A base, one event per slot, and the loop thread (every signal
- *	blocked).
+ *	A base, the records, and the loop thread (every signal blocked).
  */
 int
 evloop_start(struct kstate *ks)
 {
 	sigset_t all, old;
-	uint32_t i;
 	int r;
 
 	pthread_once(&evloop_once, evloop_init);
@@ -111,13 +439,8 @@ evloop_start(struct kstate *ks)
 		r = ENOMEM;
 		goto fail;
 	}
-	for (i = 0; i < ks->ks_nslots; i++) {
-		ks->ks_slots[i].kr_ev = event_new(ks->ks_base, -1, 0, evloop_ready, &ks->ks_slots[i]);
-		if (ks->ks_slots[i].kr_ev == NULL) {
-			r = ENOMEM;
-			goto fail;
-		}
-	}
+	if ((r = evloop_records(ks)) != 0)
+		goto fail;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	r = pthread_create(&ks->ks_evthread, NULL, evloop_main, ks);
@@ -125,49 +448,15 @@ evloop_start(struct kstate *ks)
 	if (r == 0)
 		return 0;
 fail:
-	for (i = 0; i < ks->ks_nslots && ks->ks_slots[i].kr_ev != NULL; i++) {
-		event_free(ks->ks_slots[i].kr_ev);
-		ks->ks_slots[i].kr_ev = NULL;
-	}
-	if (ks->ks_stopev != NULL)
-		event_free(ks->ks_stopev);
-	ks->ks_stopev = NULL;
-	event_base_free(ks->ks_base);
-	ks->ks_base = NULL;
+	evloop_free(ks);
 	return r;
 }
 
-/* Stop the loop thread and free the events and the base (nothing is armed). */
+/* Stop the loop thread and free the records and the base (nothing waits). */
 void
 evloop_stop(struct kstate *ks)
 {
-	uint32_t i;
-
 	event_active(ks->ks_stopev, EV_READ, 0);
 	pthread_join(ks->ks_evthread, NULL);
-	event_free(ks->ks_stopev);
-	ks->ks_stopev = NULL;
-	for (i = 0; i < ks->ks_nslots; i++) {
-		event_free(ks->ks_slots[i].kr_ev);
-		ks->ks_slots[i].kr_ev = NULL;
-	}
-	event_base_free(ks->ks_base);
-	ks->ks_base = NULL;
-}
-
-/* Arm kr's event for events on fd (under ks_lock).  0, or -1 if the
-   descriptor cannot be polled (the caller uses the pool). */
-int
-evloop_arm(struct kreq *kr, int fd, short events)
-{
-	if (event_assign(kr->kr_ev, kstate.ks_base, fd, events, evloop_ready, kr) != 0)
-		return -1;
-	return event_add(kr->kr_ev, NULL);
-}
-
-/* Take kr's event off the loop; waits for its callback if it is running. */
-void
-evloop_disarm(struct kreq *kr)
-{
-	event_del(kr->kr_ev);
+	evloop_free(ks);
 }

@@ -256,6 +256,8 @@ kaborted(msg_t *msg)
  */
 enum { KR_FREE, KR_QUEUED, KR_WAITING, KR_RUNNING, KR_CANCELED };
 
+struct kfd;
+
 struct kreq {
 	msg_t		*kr_msg;
 	const struct kcmd *kr_cmd;
@@ -264,8 +266,14 @@ struct kreq {
 	uint32_t	kr_state;	/* KR_* */
 	bool		kr_onworker;	/* kr_worker is running it */
 	pthread_t	kr_worker;
-	struct event	*kr_ev;		/* its readiness event (event loop) */
+	/* the event loop: the descriptor's FIFO it waits in (evloop.c) */
+	struct kfd	*kr_kf;		/* NULL: in no FIFO */
+	struct kreq	*kr_fnext, *kr_fprev;
+	uint8_t		kr_dir;		/* KDIR_READ or KDIR_WRITE */
+	bool		kr_chardev;	/* no non-blocking form: once ready, the pool runs it */
 };
+
+enum { KDIR_READ, KDIR_WRITE };
 
 /*
  * The kernel: one per process.  It is never freed, so a stale ms_kstate
@@ -277,7 +285,6 @@ struct kstate {
 	pthread_cond_t	ks_work;	/* the pool queue is not empty, or stopping */
 	pthread_cond_t	ks_room;	/* a slot came free, or stopping */
 	bool		ks_stopping;
-	uint32_t	ks_dropping;	/* aborts taking an event off the loop */
 	uint32_t	ks_roomwait;	/* senders waiting for a slot */
 
 	struct kreq	*ks_slots;
@@ -296,10 +303,15 @@ struct kstate {
 	int		ks_intrsig;
 	sigset_t	ks_intrmask;	/* a worker's mask while it waits interruptibly */
 
-	/* the event loop */
+	/* the event loop: one record per descriptor waited on (evloop.c) */
 	struct event_base *ks_base;
 	struct event	*ks_stopev;	/* activated to end the loop */
 	pthread_t	ks_evthread;
+	struct kfd	*ks_fds;	/* ks_nslots records, allocated at start */
+	struct kfd	*ks_fdfree;
+	struct kfd	**ks_fdhash;	/* by descriptor number */
+	uint32_t	ks_fdmask;	/* buckets - 1 */
+	uint32_t	ks_nfds;	/* records in use; atomic read without ks_lock */
 
 	uint32_t	ks_gen;		/* stops so far: held messages of an earlier run are canceled */
 	uint32_t	ks_noring;	/* plugged threads try their messages one by one; atomic */
@@ -411,13 +423,16 @@ int	ktry_slate(msg_t *msg);
 #define POOL_BATCH	16	/* messages a worker takes at once, at most */
 int	pool_start(struct kstate *ks);
 void	pool_stop(struct kstate *ks);
-int	kreq_submit(msg_t *msg, const struct kcmd *kc, int fd, short events, bool held);
+int	kreq_submit(msg_t *msg, const struct kcmd *kc, int fd, short events, bool chardev,
+	    bool held);
+void	kreq_queue(struct kreq *kr);
 void	kreq_done(struct kreq *kr, int error);
 int	kreq_drop(msg_t *msg);
 void	kreq_cancelall(struct kstate *ks);
 
 /* sysport.c: an asynchronous message its try found blocking, on its way */
 int	kpass(msg_t *msg, const struct kcmd *kc, bool held);
+bool	kbehind(msg_t *msg, const struct kcmd *kc);
 bool	sysport_running(void);
 
 /*
@@ -449,11 +464,21 @@ int	kring_run(struct kring *r, unsigned n, int *res);
 extern __thread uint32_t kplug_depth __attribute__((tls_model("initial-exec")));
 int	kplug_hold(msg_t *msg, const struct kcmd *kc);
 
-/* evloop.c */
+/*
+ * evloop.c: the event loop.  evloop_arm() puts kr at the tail of fd's
+ * FIFO (-1: fd cannot be polled); evloop_disarm() takes a waiting kr out
+ * of it; evloop_busy() says whether messages wait on fd for events, so
+ * a new one must queue behind them rather than try first; evloop_cancelfd()
+ * returns (ECANCELED) everything that waits on fd, for a close.  All but
+ * evloop_busy() and evloop_cancelfd() are called with ks_lock held, and
+ * none waits for the loop.
+ */
 int	evloop_start(struct kstate *ks);
 void	evloop_stop(struct kstate *ks);
-int	evloop_arm(struct kreq *kr, int fd, short events);
+int	evloop_arm(struct kreq *kr, int fd, short events, bool chardev);
 void	evloop_disarm(struct kreq *kr);
+bool	evloop_busy(int fd, short events);
+void	evloop_cancelfd(int fd);
 
 #pragma GCC visibility pop
 

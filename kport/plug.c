@@ -109,6 +109,10 @@ kplug_try(struct kplug *p, unsigned n, int *err, bool *ringed)
 		msg = p->kp_held[i].kh_msg;
 		err[i] = KRING_UNSENT;
 		ringed[i] = false;
+		if (kbehind(msg, &systab[msg->ms_cmd])) {
+			err[i] = EAGAIN;	/* behind its descriptor's waiters */
+			continue;
+		}
 		if (kplug_ring(p) && systab[msg->ms_cmd].kc_sqe(msg, kring_sqe(&p->kp_ring, k)) == 0) {
 			at[k++] = i;
 			continue;

@@ -42,6 +42,8 @@
 static void
 kfree(struct kstate *ks, struct kreq *kr)
 {
+	if (kr->kr_kf != NULL)
+		evloop_disarm(kr);	/* out of its descriptor's FIFO: the next one's turn */
 	kr->kr_state = KR_FREE;
 	kr->kr_msg = NULL;
 	kr->kr_onworker = false;
@@ -91,6 +93,14 @@ kenqueue(struct kstate *ks, struct kreq *kr)
 	kwake(ks);
 }
 
+/* The event loop hands kr to the pool (ks_lock held). */
+void
+kreq_queue(struct kreq *kr)
+{
+	MP_TRACE("pool", kr->kr_msg, NULL, kr->kr_cmd->kc_name, "queued");
+	kenqueue(&kstate, kr);
+}
+
 /* msg cannot be taken: refuse it, or return a held one with error. */
 static int
 kunsent(msg_t *msg, int error, bool held)
@@ -106,14 +116,16 @@ kunsent(msg_t *msg, int error, bool held)
 /*
  * kreq_submit
  *	Take a slot for msg, claimed and found to block, and hand it to the
- *	event loop (fd >= 0: wait for events on fd) or to the pool.
+ *	event loop (fd >= 0: wait for events on fd, behind whatever waits
+ *	there already; chardev: the pool runs it once fd is ready) or to the
+ *	pool.
  *	Returns EASYNC, or refuses msg: EAGAIN (no slot and MSGF_NONBLOCK),
  *	EPIPE (shutting down); ECANCELED if it was aborted meanwhile.  A
  *	held message (plugsys(): its sender was told EASYNC already) is
  *	never refused: it is returned with that error instead.
  */
 int
-kreq_submit(msg_t *msg, const struct kcmd *kc, int fd, short events, bool held)
+kreq_submit(msg_t *msg, const struct kcmd *kc, int fd, short events, bool chardev, bool held)
 {
 	struct kstate *ks = &kstate;
 	struct kreq *kr;
@@ -136,6 +148,7 @@ kreq_submit(msg_t *msg, const struct kcmd *kc, int fd, short events, bool held)
 	kr->kr_msg = msg;
 	kr->kr_cmd = kc;
 	kr->kr_onworker = false;
+	kr->kr_kf = NULL;
 	kr->kr_state = KR_WAITING;
 	/* The slot first, then abortable: an abortsys() that flagged msg
 	   before this found no slot and left it to us; one after finds the
@@ -148,7 +161,7 @@ kreq_submit(msg_t *msg, const struct kcmd *kc, int fd, short events, bool held)
 			return kunsent(msg, ECANCELED, held);
 		return ksettle(msg, kcancel(msg));
 	}
-	if (fd < 0 || evloop_arm(kr, fd, events) != 0) {
+	if (fd < 0 || evloop_arm(kr, fd, events, chardev) != 0) {
 		MP_TRACE("pool", msg, NULL, kc->kc_name, "queued");
 		kenqueue(ks, kr);
 	} else {
@@ -206,15 +219,8 @@ kreq_drop(msg_t *msg)
 		r = 0;
 		break;
 	case KR_WAITING:
-		/* off the loop first: its callback may be running right now */
-		kr->kr_state = KR_CANCELED;
-		ks->ks_dropping++;
-		kunlock(&ks->ks_lock);
-		evloop_disarm(kr);
-		klock(&ks->ks_lock);
+		/* waiting in its descriptor's FIFO, which kfree() leaves */
 		kfree(ks, kr);
-		if (--ks->ks_dropping == 0)
-			pthread_cond_broadcast(&ks->ks_room);
 		r = 0;
 		break;
 	case KR_RUNNING:
@@ -252,10 +258,9 @@ kreq_cancelall(struct kstate *ks)
 	for (i = 0; i < ks->ks_nslots; i++) {
 		kr = &ks->ks_slots[i];
 		if (kr->kr_state == KR_WAITING) {
-			kr->kr_state = KR_CANCELED;
+			kr->kr_state = KR_CANCELED;	/* kfree() takes it out of its FIFO */
 			kr->kr_next = list;
 			list = kr;
-			kr->kr_prev = kr;	/* mark: on the loop */
 		} else if (kr->kr_state == KR_RUNNING && kr->kr_onworker &&
 		    kr->kr_cmd->kc_intr != NULL) {
 			/* shutdown aborts it: the interrupted call looks at the flag */
@@ -269,21 +274,14 @@ kreq_cancelall(struct kstate *ks)
 
 	while ((kr = list) != NULL) {
 		list = kr->kr_next;
-		if (kr->kr_prev == kr)
-			evloop_disarm(kr);
-		kr->kr_prev = NULL;
 		msg = kr->kr_msg;
 		klock(&ks->ks_lock);
 		kfree(ks, kr);
 		kunlock(&ks->ks_lock);
+		msg_setflags(msg, MSGF_ABORTED, 0);	/* shutdown aborts it */
 		msg->ms_error = kcancel(msg);
 		msg_return(msg);
 	}
-	/* aborts still taking events off the loop */
-	klock(&ks->ks_lock);
-	while (ks->ks_dropping != 0)
-		pthread_cond_wait(&ks->ks_room, &ks->ks_lock);
-	kunlock(&ks->ks_lock);
 }
 
 /*

@@ -50,17 +50,19 @@ static pthread_mutex_t sysp_ctl = PTHREAD_MUTEX_INITIALIZER;	/* start, stop */
  *	Can the event loop wait for fd?  Sockets and pipes: they are
  *	pollable and their RWF_NOWAIT/MSG_DONTWAIT tries never block, so the
  *	loop thread can run them once ready.  Terminals and other character
- *	devices may lack RWF_NOWAIT (the try would say "would block" for
- *	ever), so they go to the pool like files.
+ *	devices are pollable but may lack RWF_NOWAIT (a terminal's try says
+ *	"would block" for ever): they wait for readiness in the loop too,
+ *	and then the pool makes the call (*chardev).  Files go to the pool.
  */
 static bool
-kpollable(int fd)
+kpollable(int fd, bool *chardev)
 {
 	struct stat st;
 
 	if (fstat(fd, &st) != 0)
 		return false;
-	return S_ISSOCK(st.st_mode) || S_ISFIFO(st.st_mode);
+	*chardev = S_ISCHR(st.st_mode);
+	return S_ISSOCK(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode);
 }
 
 /*
@@ -72,15 +74,35 @@ kpollable(int fd)
 int
 kpass(msg_t *msg, const struct kcmd *kc, bool held)
 {
+	bool chardev = false;
 	short events = 0;
 	int fd = -1;
 
 	if (kc->kc_flags & KC_POLLABLE) {
 		fd = kc->kc_fd(msg, &events);
-		if (!(kc->kc_flags & KC_SOCKET) && !kpollable(fd))
+		if (!(kc->kc_flags & KC_SOCKET) && !kpollable(fd, &chardev))
 			fd = -1;
 	}
-	return kreq_submit(msg, kc, fd, events, held);
+	return kreq_submit(msg, kc, fd, events, chardev, held);
+}
+
+/*
+ * kbehind
+ *	Must msg wait behind messages already waiting on its descriptor,
+ *	rather than be tried first?  First in, first out per descriptor: a
+ *	try now could take the bytes, the room or the connection that is
+ *	the head's.  One load when nothing waits in the loop.
+ */
+bool
+kbehind(msg_t *msg, const struct kcmd *kc)
+{
+	short events;
+	int fd;
+
+	if (!(kc->kc_flags & KC_POLLABLE) || mp_load_32(&kstate.ks_nfds) == 0)
+		return false;
+	fd = kc->kc_fd(msg, &events);
+	return evloop_busy(fd, events);
 }
 
 /*
@@ -104,6 +126,8 @@ sys_putasync(msg_t *msg, const struct kcmd *kc)
 		return ksettle(msg, kc->kc_run(msg));
 	if (kc->kc_sqe != NULL && kplug_depth != 0)
 		return kplug_hold(msg, kc);
+	if (kbehind(msg, kc))
+		return kpass(msg, kc, false);
 	if (kc->kc_try != NULL && (error = kc->kc_try(msg)) != EAGAIN)
 		return ksettle(msg, error);
 	if ((kc->kc_flags & KC_GUESS) && kguess_inline(msg->ms_cmd))
@@ -254,7 +278,7 @@ sysport_atfork_child(void)
 	ks->ks_head = ks->ks_tail = NULL;
 	ks->ks_queued = ks->ks_idle = 0;
 	ks->ks_waking = false;
-	ks->ks_roomwait = ks->ks_dropping = 0;
+	ks->ks_roomwait = 0;
 	ks->ks_stopping = true;
 	if (sysp != NULL && sysp->sp_state == SP_RUNNING)
 		sysp->sp_state = SP_DEAD;
