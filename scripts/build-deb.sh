@@ -47,8 +47,8 @@ mkdir "$src"
 if git rev-parse --git-dir >/dev/null 2>&1; then
 	git ls-files -z --cached --others --exclude-standard |
 		tar --null --ignore-failed-read -T - -cf - | tar -C "$src" -xf -
-else
-	cp -a . "$src"
+else	# not a git checkout (or not git's to read): all but build dirs
+	tar --exclude=./.git --exclude='./_build*' -cf - . | tar -C "$src" -xf -
 fi
 
 (cd "$src" && dpkg-buildpackage -us -uc -b -jauto)
