@@ -44,6 +44,7 @@ struct kfd {
 	int		kf_fd;
 	short		kf_events;	/* what kf_ev is added for; 0: not added */
 	bool		kf_running;	/* evloop_ready() is at work on it */
+	uint32_t	kf_gen;		/* lives so far: a callback's record may end under it */
 	struct kreq	*kf_head[2], *kf_tail[2];	/* KDIR_READ, KDIR_WRITE */
 	struct kfd	*kf_hnext;	/* hash chain, or free list */
 	struct event	*kf_ev;
@@ -87,6 +88,7 @@ kfd_get(struct kstate *ks, int fd)
 	if (kf != NULL || (kf = ks->ks_fdfree) == NULL)
 		return kf;
 	ks->ks_fdfree = kf->kf_hnext;
+	kf->kf_gen++;
 	kf->kf_fd = fd;
 	kf->kf_events = 0;
 	kf->kf_running = false;
@@ -116,7 +118,10 @@ kfd_put(struct kstate *ks, struct kfd *kf)
  *	Make kf's event wait for the directions whose head is waiting (a
  *	head the pool runs waits for nothing), and free kf once no message
  *	waits on it.  Returns false if the event could not be added.
- *	NOTE: while evloop_ready() is at work on kf it does this at its end.
+ *	NOTE: the event is off the loop before the last message is returned
+ *	(the caller returns it after this), so the user may close the
+ *	descriptor then and a new one of that number gets a new record.
+ *	While evloop_ready() is at work on kf it updates the event at its end.
  */
 static bool
 kfd_update(struct kstate *ks, struct kfd *kf)
@@ -124,6 +129,13 @@ kfd_update(struct kstate *ks, struct kfd *kf)
 	short want = 0;
 	int d;
 
+	if (kf->kf_head[KDIR_READ] == NULL && kf->kf_head[KDIR_WRITE] == NULL) {
+		if (kf->kf_events != 0)
+			event_del_noblock(kf->kf_ev);
+		kf->kf_events = 0;
+		kfd_put(ks, kf);
+		return true;
+	}
 	if (kf->kf_running)
 		return true;
 	for (d = 0; d < 2; d++)
@@ -138,8 +150,6 @@ kfd_update(struct kstate *ks, struct kfd *kf)
 			return false;
 		kf->kf_events = want;
 	}
-	if (kf->kf_head[KDIR_READ] == NULL && kf->kf_head[KDIR_WRITE] == NULL)
-		kfd_put(ks, kf);
 	return true;
 }
 
@@ -187,10 +197,13 @@ kfd_topool(struct kstate *ks, struct kfd *kf)
  * evloop_drain
  *	fd is ready for direction d: try kf's waiters from the head on
  *	until one would block again (ks_lock held; dropped around each try).
+ *	Returns false once kf's life ended: its last message was returned.
  */
-static void
+static bool
 evloop_drain(struct kstate *ks, struct kfd *kf, int d)
 {
+	uint32_t gen = kf->kf_gen;
+
 	struct kreq *kr;
 	msg_t *msg;
 	int error;
@@ -199,7 +212,7 @@ evloop_drain(struct kstate *ks, struct kfd *kf, int d)
 		msg = kr->kr_msg;
 		if (kr->kr_chardev && !kaborted(msg)) {
 			kreq_queue(kr);		/* the pool's now; the FIFO waits for it */
-			return;
+			return true;
 		}
 		kr->kr_state = KR_RUNNING;
 		kunlock(&ks->ks_lock);
@@ -209,14 +222,17 @@ evloop_drain(struct kstate *ks, struct kfd *kf, int d)
 		if (error == EAGAIN) {
 			if (!kaborted(msg) && !ks->ks_stopping) {
 				kr->kr_state = KR_WAITING;
-				return;
+				return true;
 			}
 			error = kcancel(msg);
 		}
 		kunlock(&ks->ks_lock);
 		kreq_done(kr, error);
 		klock(&ks->ks_lock);
+		if (kf->kf_gen != gen || kf->kf_fd < 0)
+			return false;
 	}
+	return true;
 }
 
 /* A record's descriptor is ready: its heads' turn (see evloop_drain). */
@@ -235,8 +251,10 @@ evloop_ready(evutil_socket_t fd, short what, void *arg)
 	}
 	kf->kf_running = true;
 	for (d = 0; d < 2; d++)
-		if (what & kdir_ev[d])
-			evloop_drain(ks, kf, d);
+		if ((what & kdir_ev[d]) && !evloop_drain(ks, kf, d)) {
+			kunlock(&ks->ks_lock);	/* freed (or another's already) */
+			return;
+		}
 	kf->kf_running = false;
 	if (!kfd_update(ks, kf))
 		kfd_topool(ks, kf);

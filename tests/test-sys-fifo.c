@@ -421,6 +421,32 @@ direct_close_then_stop(void **s)
 	assert_int_equal(rmport(rp), 0);
 }
 
+/*
+ * Close a descriptor the moment its last message is back, and at once
+ * make a new one of the same number: its messages are waited for (the
+ * loop let go of the old one before the message came back).
+ */
+static void
+close_after_last_then_reuse(void **s)
+{
+	msgport_t *rp = mkport_queue();
+	struct timespec t = { 10, 0 };
+	int p[2], i;
+	char c = 'y';
+
+	(void)s;
+	for (i = 0; i < 2000; i++) {
+		assert_int_equal(pipe(p), 0);
+		send_reads(p[0], 0, 1, rp, NULL);
+		assert_int_equal(write(p[1], &c, 1), 1);
+		assert_int_equal(timedwaitsys(rp, &rd[0].hdr, &t), 0);
+		assert_int_equal(rbuf[0], 'y');
+		close(p[0]);
+		close(p[1]);
+	}
+	assert_int_equal(rmport(rp), 0);
+}
+
 int
 main(void)
 {
@@ -434,6 +460,7 @@ main(void)
 		cmocka_unit_test(pty_read_abort_and_stop),
 		cmocka_unit_test(plugged_reads_behind_waiters),
 		cmocka_unit_test(direct_close_then_stop),
+		cmocka_unit_test(close_after_last_then_reuse),
 		cmocka_unit_test(many_waiters_then_stop),
 	};
 
