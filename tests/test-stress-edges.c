@@ -39,7 +39,7 @@ struct rlog {
 };
 
 static struct chan ch[NFD];
-static volatile int stopping;	/* the readers are done */
+static int stopping;		/* the readers are done (atomic) */
 static uint32_t progress;	/* rounds the readers have done, together */
 static pthread_mutex_t gotlock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -81,7 +81,7 @@ send_retry(struct rmsg *r, size_t size)
 		}
 		if (e != EPIPE)
 			return false;	/* done in place: counted by the caller */
-		if (stopping)
+		if (__atomic_load_n(&stopping, __ATOMIC_ACQUIRE))
 			return false;
 		usleep(1000);
 	}
@@ -227,7 +227,7 @@ writer(void *arg)
 	msg_t *got;
 	int i, inflight = 0;
 
-	while (!stopping && next + NWWIN < k->cap) {
+	while (!__atomic_load_n(&stopping, __ATOMIC_ACQUIRE) && next + NWWIN < k->cap) {
 		for (i = 0; i < NWWIN; i++) {
 			r = &w[i];
 			if (r->out)
@@ -322,7 +322,7 @@ edges_stress(void **s)
 	assert_int_equal(sysport_start(&attr), 0);
 	for (i = 0; i < NREADER; i++)
 		assert_int_equal(pthread_join(rt[i], NULL), 0);
-	stopping = 1;
+	__atomic_store_n(&stopping, 1, __ATOMIC_RELEASE);
 	for (i = 0; i < NFD; i++)
 		assert_int_equal(pthread_join(wt[i], NULL), 0);
 	for (i = 0; i < NFD; i++) {
