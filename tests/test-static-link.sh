@@ -18,9 +18,9 @@ mkdir -p "$work" || exit 99
 trap 'rm -rf "$work"' EXIT
 
 [ -f "$lib/libmsgport.a" ] || { echo "SKIP: no libmsgport.a (configure --disable-static)"; exit 77; }
-static=-static
+static=-static how=-static
 if [ -n "${SAN_CFLAGS:-}" ]; then
-	static=
+	static= how="without -static (sanitizers)"
 else
 	for a in libevent.a libevent_pthreads.a libck.a; do
 		case $($cc -print-file-name=$a) in
@@ -44,4 +44,4 @@ if ! $cc $static ${SAN_CFLAGS:-} -o "$work/collide" "$srcdir/tests/static-collid
 	exit 1
 fi
 "$work/collide" || { echo "FAIL: static-collide failed"; exit 1; }
-echo "ok: a program with its own pool_start, msg_send and kstate linked $static and ran"
+echo "ok: a program with its own pool_start, msg_send and kstate linked $how and ran"
