@@ -59,6 +59,10 @@
 extern "C" {
 #endif
 
+#ifdef __GNUC__
+#pragma GCC visibility push(default)	/* see msgport.h */
+#endif
+
 #define SLATE_MAXENTRIES 65536	/* entries a slate may hold (sl_cap): E2BIG beyond */
 #define SLATE_MAXREGS	256	/* registers a slate may have, register 0 included */
 #define SLATE_RUNNERS	8	/* pool workers one parallel run uses at most */
@@ -206,6 +210,10 @@ int	slate_check(const struct sys_slate *sl);
  * Returns 0 or the run's error; sl_rounds counts the runs.
  */
 int	slate_run_until(struct sys_slate *sl, const struct timespec *deadline);
+
+#ifdef __GNUC__
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

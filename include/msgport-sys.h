@@ -41,6 +41,10 @@
 extern "C" {
 #endif
 
+#ifdef __GNUC__
+#pragma GCC visibility push(default)	/* see msgport.h */
+#endif
+
 /* The system port's commands (ms_cmd).  0 is never a command. */
 enum {
 	KCMD_OPENAT = 1,	/* open(), openat() */
@@ -144,13 +148,21 @@ struct sys_fstatatv	{ msg_t hdr; int dirfd; const char *const *names; struct sta
  * occurrences it reports: those since the previous return.
  */
 
-/* One occurrence of a signal, from its siginfo_t. */
+/*
+ * One occurrence of a signal, from its siginfo_t.  Strict ISO C (gcc
+ * -std=c11) has no union sigval, which is POSIX: there sg_value is a
+ * union of the same layout and member names.
+ */
 struct sig_info {
 	int		sg_signo;
 	int		sg_code;	/* SI_USER (kill), SI_QUEUE (sigqueue), ... */
 	pid_t		sg_pid;		/* the sender, for SI_USER and SI_QUEUE */
 	uid_t		sg_uid;
+#if defined(_POSIX_C_SOURCE) && _POSIX_C_SOURCE >= 199309L
 	union sigval	sg_value;	/* SI_QUEUE: the value sent */
+#else
+	union { int sival_int; void *sival_ptr; } sg_value;
+#endif
 };
 
 /* The most occurrences whose info one return carries. */
@@ -185,7 +197,11 @@ struct sys_timer {
  * sysport_stop() returns every message in flight with ECANCELED, after
  * which sends are refused with EPIPE until the next sysport_start().
  * In a child after fork(), sends are refused with EOWNERDEAD until the
- * child calls sysport_start().
+ * child calls sysport_start().  Zero the whole struct sysport_attr (an
+ * initialiser does) and set what you need: later fields take words of
+ * sa_reserved, which keeps its size, so a program built against a later
+ * header runs with this library of the same soname (EINVAL if it set a
+ * field this one does not know).
  */
 struct sysport_attr {
 	unsigned	sa_workers;	/* worker threads; 0: $MSGPORT_WORKERS or CPUs (min 2) */
@@ -193,6 +209,7 @@ struct sysport_attr {
 	int		sa_intrsig;	/* signal that interrupts a worker; 0: SIGRTMAX - 2 */
 	int		sa_noring;	/* nonzero: plugged threads try messages one by one,
 					   not in an io_uring (also $MSGPORT_NORING=1); plugsys(3) */
+	uint32_t	sa_reserved[12];	/* room to grow: must be zero (EINVAL) */
 };
 
 msgport_t *sysport(void);
@@ -242,7 +259,7 @@ static inline void
 prep_timer(struct sys_timer *m, clockid_t clock, int flags, const struct timespec *value,
     const struct timespec *interval, msgport_t *rport)
 {
-	static const struct timespec zero;
+	static const struct timespec zero = { 0, 0 };	/* C++ wants it initialised */
 
 	PREP_(m, KCMD_TIMER);
 	prep_async(&m->hdr, rport);
@@ -566,6 +583,10 @@ prep_syscall(struct sys_syscall *m, long nr, long a0, long a1, long a2, long a3,
 }
 
 #undef PREP_
+
+#ifdef __GNUC__
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

@@ -25,6 +25,27 @@
 extern "C" {
 #endif
 
+/*
+ * The library is built with -fvisibility=hidden: what these headers
+ * declare is its interface, and the only names it exports.
+ */
+#ifdef __GNUC__
+#pragma GCC visibility push(default)
+#endif
+
+/*
+ * The version of this header; msgport_version() returns the library's
+ * (msgport_version(3)).  A program built with MAJOR m runs with any
+ * library of the same soname; see msgport(7), ABI.
+ */
+#define MSGPORT_VERSION_MAJOR	0
+#define MSGPORT_VERSION_MINOR	2
+#define MSGPORT_VERSION_PATCH	0
+#define MSGPORT_VERSION \
+	((MSGPORT_VERSION_MAJOR << 16) | (MSGPORT_VERSION_MINOR << 8) | MSGPORT_VERSION_PATCH)
+
+uint32_t msgport_version(void);
+
 /* sendsys() accepted the message for asynchronous completion. */
 #define EASYNC		1024
 
@@ -169,6 +190,10 @@ int	upcallsig(int signo);
 void	crit_enter(void);
 void	crit_exit(void);
 int	flushsys(void);
+
+#ifdef __GNUC__
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

@@ -391,15 +391,34 @@ kstart(const struct sysport_attr *attr)
 }
 
 /*
+ * attr_known
+ *	Are attr's reserved words zero?  A nonzero one is a field of a later
+ *	version, which this one would silently ignore.
+ */
+static bool
+attr_known(const struct sysport_attr *attr)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(attr->sa_reserved) / sizeof(attr->sa_reserved[0]); i++)
+		if (attr->sa_reserved[i] != 0)
+			return false;
+	return true;
+}
+
+/*
  * sysport_start
- *	Start the system port with attr (NULL: defaults).  Returns 0, EBUSY
- *	when it is running, or why it could not start.
+ *	Start the system port with attr (NULL: defaults).  Returns 0, EINVAL
+ *	for a nonzero reserved word, EBUSY when it is running, or why it
+ *	could not start.
  */
 int
 sysport_start(const struct sysport_attr *attr)
 {
 	int r;
 
+	if (attr != NULL && !attr_known(attr))
+		return EINVAL;
 	pthread_once(&sysp_once, sysport_create);
 	if (sysp == NULL)
 		return ENOMEM;

@@ -2,7 +2,7 @@
 # Install what building and testing msgport needs, on Debian 12 as root.
 # Only what is missing is installed; nothing is downloaded but packages.
 set -e
-pkgs="build-essential autoconf automake libtool pkg-config
+pkgs="build-essential g++ clang autoconf automake libtool pkg-config
       libevent-dev libck-dev libcmocka-dev liburing-dev"
 missing=
 for p in $pkgs; do
