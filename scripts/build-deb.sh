@@ -1,5 +1,5 @@
 #!/bin/sh
-# Build the Debian packages (libmsgport1, libmsgport-dev, msgport-tools)
+# Build the Debian packages (libmsgport2, libmsgport-dev, msgport-tools)
 # on Debian 12 as root, from a copy of this tree in a temporary directory.
 #
 #   sh scripts/build-deb.sh [--install] [OUTDIR]
@@ -10,7 +10,7 @@
 # them: errors fail, warnings are printed.  --install then installs the
 # packages and builds and runs an outside program (debian/tests/getpid.c)
 # with only `pkg-config --cflags --libs msgport`; the packages stay
-# installed (apt-get purge -y libmsgport1 libmsgport-dev msgport-tools).
+# installed (apt-get purge -y libmsgport2 libmsgport-dev msgport-tools).
 # DEB_BUILD_OPTIONS=nocheck skips make check in the package build.
 set -eu
 install=no
@@ -66,7 +66,7 @@ lintian --fail-on error --display-level '>=warning' "$out/msgport_${ver}_${arch}
 
 echo "==== install"
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	"$out/libmsgport1_${ver}_${arch}.deb" \
+	"$out/libmsgport2_${ver}_${arch}.deb" \
 	"$out/libmsgport-dev_${ver}_${arch}.deb" \
 	"$out/msgport-tools_${ver}_${arch}.deb"
 
