@@ -536,6 +536,7 @@ static const struct msgport_ops slate_rport_ops = {
 	.mp_replyport = slate_runner_back,
 	.mp_dropmsg = port_nodrop,
 	.mp_portfd = port_nofd,
+	.mp_closeport = port_noclose,
 	.mp_rmport = slate_rport_rm,
 };
 

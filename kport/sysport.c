@@ -250,6 +250,7 @@ sys_rmport(msgport_t *port)
 	.mp_replyport = port_noreply,		\
 	.mp_dropmsg = sys_dropmsg,		\
 	.mp_portfd = port_nofd,			\
+	.mp_closeport = port_noclose,		\
 	.mp_rmport = sys_rmport,		\
 }
 static const struct msgport_ops sys_ops = SYS_OPS(sys_sendport);

@@ -50,6 +50,10 @@
  *		let it finish (MSGF_ABORTED is already set).
  * mp_portfd	The descriptor readable while a message is pending, or -1
  *		with errno set.
+ * mp_closeport	closeport(): refuse messages sent to the port or naming it
+ *		as reply port (EPIPE) from now on, and wake its sleepers
+ *		to see that; what it holds or is owed still comes off.
+ *		Returns 0, or an error leaving the port as it was.
  * mp_rmport	Tear down the port's own state and free it.  Returns
  *		EBUSY, leaving it closed but intact, while messages sent to
  *		it are still being served or replies are still owed to it.
@@ -63,6 +67,7 @@ struct msgport_ops {
 	void	(*mp_replyport)(msgport_t *port, msg_t *msg);
 	int	(*mp_dropmsg)(msgport_t *port, msg_t *msg);
 	int	(*mp_portfd)(msgport_t *port);
+	int	(*mp_closeport)(msgport_t *port);
 	int	(*mp_rmport)(msgport_t *port);
 };
 
@@ -178,11 +183,13 @@ int	port_nowait(msgport_t *port, msg_t *msg, const struct timespec *deadline);
 void	port_noreply(msgport_t *port, msg_t *msg);
 int	port_nodrop(msgport_t *port, msg_t *msg);
 int	port_nofd(msgport_t *port);
+int	port_noclose(msgport_t *port);
 
 /* port.c: the queue kind's slots, for kinds that are a queue plus more */
 msg_t	*queue_getport(msgport_t *port);
 int	queue_waitport(msgport_t *port, msg_t *msg, const struct timespec *deadline);
 int	queue_portfd(msgport_t *port);
+int	queue_closeport(msgport_t *port);
 int	queue_rmport(msgport_t *port);
 
 /* A persistent message returned for an occurrence: still owed, not final. */

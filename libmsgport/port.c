@@ -92,6 +92,14 @@ port_nofd(msgport_t *port)
 	return -1;
 }
 
+/* A port that lasts for ever (the system port) is never closed either. */
+int
+port_noclose(msgport_t *port)
+{
+	(void)port;
+	return EPERM;
+}
+
 /* The queue kind. */
 
 static int
@@ -170,6 +178,13 @@ queue_portfd(msgport_t *port)
 	return mpq_fd(port);
 }
 
+int
+queue_closeport(msgport_t *port)
+{
+	mpq_close(&port->mp_queue);
+	return 0;
+}
+
 /*
  * queue_rmport
  *	Close the port; requests nobody took yet go back to their senders
@@ -185,7 +200,7 @@ queue_rmport(msgport_t *port)
 	msg_t *msg, *next;
 	uint32_t queued;
 
-	closeport(port);
+	queue_closeport(port);
 	for (msg = mpq_split(port, &queued); msg != NULL; msg = next) {
 		next = msg->ms_next;
 		msg->ms_next = NULL;
@@ -218,6 +233,7 @@ static const struct msgport_ops queue_ops = {
 	.mp_replyport = queue_replyport,
 	.mp_dropmsg = queue_dropmsg,
 	.mp_portfd = queue_portfd,
+	.mp_closeport = queue_closeport,
 	.mp_rmport = queue_rmport,
 };
 
@@ -238,8 +254,7 @@ closeport(msgport_t *port)
 {
 	if (port == NULL)
 		return EFAULT;
-	mpq_close(&port->mp_queue);
-	return 0;
+	return port->mp_ops->mp_closeport(port);
 }
 
 int

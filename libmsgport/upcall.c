@@ -210,6 +210,7 @@ static const struct msgport_ops upcall_ops = {
 	.mp_replyport = up_replyport,
 	.mp_dropmsg = port_nodrop,
 	.mp_portfd = queue_portfd,
+	.mp_closeport = queue_closeport,
 	.mp_rmport = up_rmport,
 };
 

@@ -3,7 +3,8 @@
  *
  * Three ways to wait, as DragonFly's lwkt_waitmsg/lwkt_waitport: for one
  * message (no port needed), for anything on a port, or for one message
- * on its reply port, which also takes it off.
+ * on its reply port.  Waiting for a message takes it off its reply port
+ * either way, so it is idle on return and no getport() hands it out.
  */
 #include <errno.h>
 
@@ -12,6 +13,14 @@
 
 __thread void (*mp_held_send)(void) __attribute__((tls_model("initial-exec")));
 
+/*
+ * wait_until
+ *	The three forms.  The message alone sleeps on the message; once it
+ *	is done, one returned to its reply port (queued there) is taken off
+ *	through that port, as if both had been given.
+ *	NOTE: an idle message's reply port is never touched: it may be gone.
+ *	One still queued is owed to its port, which is there until taken.
+ */
 static int
 wait_until(msgport_t *port, msg_t *msg, const struct timespec *deadline)
 {
@@ -23,7 +32,9 @@ wait_until(msgport_t *port, msg_t *msg, const struct timespec *deadline)
 	if (port == NULL) {
 		if ((r = msg_sleep(msg, deadline)) != 0)
 			return r;
-		return msg->ms_error;
+		if (!(mp_load_acq_32(&msg->ms_flags) & MSGF_QUEUED))
+			return msg->ms_error;	/* idle, or taken by now */
+		port = msg->ms_reply_port;
 	}
 	if (msg != NULL && msg->ms_reply_port != port)
 		return EINVAL;
@@ -32,10 +43,13 @@ wait_until(msgport_t *port, msg_t *msg, const struct timespec *deadline)
 
 /*
  * waitsys
- *	Sleep until msg has been returned (port NULL), until a message is
- *	pending on port (msg NULL), or until msg has been returned to port,
- *	its reply port, and take it off.  Returns msg's error, 0 for a
- *	pending port, or EPIPE for a closed, empty port.
+ *	Sleep until msg has been returned and is idle, taken off its reply
+ *	port if it has one (port NULL, or port its reply port), or until a
+ *	message is pending on port (msg NULL).  Returns msg's error, 0 for
+ *	a pending port, or EPIPE for a closed, empty port.
+ *	NOTE: on an upcall port, whoever takes msg first has it: waitsys
+ *	(the upcall then never sees it) or the upcall (waitsys returns once
+ *	it is idle).
  */
 int
 waitsys(msgport_t *port, msg_t *msg)

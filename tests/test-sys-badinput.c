@@ -85,6 +85,26 @@ inflight_is_ebusy_null_is_efault(void **s)
 	assert_int_equal(rmport(rp), 0);
 }
 
+/* The system port is for ever: closing it is refused, and it keeps working. */
+static void
+closeport_is_eperm(void **s)
+{
+	msgport_t *rp = mkport_queue();
+	struct timespec none = { 0, 0 };
+	struct sys_nanosleep ns;
+	struct sys_getpid gp;
+
+	(void)s;
+	assert_int_equal(closeport(sysport()), EPERM);
+	assert_int_equal(closeport(sysport()), EPERM);
+	prep_getpid(&gp);
+	assert_int_equal(sendsys(sysport(), &gp.hdr, sizeof(gp)), 0);
+	assert_int_equal(gp.hdr.ms_result, getpid());
+	prep_nanosleep(&ns, &none, NULL);
+	assert_int_equal(kp_send(&ns.hdr, sizeof(ns), 1, rp), 0);
+	assert_int_equal(rmport(rp), 0);
+}
+
 /* Each call with a bad pointer, both ways: EFAULT, and nothing crashes. */
 static void
 bad_pointers_are_the_calls_efault(void **s)
@@ -200,6 +220,7 @@ main(void)
 		cmocka_unit_test(unknown_command_is_enosys),
 		cmocka_unit_test(wrong_size_or_header_is_einval),
 		cmocka_unit_test(inflight_is_ebusy_null_is_efault),
+		cmocka_unit_test(closeport_is_eperm),
 		cmocka_unit_test(bad_pointers_are_the_calls_efault),
 		cmocka_unit_test(full_kernel_waits_or_eagain),
 	};

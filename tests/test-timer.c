@@ -202,20 +202,25 @@ cancel_on_clock_set(void **s)
 	assert_int_equal(rmport(rp), 0);
 }
 
-/* The same timers through every reply kind but a queue: none (poll MSGF_DONE). */
+/*
+ * The message alone: waitsys(NULL, msg) returns each occurrence.  With a
+ * reply port it takes the occurrence off, as getport() would: so it can
+ * be rearmed at once, and is never handed out again.
+ */
 static void
-no_reply_port(void **s)
+message_alone(msgport_t *rp)
 {
 	struct sys_timer m;
 	int i;
 
-	(void)s;
-	prep_timer(&m, CLOCK_MONOTONIC, 0, &ms1, &ms1, NULL);
+	prep_timer(&m, CLOCK_MONOTONIC, 0, &ms1, &ms1, rp);
 	assert_int_equal(sendsys(sysport(), &m.hdr, sizeof(m)), EASYNC);
 	for (i = 0; i < 5; i++) {
 		assert_int_equal(waitsys(NULL, &m.hdr), 0);
-		assert_true(msgflags(&m.hdr) & MSGF_INFLIGHT);
+		ps_assert_occurrence(&m.hdr);
 		assert_true(m.hdr.ms_count >= 1);
+		if (rp != NULL)
+			assert_null(getport(rp));
 		assert_int_equal(rearmsys(&m.hdr), 0);
 	}
 	assert_int_equal(abortsys(&m.hdr), 0);
@@ -223,6 +228,26 @@ no_reply_port(void **s)
 		assert_int_equal(rearmsys(&m.hdr), 0);
 	assert_int_equal(m.hdr.ms_error, ECANCELED);
 	ps_assert_final(&m.hdr);
+	assert_false(msgflags(&m.hdr) & MSGF_QUEUED);
+	if (rp != NULL) {
+		assert_null(getport(rp));
+		assert_int_equal(rmport(rp), 0);
+	}
+}
+
+/* The same timers through every reply kind but a queue: none (poll MSGF_DONE). */
+static void
+no_reply_port(void **s)
+{
+	(void)s;
+	message_alone(NULL);
+}
+
+static void
+message_alone_takes_occurrences_off_the_port(void **s)
+{
+	(void)s;
+	message_alone(mkport_queue());
 }
 
 /* A child after fork() restarts the kernel and has timers of its own; the parent's go on. */
@@ -285,6 +310,7 @@ main(void)
 		cmocka_unit_test(abort_each),
 		cmocka_unit_test(cancel_on_clock_set),
 		cmocka_unit_test(no_reply_port),
+		cmocka_unit_test(message_alone_takes_occurrences_off_the_port),
 		cmocka_unit_test(fork_child_starts_afresh),
 	};
 

@@ -77,6 +77,26 @@ requests_to_an_upcall_port_are_refused(void **state)
 	assert_int_equal(rmport(port), 0);
 }
 
+/* Closed, an upcall port refuses to be named as a reply port, as a queue port does. */
+static void
+closed_upcall_port_is_epipe(void **state)
+{
+	struct testserver ts;
+	struct testmsg tm;
+	msgport_t *port;
+
+	(void)state;
+	assert_non_null(port = mkport_critupcall(nop_upcall, NULL));
+	testserver_start(&ts);
+	assert_int_equal(closeport(port), 0);
+	testmsg_init(&tm, TCMD_ECHO, MSGF_ASYNC, port, 0);
+	assert_int_equal(sendsys(ts.port, &tm.hdr, sizeof(tm)), EPIPE);
+	assert_false(flags_of(&tm.hdr) & MSGF_INFLIGHT);
+	assert_int_equal(waitsys(port, NULL), EPIPE);
+	testserver_stop(&ts);
+	assert_int_equal(rmport(port), 0);
+}
+
 /* Run fn in a child process; return its wait status. */
 static int
 in_child(int (*fn)(void))
@@ -220,6 +240,7 @@ main(void)
 		cmocka_unit_test(bad_timeouts_are_einval),
 		cmocka_unit_test(bad_signals_are_einval_second_is_ebusy),
 		cmocka_unit_test(requests_to_an_upcall_port_are_refused),
+		cmocka_unit_test(closed_upcall_port_is_epipe),
 		cmocka_unit_test(other_signals_keep_their_handlers),
 	};
 

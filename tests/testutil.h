@@ -118,6 +118,22 @@ testserver_stop(struct testserver *ts)
 	assert_int_equal(rmport(ts->port), 0);
 }
 
+/*
+ * testserver_sync
+ *	Return once the server has returned every message sent to it so far:
+ *	a synchronous one behind them comes back only after them.  Waits for
+ *	replies without taking them off their reply ports.
+ */
+static inline void
+testserver_sync(struct testserver *ts)
+{
+	struct testmsg tm;
+
+	initmsg(&tm.hdr, TCMD_ECHO, 0, NULL);
+	tm.arg = 0;
+	assert_int_equal(sendsys(ts->port, &tm.hdr, sizeof(tm)), 0);
+}
+
 static inline void
 testmsg_init(struct testmsg *tm, uint32_t cmd, uint32_t flags, msgport_t *rport, int64_t arg)
 {

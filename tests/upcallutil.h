@@ -155,10 +155,7 @@ all_done(struct testmsg *tm, int n)
 static inline void
 server_sync(struct testserver *ts)
 {
-	struct testmsg tm;
-
-	testmsg_init(&tm, TCMD_ECHO, 0, NULL, 0);
-	assert_int_equal(sendsys(ts->port, &tm.hdr, sizeof(tm)), 0);
+	testserver_sync(ts);
 	sched_yield();
 }
 

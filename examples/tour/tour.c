@@ -106,15 +106,14 @@ main(void)
 	}
 
 	printf("3. Wait three ways.\n");
-	waitsys(NULL, &sq[1].hdr);		/* the message alone: still queued */
+	waitsys(NULL, &sq[1].hdr);		/* the message: taken off its reply port */
 	show("waitsys(NULL, msg):", &sq[1].hdr);
-	waitsys(rport, &sq[3].hdr);		/* that message, taken off the port */
+	waitsys(rport, &sq[3].hdr);		/* the same, naming the port */
 	show("waitsys(port, msg):", &sq[3].hdr);
 	waitsys(rport, NULL);			/* anything pending: then take it */
-	while (getport(rport) != NULL)
+	while (getport(rport) != NULL)		/* only sq[2] is left there */
 		;
-	show("waitsys(port, NULL) + getport:", &sq[1].hdr);
-	show("", &sq[2].hdr);
+	show("waitsys(port, NULL) + getport:", &sq[2].hdr);
 
 	printf("4. A port is a descriptor: poll() it like a socket.\n");
 	pfd.fd = portfd(rport);
