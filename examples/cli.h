@@ -31,7 +31,7 @@ cli_usage_exit(int status)
 {
 	FILE *f = status == 0 ? stdout : stderr;
 
-	fprintf(f, "usage: %s %s\n", cli_prog, cli_usage);
+	fprintf(f, "usage: %s%s%s\n", cli_prog, *cli_usage ? " " : "", cli_usage);
 	if (status == 0 && cli_help != NULL)
 		fputs(cli_help, f);
 	exit(status);
@@ -40,7 +40,7 @@ cli_usage_exit(int status)
 /*
  * cli_getopt
  *	getopt() with --help and --version; an unknown option or a missing
- *	argument (which getopt has already named) ends in the usage, exit 2.
+ *	argument is named, then the usage, exit 2.
  */
 static inline int
 cli_getopt(int argc, char **argv, const char *opts)
@@ -50,16 +50,25 @@ cli_getopt(int argc, char **argv, const char *opts)
 		{ "version", no_argument, NULL, CLI_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
-	int opt = getopt_long(argc, argv, opts, longopts, NULL);
+	char quiet[32];			/* ":opts": getopt leaves the naming to us */
+	int opt;
 
+	snprintf(quiet, sizeof(quiet), ":%s", opts);
+	opt = getopt_long(argc, argv, quiet, longopts, NULL);
 	switch (opt) {
 	case CLI_HELP:
 		cli_usage_exit(0);
 	case CLI_VERSION:
 		printf("%s (msgport) %s\n", cli_prog, PACKAGE_VERSION);
 		exit(0);
-	case '?':
 	case ':':
+		fprintf(stderr, "%s: option '%s' needs an argument\n", cli_prog, argv[optind - 1]);
+		cli_usage_exit(2);
+	case '?':
+		if (optopt != 0)
+			fprintf(stderr, "%s: unknown option '-%c'\n", cli_prog, optopt);
+		else
+			fprintf(stderr, "%s: unknown option '%s'\n", cli_prog, argv[optind - 1]);
 		cli_usage_exit(2);
 	}
 	return opt;
