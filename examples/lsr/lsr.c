@@ -138,7 +138,7 @@ complete(struct dir *d)
 	return d->error || (d->eof && d->out == 0 && d->pos >= d->len);
 }
 
-/* Everything about d is known: close it, queue its subdirectories. */
+/* Everything about d is known: queue its subdirectories; it stays open until they are. */
 static void
 finish(struct dir *d)
 {
