@@ -399,6 +399,6 @@ main(int argc, char **argv)
 		return child();
 	if (argc > 1 && strcmp(argv[1], "storm") == 0)
 		return storm();
-	snprintf(timeline, sizeof(timeline), "%s/tools/msgport-timeline", TOP_SRCDIR);
+	snprintf(timeline, sizeof(timeline), "%s/tools/msgport-timeline", TOP_BUILDDIR);
 	return cmocka_run_group_tests(tests, setup, kp_group_rmtree);
 }

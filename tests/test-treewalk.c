@@ -1,7 +1,8 @@
 /*
  * Description: the tree walks agree with find and with each other on a
  * real tree: totals, entry counts, listings, and errors reported like
- * coreutils (stderr, exit status 1, the rest still counted).
+ * coreutils (stderr, exit status 1, the rest still counted); and on a
+ * tree whose paths are longer than PATH_MAX, walked completely.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,13 +12,13 @@
 
 #include "treeutil.h"
 
-static char *root;
+static char *root, *deep;
 
-/* find's view, with the same rights: the sum of sizes and the number of entries. */
+/* find's view of dir, with the same rights: the sum of sizes and the number of entries. */
 static void
-find_totals(long long *bytes, long long *entries)
+find_totals_of(char *dir, long long *bytes, long long *entries)
 {
-	char *argv[] = { "/usr/bin/find", root, "-mindepth", "1", "-printf", "%s\\n", NULL };
+	char *argv[] = { "/usr/bin/find", dir, "-mindepth", "1", "-printf", "%s\\n", NULL };
 	char *out, *err, *p;
 
 	tree_run(argv, &out, &err);
@@ -28,6 +29,12 @@ find_totals(long long *bytes, long long *entries)
 	}
 	free(out);
 	free(err);
+}
+
+static void
+find_totals(long long *bytes, long long *entries)
+{
+	find_totals_of(root, bytes, entries);
 }
 
 static void
@@ -164,11 +171,114 @@ lsr_sync_lists_every_entry_once(void **state)
 	free(err);
 }
 
+/*
+ * Paths longer than PATH_MAX: every walker goes to the bottom, with no
+ * error, and agrees with find and with its twin.
+ */
+static void
+check_deep(char *argv[], char **out)
+{
+	char *err;
+
+	assert_int_equal(tree_run(argv, out, &err), 0);
+	assert_string_equal(err, "");
+	free(err);
+}
+
+/* The library's choice of inline or pool changes no answer here either. */
+static void
+check_deep_in_every_mode(char *argv[], const char *want)
+{
+	char *out;
+
+	for (size_t i = 0; i < 3; i++) {
+		setenv("MSGPORT_GUESS", modes[i], 1);
+		check_deep(argv, &out);
+		assert_string_equal(out, want);
+		free(out);
+	}
+	unsetenv("MSGPORT_GUESS");
+}
+
+static void
+deep_du_matches_find(void **state)
+{
+	char *sync_argv[] = { "examples/du/du-sync", deep, NULL };
+	char *argv[] = { "examples/du/du", deep, NULL };
+	char *out, expect[200];
+	long long fb, fe;
+
+	(void)state;
+	find_totals_of(deep, &fb, &fe);
+	assert_int_equal(fe, TREE_DEEP * 2 + (TREE_DEEP / 4) * 2);
+	snprintf(expect, sizeof(expect), "%lld\t%lld\t%s\n", fb, fe, deep);
+	check_deep(sync_argv, &out);
+	assert_string_equal(out, expect);
+	free(out);
+	check_deep_in_every_mode(argv, expect);
+}
+
+/* du -a names every entry as find does, the longest well past PATH_MAX. */
+static void
+deep_du_a_lists_what_find_lists(void **state)
+{
+	char *find_argv[] = { "/usr/bin/find", deep, "-mindepth", "1", "-printf", "%s\t%p\n", NULL };
+	char *sync_argv[] = { "examples/du/du-sync", "-a", deep, NULL };
+	char *argv[] = { "examples/du/du", "-a", deep, NULL };
+	char *want, *err, *out, *s, *w;
+
+	(void)state;
+	assert_int_equal(tree_run(find_argv, &want, &err), 0);
+	assert_string_equal(err, "");
+	free(err);
+	w = sorted(want);
+	assert_true(strlen(w) > 100 * 1000);	/* the paths are long */
+	for (int k = 0; k < 2; k++) {
+		check_deep(k ? argv : sync_argv, &out);
+		*strrchr(out, '\t') = '\0';	/* drop the totals line */
+		*(strrchr(out, '\n') + 1) = '\0';
+		s = sorted(out);
+		assert_string_equal(s, w);
+		free(s);
+		free(out);
+	}
+	free(w);
+	free(want);
+}
+
+static void
+deep_lsr_matches_its_twin_and_find(void **state)
+{
+	char *sync_argv[] = { "examples/lsr/lsr-sync", deep, NULL };
+	char *argv[] = { "examples/lsr/lsr", deep, NULL };
+	char *want, *line;
+	long long fb, fe, listed = 0, dirs = 0;
+	size_t longest = 0;
+
+	(void)state;
+	find_totals_of(deep, &fb, &fe);
+	check_deep(sync_argv, &want);
+	for (line = want; *line; line = strchr(line, '\n') + 1) {
+		size_t n = (size_t)(strchr(line, '\n') - line);
+
+		if (strchr("-dl", line[0]) && line[10] == ' ')
+			listed++;
+		else if (n > 0 && line[n - 1] == ':')
+			dirs++, longest = n > longest ? n : longest;
+	}
+	assert_int_equal(listed, fe);
+	assert_int_equal(dirs, 1 + TREE_DEEP + TREE_DEEP / 4);
+	assert_true(longest > 4096);
+	check_deep_in_every_mode(argv, want);
+	free(want);
+}
+
 static int
 setup(void **state)
 {
 	(void)state;
 	root = tree_make();
+	deep = tree_make_deep();
 	return 0;
 }
 
@@ -177,6 +287,7 @@ teardown(void **state)
 {
 	(void)state;
 	tree_remove(root);
+	tree_remove(deep);
 	return 0;
 }
 
@@ -189,6 +300,10 @@ main(void)
 		cmocka_unit_test(du_a_lists_the_same_entries),
 		cmocka_unit_test(lsr_matches_its_twin_in_every_mode),
 		cmocka_unit_test(lsr_sync_lists_every_entry_once),
+		/* paths longer than PATH_MAX */
+		cmocka_unit_test(deep_du_matches_find),
+		cmocka_unit_test(deep_du_a_lists_what_find_lists),
+		cmocka_unit_test(deep_lsr_matches_its_twin_and_find),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

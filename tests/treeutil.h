@@ -100,6 +100,42 @@ tree_make(void)
 	return root;
 }
 
+/*
+ * A tree whose paths outgrow PATH_MAX: TREE_DEEP levels of directories
+ * with 120-character names (about 4,900 bytes at the bottom), each
+ * level holding a file, and every fourth a symlink and an empty
+ * directory too.  Made with mkdirat() and openat() down the chain, as no
+ * path to the bottom can be handed to the kernel.
+ */
+enum { TREE_DEEP = 40 };
+
+static char *
+tree_make_deep(void)
+{
+	static char root[] = "/tmp/msgport-deep-XXXXXX";
+	char name[128];
+	int fd, sub, i;
+
+	if (mkdtemp(root) == NULL || chmod(root, 0755) != 0 || (fd = open(root, O_RDONLY)) < 0)
+		abort();
+	memset(name, 'd', 120);
+	for (i = 0; i < TREE_DEEP; i++) {
+		snprintf(name + 120, 8, "%02d", i);
+		if ((sub = openat(fd, "file", O_WRONLY | O_CREAT, 0644)) < 0 ||
+		    ftruncate(sub, i * 100 + 1) != 0)
+			abort();
+		close(sub);
+		if (i % 4 == 0 && (symlinkat("file", fd, "link") != 0 || mkdirat(fd, "empty", 0755) != 0))
+			abort();
+		if (mkdirat(fd, name, 0755) != 0 || (sub = openat(fd, name, O_RDONLY)) < 0)
+			abort();
+		close(fd);
+		fd = sub;
+	}
+	close(fd);
+	return root;
+}
+
 static void
 tree_remove(const char *root)
 {

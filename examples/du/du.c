@@ -1,9 +1,11 @@
 /*
  * du - the tree-walk challenge: `du -s` where every lstat() is a message.
  *
- * du [-a] [-j N] DIR...  prints, per DIR, the total apparent size in bytes
- * and the number of entries below it (as `find DIR -mindepth 1` counts
- * them), like its synchronous twin du-sync.  -a prints each entry too.
+ * du [-ax] [-j N] [DIR]...  prints, per DIR (by default .), the total
+ * apparent size in bytes and the number of entries below it (as
+ * `find DIR -mindepth 1` counts them), like its synchronous twin du-sync.
+ * -a prints each entry too; -x stays on DIR's file system (as
+ * `find -xdev`: a mount point is counted, not entered).
  *
  * Directories are opened, read (getdents64) and their entries lstat'ed
  * (fstatatv: fstatat() relative to the directory, 16 names per message)
@@ -14,6 +16,11 @@
  * then sendsys() hands back the result at once, as cheap as the plain
  * calls) and on its N worker threads when they do (a cold cache: the disk
  * then sees many requests at once).
+ *
+ * Each directory is opened relative to its parent's descriptor, and its
+ * entries looked up relative to its own, so paths of any length are
+ * walked (and the kernel resolves one name, not the whole path); a
+ * directory stays open until its subdirectories are.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -28,6 +35,8 @@
 #include <msgport.h>
 #include <msgport-sys.h>
 
+#include "../cli.h"
+
 enum { OPEN, LIST, STAT };
 enum { CHUNK = 16 };			/* names lstat'ed per message */
 
@@ -36,6 +45,7 @@ struct dir {				/* a directory being read */
 	char		*path;
 	int		fd;
 	int		out;		/* messages in flight about it */
+	int		kids;		/* subdirectories to open relative to fd */
 	int		eof;		/* its end has been read */
 	long		pos, len;	/* the part of buf not yet stat'ed */
 	char		buf[32768];
@@ -49,7 +59,7 @@ struct op {				/* a message and what it is about */
 		struct sys_fstatatv	stat;
 	} m;
 	int		kind;
-	struct dir	*dir;
+	struct dir	*dir;		/* OPEN: the parent (NULL: a root) */
 	struct op	*next;		/* the free list */
 	char		*path;		/* OPEN: the directory's path */
 	const char	*names[CHUNK];	/* STAT: names, their outcomes */
@@ -62,19 +72,26 @@ static msgport_t *replies;
 static struct op *freeops;
 static struct dir *ready;		/* open directories with work to ask for */
 static struct dir *freedirs;		/* closed ones, to reuse */
-static char **toopen;			/* directories found, not yet opened */
+static struct found {			/* directories found, not yet opened */
+	struct dir	*parent;
+	char		*path;
+} *toopen;
 static size_t ntoopen, captoopen;
-static int inflight, window, all, failed;
+static int inflight, window, all, xdev, failed;
 static long long bytes, entries;
+static dev_t rootdev;			/* -x: the file system to stay on */
 
 static void
-found_dir(const char *path)
+found_dir(struct dir *parent, const char *path)
 {
 	if (ntoopen == captoopen) {
 		captoopen = captoopen ? 2 * captoopen : 256;
 		toopen = realloc(toopen, captoopen * sizeof(*toopen));
 	}
-	toopen[ntoopen++] = strdup(path);
+	toopen[ntoopen].parent = parent;
+	toopen[ntoopen++].path = strdup(path);
+	if (parent != NULL)
+		parent->kids++;
 }
 
 static char *
@@ -86,11 +103,11 @@ join(const char *dir, const char *name)
 	return p;
 }
 
-/* A directory with nothing left to read or stat is closed. */
+/* A directory with nothing left to read, stat or open below it is closed. */
 static void
 maybe_close(struct dir *d)
 {
-	if (!d->eof || d->out > 0 || d->pos < d->len)
+	if (!d->eof || d->out > 0 || d->pos < d->len || d->kids > 0)
 		return;
 	close(d->fd);
 	free(d->path);
@@ -103,7 +120,8 @@ static void
 counted(struct dir *d, const char *name, const struct stat *st, int error)
 {
 	if (error != 0) {
-		fprintf(stderr, "du: cannot access '%s/%s': %s\n", d->path, name, strerror(error));
+		fprintf(stderr, "%s: cannot access '%s/%s': %s\n", cli_prog, d->path, name,
+		    strerror(error));
 		failed = 1;
 		return;
 	}
@@ -114,8 +132,8 @@ counted(struct dir *d, const char *name, const struct stat *st, int error)
 
 		if (all)
 			printf("%lld\t%s\n", (long long)st->st_size, path);
-		if (S_ISDIR(st->st_mode))
-			found_dir(path);
+		if (S_ISDIR(st->st_mode) && (!xdev || st->st_dev == rootdev))
+			found_dir(d, path);
 		free(path);
 	}
 }
@@ -129,8 +147,12 @@ done(struct op *op)
 
 	switch (op->kind) {
 	case OPEN:
+		if (d != NULL) {	/* opened relative to it: it may close now */
+			d->kids--;
+			maybe_close(d);
+		}
 		if (m->ms_error != 0) {
-			fprintf(stderr, "du: cannot read directory '%s': %s\n", op->path,
+			fprintf(stderr, "%s: cannot read directory '%s': %s\n", cli_prog, op->path,
 			    strerror(m->ms_error));
 			failed = 1;
 			free(op->path);
@@ -149,7 +171,7 @@ done(struct op *op)
 	case LIST:
 		d->out--;
 		if (m->ms_error != 0) {
-			fprintf(stderr, "du: cannot read directory '%s': %s\n", d->path,
+			fprintf(stderr, "%s: cannot read directory '%s': %s\n", cli_prog, d->path,
 			    strerror(m->ms_error));
 			failed = 1;
 		}
@@ -224,9 +246,13 @@ next(struct op *op)
 		maybe_close(d);		/* its last listing held only . and .. */
 	}
 	if (ntoopen > 0) {
-		op->path = toopen[--ntoopen];
-		prep_openat(&op->m.open, AT_FDCWD, op->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-		ask(op, OPEN, NULL);
+		struct dir *parent = toopen[--ntoopen].parent;
+
+		op->path = toopen[ntoopen].path;
+		prep_openat(&op->m.open, parent ? parent->fd : AT_FDCWD,
+		    parent ? op->path + strlen(parent->path) + 1 : op->path,
+		    O_RDONLY | O_DIRECTORY | O_CLOEXEC | (parent ? O_NOFOLLOW : 0), 0);
+		ask(op, OPEN, parent);
 		return 1;
 	}
 	return 0;
@@ -238,7 +264,7 @@ walk(const char *root)
 	struct op *op;
 	msg_t *m;
 
-	found_dir(root);
+	found_dir(NULL, root);
 	for (;;) {
 		/* ask for as much as the window allows */
 		while (inflight < window) {
@@ -267,32 +293,40 @@ int
 main(int argc, char **argv)
 {
 	struct sysport_attr attr = { .sa_workers = 16 };
-	int opt;
+	struct stat st;
+	int opt, r;
 
-	while ((opt = getopt(argc, argv, "aj:")) != -1) {
-		switch (opt) {
-		case 'a':
+	cli_prog = "du";
+	cli_usage = "[-ax] [-j N] [DIR]...";
+	cli_help = "Print the total size in bytes and the number of entries below each DIR\n"
+	    "(default .), stat'ing them with asynchronous messages.\n"
+	    "  -a    print every entry's size and path too\n"
+	    "  -x    do not enter directories on other file systems\n"
+	    "  -j N  N worker threads (1 to 1024, default 16)\n";
+	while ((opt = cli_getopt(argc, argv, "aj:x")) != -1) {
+		if (opt == 'a')
 			all = 1;
-			break;
-		case 'j':
-			attr.sa_workers = (unsigned)atoi(optarg);
-			break;
-		default:
-			optind = argc + 1;
-		}
+		else if (opt == 'x')
+			xdev = 1;
+		else
+			attr.sa_workers = (unsigned)cli_number(opt, optarg, 1, 1024);
 	}
-	if (optind >= argc || attr.sa_workers < 1) {
-		fprintf(stderr, "usage: %s [-a] [-j N] DIR...\n", argv[0]);
-		return 2;
-	}
+	cli_dot(argc, argv);
 	window = 8 * (int)attr.sa_workers;
-	if (sysport_start(&attr) != 0 || (replies = mkport_queue()) == NULL) {
-		perror("du: cannot start the system port");
+	if ((r = sysport_start(&attr)) != 0 || (replies = mkport_queue()) == NULL) {
+		fprintf(stderr, "%s: cannot start the system port: %s\n", cli_prog,
+		    strerror(r ? r : errno));
 		return 1;
 	}
 	for (; optind < argc; optind++) {
+		if ((r = cli_root(argv[optind], &st)) < 0) {
+			failed = 1;
+			continue;
+		}
 		bytes = entries = 0;
-		walk(argv[optind]);
+		rootdev = st.st_dev;
+		if (r > 0)
+			walk(argv[optind]);
 		printf("%lld\t%lld\t%s\n", bytes, entries, argv[optind]);
 	}
 	return failed;

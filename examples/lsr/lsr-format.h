@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "../cli.h"
+
 static void
 lsr_print(const struct stat *st, const char *name, const char *target)
 {
@@ -25,6 +27,22 @@ lsr_print(const struct stat *st, const char *name, const char *target)
 	if (target != NULL)
 		printf(" -> %s", target);
 	putchar('\n');
+}
+
+/*
+ * lsr_root
+ *	1 if path is a directory to list; else 0 once its line is printed
+ *	(as `ls -lR FILE` prints it), or -1 if it cannot be looked at.
+ */
+static int
+lsr_root(const char *path)
+{
+	struct stat st;
+	int r = cli_root(path, &st);
+
+	if (r == 0)
+		lsr_print(&st, path, NULL);
+	return r;
 }
 
 #endif /* LSR_FORMAT_H */

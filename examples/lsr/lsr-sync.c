@@ -6,10 +6,13 @@
  * order readdir returned them -- mode, links, size, name (and "-> target"
  * for symlinks) -- then a blank line, then its subdirectories the same
  * way.  Unreadable directories are reported on stderr and skipped; the
- * exit status is then 1.
+ * exit status is then 1.  Each directory is opened relative to its
+ * parent (openat, fstatat, readlinkat), so paths longer than PATH_MAX
+ * are listed too.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,10 +23,11 @@
 
 static int failed;
 
+/* List the directory open as fd (which it closes), called path. */
 static void
-list(const char *path)
+list(int fd, const char *path)
 {
-	char child[4096], target[4096];
+	char target[4096];
 	char **subdirs = NULL;
 	size_t nsub = 0, i;
 	struct dirent *de;
@@ -31,8 +35,11 @@ list(const char *path)
 	ssize_t n;
 	DIR *dir;
 
-	if ((dir = opendir(path)) == NULL) {
-		fprintf(stderr, "lsr: cannot open directory '%s': %s\n", path, strerror(errno));
+	if (fd < 0 || (dir = fdopendir(fd)) == NULL) {
+		fprintf(stderr, "%s: cannot open directory '%s': %s\n", cli_prog, path,
+		    strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		failed = 1;
 		return;
 	}
@@ -40,40 +47,57 @@ list(const char *path)
 	while ((de = readdir(dir)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		snprintf(child, sizeof(child), "%s/%s", path, de->d_name);
-		if (lstat(child, &st) != 0) {
-			fprintf(stderr, "lsr: cannot access '%s': %s\n", child, strerror(errno));
+		if (fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+			fprintf(stderr, "%s: cannot access '%s/%s': %s\n", cli_prog, path,
+			    de->d_name, strerror(errno));
 			failed = 1;
 			continue;
 		}
-		n = S_ISLNK(st.st_mode) ? readlink(child, target, sizeof(target) - 1) : -1;
+		n = S_ISLNK(st.st_mode) ?
+		    readlinkat(dirfd(dir), de->d_name, target, sizeof(target) - 1) : -1;
 		if (n >= 0)
 			target[n] = '\0';
 		lsr_print(&st, de->d_name, n >= 0 ? target : NULL);
 		if (S_ISDIR(st.st_mode)) {
 			subdirs = realloc(subdirs, (nsub + 1) * sizeof(*subdirs));
-			subdirs[nsub++] = strdup(child);
+			subdirs[nsub++] = strdup(de->d_name);
 		}
 	}
-	closedir(dir);
 	putchar('\n');
+	/* the directory stays open until its subdirectories are */
 	for (i = 0; i < nsub; i++) {
-		list(subdirs[i]);
+		char *child = malloc(strlen(path) + strlen(subdirs[i]) + 2);
+
+		sprintf(child, "%s/%s", path, subdirs[i]);
+		list(openat(dirfd(dir), subdirs[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC),
+		    child);
+		free(child);
 		free(subdirs[i]);
 	}
+	closedir(dir);
 	free(subdirs);
 }
 
 int
 main(int argc, char **argv)
 {
-	int i;
+	int opt;
 
-	if (argc < 2) {
-		fprintf(stderr, "usage: %s DIR...\n", argv[0]);
-		return 2;
+	cli_prog = "lsr-sync";
+	cli_usage = "[-j N] [DIR]...";
+	cli_help = "lsr's synchronous twin, one lstat() after another: the same output,\n"
+	    "the same options (-j N is checked, then ignored).\n";
+	while ((opt = cli_getopt(argc, argv, "j:")) != -1)
+		cli_number(opt, optarg, 1, 1024);	/* for the async twin's sake */
+	cli_dot(argc, argv);
+	for (; optind < argc; optind++) {
+		switch (lsr_root(argv[optind])) {
+		case -1:
+			failed = 1;
+			break;
+		case 1:
+			list(open(argv[optind], O_RDONLY | O_DIRECTORY | O_CLOEXEC), argv[optind]);
+		}
 	}
-	for (i = 1; i < argc; i++)
-		list(argv[i]);
 	return failed;
 }

@@ -1,16 +1,18 @@
 /*
  * lsr - `ls -lR` where every lstat() is a message.
  *
- * lsr [-j N] DIR...  prints what its synchronous twin lsr-sync prints, to
- * the byte: for each directory a "PATH:" line, one line per entry in
- * readdir order (mode, links, size, name), a blank line, then its
- * subdirectories the same way.
+ * lsr [-j N] [DIR]...  prints what its synchronous twin lsr-sync prints,
+ * to the byte: for each directory (by default .) a "PATH:" line, one line
+ * per entry in readdir order (mode, links, size, name), a blank line,
+ * then its subdirectories the same way.
  *
  * The walk runs ahead of the printing: directories are opened, read and
  * their entries lstat'ed (16 names per fstatatv message) as asynchronous
  * messages, many at once, and a directory is printed as soon as it and
- * everything before it is complete.  As in du, the system port decides whether each call runs in
- * place or on its workers.
+ * everything before it is complete.  As in du, the system port decides
+ * whether each call runs in place or on its workers, and each directory
+ * is opened relative to its parent's descriptor (kept open until its
+ * subdirectories are), so paths longer than PATH_MAX are listed too.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -39,7 +41,9 @@ struct entry {
 
 struct dir {
 	char		*path;
+	struct dir	*parent;	/* opened relative to its fd; NULL: a root */
 	int		fd, error;
+	int		kids;		/* subdirectories not opened yet */
 	int		out;		/* messages in flight about it */
 	int		listing, eof;
 	long		pos, len;	/* the part of buf not yet asked about */
@@ -108,14 +112,24 @@ grow(void *v, size_t *cap, size_t n, size_t size)
 }
 
 static struct dir *
-newdir(char *path)
+newdir(char *path, struct dir *parent)
 {
 	struct dir *d = malloc(sizeof(*d));
 
 	memset(d, 0, sizeof(*d));
 	d->path = path;
+	d->parent = parent;
 	d->fd = -1;
 	return d;
+}
+
+/* Nothing more is asked about d, nor opened relative to it. */
+static void
+release(struct dir *d)
+{
+	if (d->fd >= 0)
+		close(d->fd);
+	d->fd = -1;
 }
 
 static int
@@ -124,7 +138,7 @@ complete(struct dir *d)
 	return d->error || (d->eof && d->out == 0 && d->pos >= d->len);
 }
 
-/* Everything about d is known: close it, queue its subdirectories. */
+/* Everything about d is known: queue its subdirectories; it stays open until they are. */
 static void
 finish(struct dir *d)
 {
@@ -136,10 +150,9 @@ finish(struct dir *d)
 			*pp = d->next;
 			break;
 		}
-	if (d->fd >= 0) {
-		close(d->fd);
+	if (d->buf != NULL)
 		putbuf(d->buf);
-	}
+	d->buf = NULL;
 	for (i = 0; i < d->nents; i++) {
 		struct entry *e = &d->ents[i];
 
@@ -148,9 +161,11 @@ finish(struct dir *d)
 
 			sprintf(p, "%s/%s", d->path, e->name);
 			d->subs = realloc(d->subs, (d->nsubs + 1) * sizeof(*d->subs));
-			d->subs[d->nsubs++] = newdir(p);
+			d->subs[d->nsubs++] = newdir(p, d);
 		}
 	}
+	if ((d->kids = (int)d->nsubs) == 0)
+		release(d);
 	/* the first subdirectory is printed first: open it first */
 	for (i = d->nsubs; i-- > 0; ) {
 		toopen = grow(toopen, &captoopen, ntoopen, sizeof(*toopen));
@@ -170,6 +185,8 @@ done(struct op *op)
 
 	switch (op->kind) {
 	case OPEN:
+		if (d->parent != NULL && --d->parent->kids == 0)
+			release(d->parent);
 		if ((d->error = m->ms_error) == 0) {
 			d->fd = (int)m->ms_result;
 			d->buf = getbuf();
@@ -260,8 +277,11 @@ next(struct op *op)
 			finish(d);	/* its last listing held only . and .. */
 	}
 	if (ntoopen > 0) {
-		d = toopen[--ntoopen];
-		prep_openat(&op->m.open, AT_FDCWD, d->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+		struct dir *parent = (d = toopen[--ntoopen])->parent;
+
+		prep_openat(&op->m.open, parent ? parent->fd : AT_FDCWD,
+		    parent ? d->path + strlen(parent->path) + 1 : d->path,
+		    O_RDONLY | O_DIRECTORY | O_CLOEXEC | (parent ? O_NOFOLLOW : 0), 0);
 		ask(op, OPEN, d, sizeof(op->m.open));
 		return 1;
 	}
@@ -289,8 +309,8 @@ print_ready(void)
 				return 0;
 			d->shown = 1;
 			if (d->error) {
-				fprintf(stderr, "lsr: cannot open directory '%s': %s\n", d->path,
-				    strerror(d->error));
+				fprintf(stderr, "%s: cannot open directory '%s': %s\n", cli_prog,
+				    d->path, strerror(d->error));
 				failed = 1;
 			} else {
 				printf("%s:\n", d->path);
@@ -298,8 +318,8 @@ print_ready(void)
 					struct entry *e = &d->ents[i];
 
 					if (e->error != 0) {
-						fprintf(stderr, "lsr: cannot access '%s/%s': %s\n",
-						    d->path, e->name, strerror(e->error));
+						fprintf(stderr, "%s: cannot access '%s/%s': %s\n",
+						    cli_prog, d->path, e->name, strerror(e->error));
 						failed = 1;
 						continue;
 					}
@@ -333,7 +353,7 @@ walk(const char *root)
 	msg_t *m;
 
 	toopen = grow(toopen, &captoopen, ntoopen, sizeof(*toopen));
-	toopen[ntoopen++] = newdir(strdup(root));
+	toopen[ntoopen++] = newdir(strdup(root), NULL);
 	stack = grow(stack, &capstack, 0, sizeof(*stack));
 	stack[depth++] = toopen[ntoopen - 1];
 	for (;;) {
@@ -369,24 +389,27 @@ int
 main(int argc, char **argv)
 {
 	struct sysport_attr attr = { .sa_workers = 16 };
-	int opt;
+	int opt, r;
 
-	while ((opt = getopt(argc, argv, "j:")) != -1) {
-		if (opt == 'j')
-			attr.sa_workers = (unsigned)atoi(optarg);
-		else
-			optind = argc + 1;
-	}
-	if (optind >= argc || attr.sa_workers < 1) {
-		fprintf(stderr, "usage: %s [-j N] DIR...\n", argv[0]);
-		return 2;
-	}
+	cli_prog = "lsr";
+	cli_usage = "[-j N] [DIR]...";
+	cli_help = "List each DIR (default .) and every directory below it, as ls -lR,\n"
+	    "stat'ing the entries with asynchronous messages.\n"
+	    "  -j N  N worker threads (1 to 1024, default 16)\n";
+	while ((opt = cli_getopt(argc, argv, "j:")) != -1)
+		attr.sa_workers = (unsigned)cli_number(opt, optarg, 1, 1024);
+	cli_dot(argc, argv);
 	window = 8 * (int)attr.sa_workers;
-	if (sysport_start(&attr) != 0 || (replies = mkport_queue()) == NULL) {
-		perror("lsr: cannot start the system port");
+	if ((r = sysport_start(&attr)) != 0 || (replies = mkport_queue()) == NULL) {
+		fprintf(stderr, "%s: cannot start the system port: %s\n", cli_prog,
+		    strerror(r ? r : errno));
 		return 1;
 	}
-	for (; optind < argc; optind++)
-		walk(argv[optind]);
+	for (; optind < argc; optind++) {
+		if ((r = lsr_root(argv[optind])) < 0)
+			failed = 1;
+		else if (r > 0)
+			walk(argv[optind]);
+	}
 	return failed;
 }

@@ -27,6 +27,8 @@
 #include <msgport.h>
 #include <msgport-sys.h>
 
+#include "../cli.h"
+
 static struct sys_signal sigint_m, sigusr1_m, rt_m;
 static volatile sig_atomic_t rt_total, rt_values, rt_final;
 
@@ -133,13 +135,19 @@ child(pid_t parent)
 int
 main(int argc, char **argv)
 {
-	int selftest = argc > 1 && strcmp(argv[1], "--self-test") == 0;
+	int selftest = argc == 2 && strcmp(argv[1], "--self-test") == 0;
 	msgport_t *q, *up;
 	struct timespec tick = { 0, 100 * 1000000L };
 	int usr1 = 0, done = 0, st;
 	pid_t kid = -1;
 	msg_t *m;
 
+	cli_prog = "signals";
+	cli_usage = "[--self-test]";
+	cli_help = "SIGINT, SIGUSR1 and SIGRTMIN+1 as messages (see README.md); SIGINT ends it.\n"
+	    "  --self-test  a child sends them; exit 0 if all came as they should\n";
+	if (!selftest)
+		cli_noargs(argc, argv);
 	if ((q = mkport_queue()) == NULL || (up = mkport_critupcall(rt_upcall, NULL)) == NULL) {
 		perror("signals: mkport");
 		return 1;

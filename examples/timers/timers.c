@@ -19,6 +19,8 @@
 #include <msgport.h>
 #include <msgport-sys.h>
 
+#include "../cli.h"
+
 static double
 since(const struct timespec *t0, clockid_t clock)
 {
@@ -39,7 +41,7 @@ busy(double ms)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	struct timespec period = { 0, 20 * 1000000L }, start, when;
 	struct sys_timer tick, alarm;
@@ -48,6 +50,10 @@ main(void)
 	msgport_t *q;
 	msg_t *m;
 
+	cli_prog = "timers";
+	cli_usage = "";
+	cli_help = "A periodic and a one-shot timer as messages; prints each return.\n";
+	cli_noargs(argc, argv);
 	if ((q = mkport_queue()) == NULL) {
 		perror("timers: mkport_queue");
 		return 1;

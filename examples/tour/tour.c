@@ -24,6 +24,8 @@
 #include "msgport.h"
 #include "msgport-sys.h"
 
+#include "../cli.h"
+
 enum { CMD_SQUARE = 1, CMD_STOP };
 
 /* A message is the header first, then the command's own fields. */
@@ -75,14 +77,20 @@ server(void *arg)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
-	msgport_t *sport = mkport_queue(), *rport = mkport_queue();
+	msgport_t *sport, *rport;
 	struct square_msg sq[4], stop;
 	struct pollfd pfd;
 	pthread_t t;
 	int i, r;
 
+	cli_prog = "tour";
+	cli_usage = "";
+	cli_help = "A first walk through msgport, step by step (read tour.c alongside).\n";
+	cli_noargs(argc, argv);
+	sport = mkport_queue();
+	rport = mkport_queue();
 	if (sport == NULL || rport == NULL) {
 		perror("mkport_queue");
 		return 1;
