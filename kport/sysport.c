@@ -232,17 +232,40 @@ static const struct msgport_ops sys_ops = SYS_OPS(sys_sendport);
 static const struct msgport_ops sys_ops_traced = SYS_OPS(msg_send);
 
 /*
+ * kretire
+ *	Put the slot array aside for good: stale ms_kstate pointers may
+ *	still point into it (kreq_drop() finds nothing there), so it is
+ *	kept, chained to stay reachable.
+ */
+static void
+kretire(struct kstate *ks)
+{
+	if (ks->ks_slots != NULL) {
+		ks->ks_slots[0].kr_next = ks->ks_retired;
+		ks->ks_retired = ks->ks_slots;
+	}
+	ks->ks_slots = NULL;
+	ks->ks_cap = ks->ks_nslots = 0;
+	ks->ks_free = NULL;
+}
+
+/*
  * sysport_atfork_child
  *	The child has none of the kernel's threads: mark the port dead and
- *	make the locks usable again.  The parent's event base is left alone
- *	(its epoll instance is shared with the parent; freeing it here would
- *	take the parent's descriptors off it).
+ *	make the locks usable again.  Everything of the parent's kernel is
+ *	the parent's: its event base and events (the epoll instance and
+ *	eventfd are shared with the parent: freeing or deleting anything
+ *	there would take the parent's descriptors off it) and its slots,
+ *	which are retired, so that an abortsys() here of a message
+ *	inherited in flight finds nothing to take back and a restart
+ *	builds everything afresh.
  */
 static void
 sysport_atfork_child(void)
 {
 	struct kstate *ks = &kstate;
 
+	kretire(ks);
 	pthread_mutex_init(&sysp_ctl, NULL);
 	pthread_mutex_init(&ks->ks_lock, NULL);
 	pthread_cond_init(&ks->ks_work, NULL);
@@ -294,8 +317,8 @@ envnum(const char *name, unsigned given, unsigned dflt)
 /*
  * kstart
  *	Set the kernel up as attr says: the signal, the slots (a larger
- *	array than before replaces the old one, which is kept: stale
- *	ms_kstate pointers may still point into it), the loop, the pool.
+ *	array than before replaces the old one, which is retired), the
+ *	loop, the pool.
  */
 static int
 kstart(const struct sysport_attr *attr)
@@ -303,6 +326,7 @@ kstart(const struct sysport_attr *attr)
 	static const struct sysport_attr none;
 	struct kstate *ks = &kstate;
 	struct sigaction sa;
+	struct kreq *slots = NULL;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	uint32_t i, nslots;
 	int r;
@@ -324,21 +348,16 @@ kstart(const struct sysport_attr *attr)
 	ks->ks_nworkers = envnum("MSGPORT_WORKERS", attr->sa_workers,
 	    ncpu < 2 ? 2 : (unsigned)ncpu);
 	nslots = envnum("MSGPORT_SLOTS", attr->sa_slots, 4096);
-	if (nslots > ks->ks_cap) {
-		struct kreq *slots = calloc(nslots, sizeof(*slots));
-
-		if (slots == NULL)
-			return ENOMEM;
-		if (ks->ks_slots != NULL) {
-			/* the old array stays, for stale pointers; chained to stay reachable */
-			ks->ks_slots[0].kr_next = ks->ks_retired;
-			ks->ks_retired = ks->ks_slots;
-		}
+	if (nslots > ks->ks_cap && (slots = calloc(nslots, sizeof(*slots))) == NULL)
+		return ENOMEM;
+	/* under the lock: an abortsys() of a stale message looks at the array */
+	klock(&ks->ks_lock);
+	if (slots != NULL) {
+		kretire(ks);
 		ks->ks_slots = slots;
 		ks->ks_cap = nslots;
 	}
 	ks->ks_nslots = nslots;
-	klock(&ks->ks_lock);
 	ks->ks_free = NULL;
 	for (i = ks->ks_nslots; i-- > 0; ) {
 		memset(&ks->ks_slots[i], 0, sizeof(ks->ks_slots[i]));
