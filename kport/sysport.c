@@ -41,8 +41,8 @@ struct kstate kstate = {
 	.ks_room = PTHREAD_COND_INITIALIZER,
 };
 
-static struct sysport *sysp;		/* set once */
-static pthread_once_t sysp_once = PTHREAD_ONCE_INIT;
+static struct sysport *sysp;		/* set once, under sysp_ctl */
+static bool sysp_atfork;		/* the fork handler is in; under sysp_ctl */
 static pthread_mutex_t sysp_ctl = PTHREAD_MUTEX_INITIALIZER;	/* start, stop */
 
 /*
@@ -283,15 +283,32 @@ sysport_atfork_child(void)
 		sysp->sp_state = SP_DEAD;
 }
 
-static void
+/*
+ * sysport_create
+ *	Make the port object, unless it is there: 0, or why not (EMFILE,
+ *	ENFILE: its descriptor; ENOMEM).  Nothing is left half done, so a
+ *	later call tries again.
+ *	NOTE: sysp_ctl held.
+ */
+static int
 sysport_create(void)
 {
-	struct sysport *s = (struct sysport *)port_alloc(sizeof(struct sysport),
-	    mp_tracing() ? &sys_ops_traced : &sys_ops);
+	struct sysport *s;
+	int r;
 
-	if (s != NULL)
-		pthread_atfork(NULL, NULL, sysport_atfork_child);
+	if (sysp != NULL)
+		return 0;
+	if (!sysp_atfork) {
+		if ((r = pthread_atfork(NULL, NULL, sysport_atfork_child)) != 0)
+			return r;
+		sysp_atfork = true;
+	}
+	s = (struct sysport *)port_alloc(sizeof(struct sysport),
+	    mp_tracing() ? &sys_ops_traced : &sys_ops);
+	if (s == NULL)
+		return errno;
 	mp_store_rel_ptr((void **)&sysp, s);
+	return 0;
 }
 
 /* The interrupt signal's handler: its only job is to make ppoll() return EINTR. */
@@ -372,7 +389,7 @@ kstart(const struct sysport_attr *attr)
 	kguess_init();
 	/* A sender delayed since before the last stop may take the lock any
 	   moment: it must find the loop ready or ks_stopping set. */
-	if ((r = evloop_start(ks)) != 0)
+	if ((r = kev_start(ks)) != 0)
 		return r;
 	klock(&ks->ks_lock);
 	ks->ks_stopping = false;
@@ -388,20 +405,20 @@ kstart(const struct sysport_attr *attr)
 /*
  * sysport_start
  *	Start the system port with attr (NULL: defaults).  Returns 0, EBUSY
- *	when it is running, or why it could not start.
+ *	when it is running, or why it could not start (EMFILE, ENFILE,
+ *	ENOMEM, EAGAIN as the system said them); a failed start leaves
+ *	nothing behind, and a later one may succeed.
  */
 int
 sysport_start(const struct sysport_attr *attr)
 {
 	int r;
 
-	pthread_once(&sysp_once, sysport_create);
-	if (sysp == NULL)
-		return ENOMEM;
 	klock(&sysp_ctl);
-	if (mp_load_32(&sysp->sp_state) == SP_RUNNING)
+	if ((r = sysport_create()) == 0 && mp_load_32(&sysp->sp_state) == SP_RUNNING)
 		r = EBUSY;
-	else if ((r = systab_check()) == 0 && (r = kstart(attr)) == 0)
+	else if (r == 0 && (r = systab_check()) == 0 && (r = kev_init()) == 0 &&
+	    (r = kstart(attr)) == 0)
 		mp_store_rel_32(&sysp->sp_state, SP_RUNNING);
 	kunlock(&sysp_ctl);
 	return r;
@@ -419,11 +436,8 @@ sysport_stop(void)
 {
 	struct kstate *ks = &kstate;
 
-	pthread_once(&sysp_once, sysport_create);
-	if (sysp == NULL)
-		return EINVAL;
 	klock(&sysp_ctl);
-	if (mp_load_32(&sysp->sp_state) != SP_RUNNING) {
+	if (sysp == NULL || mp_load_32(&sysp->sp_state) != SP_RUNNING) {
 		kunlock(&sysp_ctl);
 		return EINVAL;
 	}
