@@ -192,6 +192,17 @@ msg_persists(uint32_t f)
 	return (f & (MSGF_DONE | MSGF_PERSISTENT | MSGF_FINAL)) == (MSGF_DONE | MSGF_PERSISTENT);
 }
 
+/*
+ * msg_misaligned
+ *	Is msg short of msg_t's alignment?  Such a header is refused with
+ *	EINVAL, untouched: its flags word could not be an atomic or a futex.
+ */
+static inline bool
+msg_misaligned(const msg_t *msg)
+{
+	return ((uintptr_t)msg & (alignof(msg_t) - 1)) != 0;
+}
+
 static inline bool
 port_closed(msgport_t *port)
 {
