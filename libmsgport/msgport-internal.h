@@ -101,6 +101,7 @@ struct mp_queue {
 	/* readiness: an eventfd readable while a message is pending */
 	pthread_mutex_t	q_fdlock;
 	int		q_efd;
+	uint32_t	q_efdgen;	/* the fork generation q_efd belongs to (under q_fdlock) */
 	bool		q_signalled;	/* q_efd has been written (under q_fdlock) */
 };
 
