@@ -451,8 +451,9 @@ evloop_start(struct kstate *ks)
 	pthread_once(&evloop_once, evloop_init);
 	if (evloop_threads != 0)
 		return ENOTSUP;
+	errno = 0;
 	if ((ks->ks_base = event_base_new()) == NULL)
-		return ENOMEM;
+		return errno != 0 ? errno : ENOMEM;	/* as the system said it */
 	if ((ks->ks_stopev = event_new(ks->ks_base, -1, 0, evloop_quit, ks->ks_base)) == NULL) {
 		r = ENOMEM;
 		goto fail;

@@ -464,6 +464,10 @@ int	kring_run(struct kring *r, unsigned n, int *res);
 extern __thread uint32_t kplug_depth __attribute__((tls_model("initial-exec")));
 int	kplug_hold(msg_t *msg, const struct kcmd *kc);
 
+/* evguard.c: libevent's callbacks, and a start that cannot end the process */
+int	kev_init(void);
+int	kev_start(struct kstate *ks);
+
 /*
  * evloop.c: the event loop.  evloop_arm() puts kr at the tail of fd's
  * FIFO (-1: fd cannot be polled); evloop_disarm() takes a waiting kr out

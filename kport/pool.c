@@ -190,13 +190,29 @@ kreq_done(struct kreq *kr, int error)
 }
 
 /*
+ * kreq_ours
+ *	Is kr a slot of this run's array (ks_lock held)?  A stale pointer
+ *	may point into a retired array, whose slots hold nothing, or into
+ *	the parent's array in a child of fork(): those slots and their
+ *	events are the parent's, never to be touched here.
+ */
+static bool
+kreq_ours(const struct kstate *ks, const struct kreq *kr)
+{
+	uintptr_t p = (uintptr_t)kr, base = (uintptr_t)ks->ks_slots;
+
+	return p >= base && p < base + (uintptr_t)ks->ks_nslots * sizeof(*kr);
+}
+
+/*
  * kreq_drop
  *	abortsys() on msg (the system port's mp_dropmsg).  Takes back a
  *	message not yet started (0: the caller returns it with ECANCELED);
  *	interrupts a running interruptible call, or lets a running call
  *	finish (ENOENT).
- *	NOTE: ms_kstate may be stale (msg already done, its slot reused):
- *	the slot counts only if it still holds msg.
+ *	NOTE: ms_kstate may be stale (msg already done, its slot reused,
+ *	or inherited across fork()): the slot counts only if it is one of
+ *	this run's and still holds msg.
  */
 int
 kreq_drop(msg_t *msg)
@@ -208,7 +224,7 @@ kreq_drop(msg_t *msg)
 	if (kr == NULL)
 		return ENOENT;
 	klock(&ks->ks_lock);
-	if (kr->kr_msg != msg) {
+	if (!kreq_ours(ks, kr) || kr->kr_msg != msg) {
 		kunlock(&ks->ks_lock);
 		return ENOENT;
 	}

@@ -41,8 +41,8 @@ struct kstate kstate = {
 	.ks_room = PTHREAD_COND_INITIALIZER,
 };
 
-static struct sysport *sysp;		/* set once */
-static pthread_once_t sysp_once = PTHREAD_ONCE_INIT;
+static struct sysport *sysp;		/* set once, under sysp_ctl */
+static bool sysp_atfork;		/* the fork handler is in; under sysp_ctl */
 static pthread_mutex_t sysp_ctl = PTHREAD_MUTEX_INITIALIZER;	/* start, stop */
 
 /*
@@ -257,23 +257,50 @@ static const struct msgport_ops sys_ops = SYS_OPS(sys_sendport);
 static const struct msgport_ops sys_ops_traced = SYS_OPS(msg_send);
 
 /*
+ * kretire
+ *	Put the slot array aside for good: stale ms_kstate pointers may
+ *	still point into it (kreq_drop() finds nothing there), so it is
+ *	kept, chained to stay reachable.
+ */
+static void
+kretire(struct kstate *ks)
+{
+	if (ks->ks_slots != NULL) {
+		ks->ks_slots[0].kr_next = ks->ks_retired;
+		ks->ks_retired = ks->ks_slots;
+	}
+	ks->ks_slots = NULL;
+	ks->ks_cap = ks->ks_nslots = 0;
+	ks->ks_free = NULL;
+}
+
+/*
  * sysport_atfork_child
  *	The child has none of the kernel's threads: mark the port dead and
- *	make the locks usable again.  The parent's event base is left alone
- *	(its epoll instance is shared with the parent; freeing it here would
- *	take the parent's descriptors off it).
+ *	make the locks usable again.  Everything of the parent's kernel is
+ *	the parent's: its event base and events (the epoll instance and
+ *	eventfd are shared with the parent: freeing or deleting anything
+ *	there would take the parent's descriptors off it) and its slots,
+ *	which are retired, so that an abortsys() here of a message
+ *	inherited in flight finds nothing to take back and a restart
+ *	builds everything afresh.
  */
 static void
 sysport_atfork_child(void)
 {
 	struct kstate *ks = &kstate;
 
+	kretire(ks);
 	pthread_mutex_init(&sysp_ctl, NULL);
 	pthread_mutex_init(&ks->ks_lock, NULL);
 	pthread_cond_init(&ks->ks_work, NULL);
 	pthread_cond_init(&ks->ks_room, NULL);
 	ks->ks_base = NULL;
 	ks->ks_stopev = NULL;
+	/* the descriptor records and their events are the parent's too */
+	ks->ks_fds = ks->ks_fdfree = NULL;
+	ks->ks_fdhash = NULL;
+	ks->ks_nfds = 0;
 	ks->ks_workers = NULL;
 	ks->ks_nworkers = 0;
 	ks->ks_head = ks->ks_tail = NULL;
@@ -285,15 +312,32 @@ sysport_atfork_child(void)
 		sysp->sp_state = SP_DEAD;
 }
 
-static void
+/*
+ * sysport_create
+ *	Make the port object, unless it is there: 0, or why not (EMFILE,
+ *	ENFILE: its descriptor; ENOMEM).  Nothing is left half done, so a
+ *	later call tries again.
+ *	NOTE: sysp_ctl held.
+ */
+static int
 sysport_create(void)
 {
-	struct sysport *s = (struct sysport *)port_alloc(sizeof(struct sysport),
-	    mp_tracing() ? &sys_ops_traced : &sys_ops);
+	struct sysport *s;
+	int r;
 
-	if (s != NULL)
-		pthread_atfork(NULL, NULL, sysport_atfork_child);
+	if (sysp != NULL)
+		return 0;
+	if (!sysp_atfork) {
+		if ((r = pthread_atfork(NULL, NULL, sysport_atfork_child)) != 0)
+			return r;
+		sysp_atfork = true;
+	}
+	s = (struct sysport *)port_alloc(sizeof(struct sysport),
+	    mp_tracing() ? &sys_ops_traced : &sys_ops);
+	if (s == NULL)
+		return errno;
 	mp_store_rel_ptr((void **)&sysp, s);
+	return 0;
 }
 
 /* The interrupt signal's handler: its only job is to make ppoll() return EINTR. */
@@ -319,8 +363,8 @@ envnum(const char *name, unsigned given, unsigned dflt)
 /*
  * kstart
  *	Set the kernel up as attr says: the signal, the slots (a larger
- *	array than before replaces the old one, which is kept: stale
- *	ms_kstate pointers may still point into it), the loop, the pool.
+ *	array than before replaces the old one, which is retired), the
+ *	loop, the pool.
  */
 static int
 kstart(const struct sysport_attr *attr)
@@ -328,6 +372,7 @@ kstart(const struct sysport_attr *attr)
 	static const struct sysport_attr none;
 	struct kstate *ks = &kstate;
 	struct sigaction sa;
+	struct kreq *slots = NULL;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	uint32_t i, nslots;
 	int r;
@@ -349,21 +394,16 @@ kstart(const struct sysport_attr *attr)
 	ks->ks_nworkers = envnum("MSGPORT_WORKERS", attr->sa_workers,
 	    ncpu < 2 ? 2 : (unsigned)ncpu);
 	nslots = envnum("MSGPORT_SLOTS", attr->sa_slots, 4096);
-	if (nslots > ks->ks_cap) {
-		struct kreq *slots = calloc(nslots, sizeof(*slots));
-
-		if (slots == NULL)
-			return ENOMEM;
-		if (ks->ks_slots != NULL) {
-			/* the old array stays, for stale pointers; chained to stay reachable */
-			ks->ks_slots[0].kr_next = ks->ks_retired;
-			ks->ks_retired = ks->ks_slots;
-		}
+	if (nslots > ks->ks_cap && (slots = calloc(nslots, sizeof(*slots))) == NULL)
+		return ENOMEM;
+	/* under the lock: an abortsys() of a stale message looks at the array */
+	klock(&ks->ks_lock);
+	if (slots != NULL) {
+		kretire(ks);
 		ks->ks_slots = slots;
 		ks->ks_cap = nslots;
 	}
 	ks->ks_nslots = nslots;
-	klock(&ks->ks_lock);
 	ks->ks_free = NULL;
 	for (i = ks->ks_nslots; i-- > 0; ) {
 		memset(&ks->ks_slots[i], 0, sizeof(ks->ks_slots[i]));
@@ -378,7 +418,7 @@ kstart(const struct sysport_attr *attr)
 	kguess_init();
 	/* A sender delayed since before the last stop may take the lock any
 	   moment: it must find the loop ready or ks_stopping set. */
-	if ((r = evloop_start(ks)) != 0)
+	if ((r = kev_start(ks)) != 0)
 		return r;
 	klock(&ks->ks_lock);
 	ks->ks_stopping = false;
@@ -411,7 +451,9 @@ attr_known(const struct sysport_attr *attr)
  * sysport_start
  *	Start the system port with attr (NULL: defaults).  Returns 0, EINVAL
  *	for a nonzero reserved word, EBUSY when it is running, or why it
- *	could not start.
+ *	could not start (EMFILE, ENFILE, ENOMEM, EAGAIN as the system said
+ *	them); a failed start leaves nothing behind, and a later one may
+ *	succeed.
  */
 int
 sysport_start(const struct sysport_attr *attr)
@@ -420,13 +462,11 @@ sysport_start(const struct sysport_attr *attr)
 
 	if (attr != NULL && !attr_known(attr))
 		return EINVAL;
-	pthread_once(&sysp_once, sysport_create);
-	if (sysp == NULL)
-		return ENOMEM;
 	klock(&sysp_ctl);
-	if (mp_load_32(&sysp->sp_state) == SP_RUNNING)
+	if ((r = sysport_create()) == 0 && mp_load_32(&sysp->sp_state) == SP_RUNNING)
 		r = EBUSY;
-	else if ((r = systab_check()) == 0 && (r = kstart(attr)) == 0)
+	else if (r == 0 && (r = systab_check()) == 0 && (r = kev_init()) == 0 &&
+	    (r = kstart(attr)) == 0)
 		mp_store_rel_32(&sysp->sp_state, SP_RUNNING);
 	kunlock(&sysp_ctl);
 	return r;
@@ -444,11 +484,8 @@ sysport_stop(void)
 {
 	struct kstate *ks = &kstate;
 
-	pthread_once(&sysp_once, sysport_create);
-	if (sysp == NULL)
-		return EINVAL;
 	klock(&sysp_ctl);
-	if (mp_load_32(&sysp->sp_state) != SP_RUNNING) {
+	if (sysp == NULL || mp_load_32(&sysp->sp_state) != SP_RUNNING) {
 		kunlock(&sysp_ctl);
 		return EINVAL;
 	}

@@ -226,7 +226,8 @@ msg_send(msgport_t *port, msg_t *msg, size_t msgsize)
  * sendsys
  *	Send msg to port.  0 or the call's errno when it completed in place,
  *	EASYNC when it will be returned to its reply port later, or a
- *	transport error when it was refused.
+ *	transport error when it was refused (EINVAL for a header short of
+ *	msg_t's alignment: one test of the low bits, before any touch).
  *	NOTE: checks what every kind needs checked, then goes straight to
  *	the port's mp_sendport (a tail call): the system port's synchronous
  *	fast path starts there, with no frame of ours around it.
@@ -236,7 +237,7 @@ sendsys(msgport_t *port, msg_t *msg, size_t msgsize)
 {
 	if (msg == NULL || port == NULL)
 		return EFAULT;
-	if (msgsize < sizeof(msg_t) || msgsize > MSG_MAXSIZE)
+	if (msgsize < sizeof(msg_t) || msgsize > MSG_MAXSIZE || msg_misaligned(msg))
 		return EINVAL;
 	return port->mp_ops->mp_sendport(port, msg, msgsize);
 }
@@ -245,8 +246,9 @@ sendsys(msgport_t *port, msg_t *msg, size_t msgsize)
  * replymsg
  *	Return msg, taken off a port this thread serves, with error.
  *	Refused with EINVAL, changing nothing: an idle message, a second
- *	reply, a request still queued (not taken yet), and an error that is
- *	negative or EASYNC (a sender could not tell it from the transport's).
+ *	reply, a request still queued (not taken yet), a misaligned header,
+ *	and an error that is negative or EASYNC (a sender could not tell it
+ *	from the transport's).
  */
 int
 replymsg(msg_t *msg, int error)
@@ -255,7 +257,7 @@ replymsg(msg_t *msg, int error)
 
 	if (msg == NULL)
 		return EFAULT;
-	if (error < 0 || error == EASYNC)
+	if (error < 0 || error == EASYNC || msg_misaligned(msg))
 		return EINVAL;
 	f = mp_load_32(&msg->ms_flags);
 	do {
@@ -272,7 +274,8 @@ replymsg(msg_t *msg, int error)
  *	Ask for msg to be cut short.  It is still returned exactly once: with
  *	ECANCELED if its port could take it back unstarted, else with
  *	whatever it finishes with (its server may look at MSGF_ABORTED).
- *	Returns 0, or EINVAL for a message that is not in flight.
+ *	Returns 0, or EINVAL for a message that is not in flight (or is
+ *	misaligned: never sent).
  */
 int
 abortsys(msg_t *msg)
@@ -282,6 +285,8 @@ abortsys(msg_t *msg)
 
 	if (msg == NULL)
 		return EFAULT;
+	if (msg_misaligned(msg))
+		return EINVAL;
 	f = mp_load_32(&msg->ms_flags);
 	do {
 		if (!(f & MSGF_INFLIGHT))

@@ -106,6 +106,7 @@ struct mp_queue {
 	/* readiness: an eventfd readable while a message is pending */
 	pthread_mutex_t	q_fdlock;
 	int		q_efd;
+	uint32_t	q_efdgen;	/* the fork generation q_efd belongs to (under q_fdlock) */
 	bool		q_signalled;	/* q_efd has been written (under q_fdlock) */
 };
 
@@ -197,6 +198,17 @@ static inline bool
 msg_persists(uint32_t f)
 {
 	return (f & (MSGF_DONE | MSGF_PERSISTENT | MSGF_FINAL)) == (MSGF_DONE | MSGF_PERSISTENT);
+}
+
+/*
+ * msg_misaligned
+ *	Is msg short of msg_t's alignment?  Such a header is refused with
+ *	EINVAL, untouched: its flags word could not be an atomic or a futex.
+ */
+static inline bool
+msg_misaligned(const msg_t *msg)
+{
+	return ((uintptr_t)msg & (alignof(msg_t) - 1)) != 0;
 }
 
 static inline bool

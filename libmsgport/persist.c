@@ -124,8 +124,8 @@ persist_kill(msg_t *msg, struct mp_persist *ps)
  *	kernel: the next occurrence returns it again, and occurrences
  *	counted while it was held return it at once.  An aborted message
  *	gets its final return now.
- *	Returns 0; EFAULT for NULL; EINVAL for a message that is not
- *	persistent, not in flight, not returned yet, still queued on its
+ *	Returns 0; EFAULT for NULL; EINVAL for a misaligned header or a
+ *	message that is not persistent, not in flight, not returned yet, still queued on its
  *	reply port (take it first), or already final.
  *	NOTE: lock-free and async-signal-safe: call it from an upcall.
  */
@@ -137,6 +137,8 @@ rearmsys(msg_t *msg)
 
 	if (msg == NULL)
 		return EFAULT;
+	if (msg_misaligned(msg))
+		return EINVAL;
 	f = mp_load_32(&msg->ms_flags);
 	do {
 		if ((f & (MSGF_PERSISTENT | MSGF_INFLIGHT | MSGF_DONE)) !=

@@ -9,8 +9,17 @@
  * an upcall may interrupt this thread anywhere else and call getport()
  * or sendsys() itself, which must never find the lock held by the very
  * code it interrupted.
+ *
+ * A child of fork() shares the parent's eventfds: a write there would
+ * wake the parent's pollers, a read would take the parent's readiness.
+ * So a port's eventfd belongs to a fork generation, and the first touch
+ * in a later one puts an eventfd of the child's own under the same
+ * number (mpq_ownfd()).
  */
+#include "config.h"
+
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -22,9 +31,69 @@
 #include "trace-internal.h"
 #include "upcall-internal.h"
 
+static uint32_t mpq_forks;		/* fork children this process descends through */
+static uint32_t mpq_watching;		/* the fork handler is in */
+
+static void
+mpq_atfork_child(void)
+{
+	mp_store_32(&mpq_forks, mp_load_32(&mpq_forks) + 1);
+}
+
+/* Count forks from the first port on: 0, or why the handler is not in. */
+static int
+mpq_watchforks(void)
+{
+	int r;
+
+	if (mp_load_acq_32(&mpq_watching))
+		return 0;
+	/* two racing first ports may both register: it only counts twice */
+	if ((r = pthread_atfork(NULL, NULL, mpq_atfork_child)) != 0)
+		return r;
+	mp_store_rel_32(&mpq_watching, 1);
+	return 0;
+}
+
+/*
+ * mpq_ownfd
+ *	Is q_efd this process's?  In a child after fork() it is the
+ *	parent's until an eventfd of the child's own takes its number
+ *	(pending messages make it readable).  False if none could be made:
+ *	then the parent's is not touched either.
+ *	NOTE: q_fdlock held.
+ */
+static bool
+mpq_ownfd(struct mp_queue *q)
+{
+	uint32_t gen = mp_load_32(&mpq_forks), st;
+	uint64_t v = 1;
+	int fd;
+
+	if (__builtin_expect(q->q_efdgen == gen, 1))
+		return true;
+	if ((fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+		return false;
+	if (dup3(fd, q->q_efd, O_CLOEXEC) < 0) {
+		close(fd);
+		return false;
+	}
+	close(fd);
+	q->q_efdgen = gen;
+	st = mp_load_acq_32(&q->q_state);
+	q->q_signalled = (st & QS_ARMED) && (st & QS_COUNT) &&
+	    write(q->q_efd, &v, sizeof(v)) == sizeof(v);
+	return true;
+}
+
 int
 mpq_init(struct mp_queue *q)
 {
+	int r;
+
+	if ((r = mpq_watchforks()) != 0)
+		return r;
+	q->q_efdgen = mp_load_32(&mpq_forks);
 	q->q_incoming = NULL;
 	q->q_state = 0;
 	q->q_busy = 0;
@@ -62,7 +131,7 @@ mpq_fdsignal(struct mp_queue *q)
 	uint64_t v = 1;
 
 	pthread_mutex_lock(&q->q_fdlock);
-	if (write(q->q_efd, &v, sizeof(v)) == sizeof(v))
+	if (mpq_ownfd(q) && write(q->q_efd, &v, sizeof(v)) == sizeof(v))
 		q->q_signalled = true;
 	pthread_mutex_unlock(&q->q_fdlock);
 }
@@ -73,7 +142,7 @@ mpq_fdclear(struct mp_queue *q)
 	uint64_t v;
 
 	pthread_mutex_lock(&q->q_fdlock);
-	if (q->q_signalled && (mp_load_acq_32(&q->q_state) & QS_COUNT) == 0 &&
+	if (mpq_ownfd(q) && q->q_signalled && (mp_load_acq_32(&q->q_state) & QS_COUNT) == 0 &&
 	    read(q->q_efd, &v, sizeof(v)) == sizeof(v))
 		q->q_signalled = false;
 	pthread_mutex_unlock(&q->q_fdlock);
@@ -357,7 +426,8 @@ mpq_waitmsg(msgport_t *port, msg_t *msg, const struct timespec *deadline)
 
 /*
  * mpq_fd
- *	Arm the readiness eventfd and return it.
+ *	Arm the readiness eventfd and return it (-1 with errno if a fork
+ *	child could not have its own: see mpq_ownfd()).
  *	NOTE: a put counted before the port was armed does not write it; if
  *	any is pending, write it once that has landed.
  */
@@ -365,6 +435,15 @@ int
 mpq_fd(msgport_t *port)
 {
 	struct mp_queue *q = &port->mp_queue;
+	bool own;
+
+	mp_libcrit_enter();
+	pthread_mutex_lock(&q->q_fdlock);
+	own = mpq_ownfd(q);
+	pthread_mutex_unlock(&q->q_fdlock);
+	mp_libcrit_exit();
+	if (!own)
+		return -1;
 
 	if (!(mp_load_32(&q->q_state) & QS_ARMED)) {
 		/* a full-barrier RMW: either a producer sees armed, or we see its count */

@@ -26,7 +26,7 @@ wait_until(msgport_t *port, msg_t *msg, const struct timespec *deadline)
 {
 	int r;
 
-	if (port == NULL && msg == NULL)
+	if ((port == NULL && msg == NULL) || (msg != NULL && msg_misaligned(msg)))
 		return EINVAL;
 	mp_send_held();		/* what this thread waits for may be among them */
 	if (port == NULL) {

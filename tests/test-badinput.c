@@ -1,7 +1,9 @@
 /*
  * Description: every bad input gets its error and changes nothing:
  * EFAULT for NULL, EINVAL for sizes and headers, EBUSY in flight, EPIPE
- * for closed ports, and refusals of replies that make no sense.
+ * for closed ports, and refusals of replies that make no sense; a
+ * misaligned header is EINVAL and left untouched by every call that
+ * takes a message.
  */
 #include "testutil.h"
 
@@ -128,6 +130,60 @@ senseless_replies_are_refused(void **state)
 	assert_int_equal(rmport(rport), 0);
 }
 
+/*
+ * A copy of m at an odd address (one byte past alignment), its flags set
+ * to f: what a call on it must refuse without touching it.
+ */
+static msg_t *
+misaligned(unsigned char *buf, const struct testmsg *m, uint32_t f)
+{
+	struct testmsg c = *m;
+
+	c.hdr.ms_flags = f;
+	memcpy(buf + 1, &c, sizeof(c));
+	return (msg_t *)(void *)(buf + 1);
+}
+
+static void
+misaligned_header_is_einval(void **state)
+{
+	_Alignas(64) unsigned char buf[sizeof(struct testmsg) + 64], copy[sizeof(buf)];
+	static const struct timespec zero;
+	msgport_t *port = mkport_queue(), *rp = mkport_queue();
+	struct testmsg tm;
+	msg_t *m;
+
+	(void)state;
+	testmsg_init(&tm, TCMD_ECHO, MSGF_ASYNC, rp, 0);
+	m = misaligned(buf, &tm, MSGF_ASYNC);
+	memcpy(copy, buf, sizeof(buf));
+	assert_int_equal(sendsys(port, m, sizeof(tm)), EINVAL);
+	assert_memory_equal(buf, copy, sizeof(buf));
+	assert_null(getport(port));
+
+	/* calls on a message in flight, returned, persistent: none of them touches it */
+	m = misaligned(buf, &tm, MSGF_INFLIGHT);
+	memcpy(copy, buf, sizeof(buf));
+	assert_int_equal(abortsys(m), EINVAL);
+	assert_int_equal(replymsg(m, 0), EINVAL);
+	assert_memory_equal(buf, copy, sizeof(buf));
+	m = misaligned(buf, &tm, MSGF_INFLIGHT | MSGF_DONE | MSGF_PERSISTENT);
+	memcpy(copy, buf, sizeof(buf));
+	assert_int_equal(rearmsys(m), EINVAL);
+	assert_int_equal(waitsys(NULL, m), EINVAL);
+	assert_int_equal(timedwaitsys(NULL, m, &zero), EINVAL);
+	assert_int_equal(timedwaitsys(rp, m, &zero), EINVAL);
+	assert_memory_equal(buf, copy, sizeof(buf));
+
+	/* and the ports work on */
+	assert_int_equal(sendsys(port, &tm.hdr, sizeof(tm)), EASYNC);
+	assert_ptr_equal(getport(port), &tm.hdr);
+	assert_int_equal(replymsg(&tm.hdr, 0), 0);
+	assert_int_equal(waitsys(rp, &tm.hdr), 0);
+	assert_int_equal(rmport(port), 0);
+	assert_int_equal(rmport(rp), 0);
+}
+
 int
 main(void)
 {
@@ -137,6 +193,7 @@ main(void)
 		cmocka_unit_test(in_flight_is_ebusy),
 		cmocka_unit_test(closed_ports_are_epipe),
 		cmocka_unit_test(senseless_replies_are_refused),
+		cmocka_unit_test(misaligned_header_is_einval),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

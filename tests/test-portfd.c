@@ -1,11 +1,14 @@
 /*
  * Description: every port is a descriptor, readable exactly while a
- * message is pending, in poll(), epoll and a libevent loop.
+ * message is pending, in poll(), epoll and a libevent loop; in a child of
+ * fork() a port's descriptor is the child's own, so nothing the child
+ * does with it changes the parent's.
  */
 #include <event2/event.h>
 #include <poll.h>
 #include <sched.h>
 #include <sys/epoll.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -198,6 +201,55 @@ libevent_loop_drains_the_port(void **state)
 	assert_int_equal(rmport(ls.rport), 0);
 }
 
+/*
+ * The child of a fork: takes the message pending on rport (the parent's
+ * descriptor is readable for it), then puts one there and says if fd,
+ * the number it inherited, works for it.  Exit code 0: all as expected.
+ */
+static int
+child_uses_the_port(msgport_t *rport, int fd)
+{
+	struct testmsg tm;
+
+	if (getport(rport) == NULL || readable(fd, 0))
+		return 60;
+	testmsg_init(&tm, TCMD_ECHO, MSGF_ASYNC, NULL, 0);
+	if (sendsys(rport, &tm.hdr, sizeof(tm)) != EASYNC || !readable(fd, 0) ||
+	    portfd(rport) != fd)
+		return 61;
+	return getport(rport) == &tm.hdr && !readable(fd, 0) ? 0 : 62;
+}
+
+static void
+fork_child_has_its_own_descriptor(void **state)
+{
+	msgport_t *rport = mkport_queue();
+	struct testmsg tm;
+	int fd = portfd(rport), status;
+	pid_t pid;
+
+	(void)state;
+	assert_true(fd >= 0);
+	testmsg_init(&tm, TCMD_ECHO, MSGF_ASYNC, NULL, 0);
+	assert_int_equal(sendsys(rport, &tm.hdr, sizeof(tm)), EASYNC);
+	assert_true(readable(fd, 0));
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(child_uses_the_port(rport, fd));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+
+	/* still readable for the parent's pending message, and only for it */
+	assert_true(readable(fd, 0));
+	assert_ptr_equal(getport(rport), &tm.hdr);
+	assert_false(readable(fd, 0));
+	assert_null(getport(rport));
+	assert_int_equal(replymsg(&tm.hdr, 0), 0);
+	assert_int_equal(rmport(rport), 0);
+}
+
 int
 main(void)
 {
@@ -207,6 +259,7 @@ main(void)
 		cmocka_unit_test(epoll_waits_for_a_reply),
 		cmocka_unit_test(libevent_loop_drains_the_port),
 		cmocka_unit_test(edge_triggered_readiness_means_takeable),
+		cmocka_unit_test(fork_child_has_its_own_descriptor),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,7 +3,7 @@
  * leaves the port working: unknown command ENOSYS, wrong size or header
  * EINVAL, in-flight EBUSY, NULL EFAULT, bad pointers inside the
  * arguments the real call's EFAULT (never a crash), a full kernel EAGAIN
- * or a wait, as the message asks.
+ * or a wait, as the message asks; a misaligned header EINVAL, untouched.
  */
 #define _GNU_SOURCE
 #include <poll.h>
@@ -213,6 +213,32 @@ full_kernel_waits_or_eagain(void **s)
 	assert_int_equal(rmport(rp), 0);
 }
 
+/* A header at an odd address: EINVAL, sync or async, and not a byte changed. */
+static void
+misaligned_header_is_einval(void **s)
+{
+	_Alignas(64) unsigned char buf[sizeof(struct sys_getpid) + 64], copy[sizeof(buf)];
+	msgport_t *rp = mkport_queue();
+	struct sys_getpid g;
+	int async;
+
+	(void)s;
+	for (async = 0; async < 2; async++) {
+		prep_getpid(&g);
+		if (async)
+			prep_async(&g.hdr, rp);
+		memcpy(buf + 1, &g, sizeof(g));
+		memcpy(copy, buf, sizeof(buf));
+		assert_int_equal(sendsys(sysport(), (msg_t *)(void *)(buf + 1), sizeof(g)), EINVAL);
+		assert_memory_equal(buf, copy, sizeof(buf));
+	}
+	assert_null(getport(rp));
+	prep_getpid(&g);
+	assert_int_equal(sendsys(sysport(), &g.hdr, sizeof(g)), 0);
+	assert_int_equal(g.hdr.ms_result, getpid());
+	assert_int_equal(rmport(rp), 0);
+}
+
 int
 main(void)
 {
@@ -223,6 +249,7 @@ main(void)
 		cmocka_unit_test(closeport_is_eperm),
 		cmocka_unit_test(bad_pointers_are_the_calls_efault),
 		cmocka_unit_test(full_kernel_waits_or_eagain),
+		cmocka_unit_test(misaligned_header_is_einval),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
