@@ -49,6 +49,7 @@
 #include <time.h>
 
 #include "kport-internal.h"
+#include "msgport-slate.h"
 
 __thread bool kpool_worker __attribute__((tls_model("initial-exec")));
 
@@ -149,6 +150,28 @@ kintr_arm(struct kstate *ks, struct kreq *kr)
 		pthread_cond_signal(&ks->ks_intrcv);
 	if (mp_load_acq_ptr((void *const *)&kr->kr_wk->kw_cur) == kr)
 		pthread_kill(kr->kr_wk->kw_thread, ks->ks_intrsig);
+}
+
+/*
+ * kintr_runners
+ *	A parallel slate was aborted (ks_lock held): interrupt the calls its
+ *	runners run on other workers too; they see the slate's MSGF_ABORTED.
+ *	NOTE: a runner not running yet sees the flag before its first entry
+ *	(it is taken under ks_lock, after this); a runner's ms_kstate may be
+ *	stale (an earlier run's), so its slot counts only if it holds it.
+ */
+static void
+kintr_runners(struct kstate *ks, struct sys_slate *sl)
+{
+	struct kreq *rk;
+	uint32_t i;
+
+	for (i = 0; i < SLATE_RUNNERS; i++) {
+		rk = mp_load_acq_ptr(&sl->sl_runner[i].ms_kstate);
+		if (rk != NULL && rk->kr_msg == &sl->sl_runner[i] && rk->kr_state == KR_RUNNING &&
+		    rk->kr_onworker)
+			kintr_arm(ks, rk);
+	}
 }
 
 #define KINTR_FIRST_NS	1000000L	/* the interrupter's first pause: 1 ms */
@@ -310,8 +333,13 @@ kreq_drop(msg_t *msg)
 		r = 0;
 		break;
 	case KR_RUNNING:
+		/* not a parallel slate taking back its idle runners */
+		if (!kaborted(msg))
+			break;
 		if (kr->kr_onworker)
 			kintr_arm(ks, kr);
+		if (kr->kr_cmd == &systab[KCMD_SLATE])
+			kintr_runners(ks, (struct sys_slate *)msg);
 		break;
 	}
 	kunlock(&ks->ks_lock);

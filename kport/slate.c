@@ -353,9 +353,9 @@ slate_notrun(struct slate_entry *e, uint8_t status)
 
 /*
  * slate_call
- *	An entry's call.  On a worker an EINTR is the slate's abort (-1:
- *	the entry was cut short) or an interrupt meant for an earlier
- *	message (the call is made again); see pool.c.
+ *	An entry's call.  On a worker an EINTR is the slate's abort or the
+ *	shutdown (-1: the entry was cut short) or an interrupt meant for an
+ *	earlier message (the call is made again); see pool.c.
  */
 static inline int
 slate_call(struct sys_slate *sl, msg_t *m)
@@ -363,7 +363,8 @@ slate_call(struct sys_slate *sl, msg_t *m)
 	int r;
 
 	while ((r = systab[m->ms_cmd].kc_run(m)) == EINTR && kpool_worker) {
-		if (kaborted(&sl->hdr))
+		/* a runner of a slate sent synchronously: shutdown aborts it */
+		if (kaborted(&sl->hdr) || !sysport_running())
 			return -1;
 		if (!krestarts(m))
 			break;

