@@ -476,7 +476,9 @@ krun(struct kreq *kr)
  * worker_main
  *	A worker: the interrupt signal unblocked for good (one call per
  *	life, none per message), then batches until the pool stops.  Per
- *	message, beyond the call: two stores of kw_cur.
+ *	message, beyond the call: one store of kw_cur (and one per batch);
+ *	a KC_NOINTR one also loses MSGF_ABORTABLE in ktake() (one atomic
+ *	update, no system call).
  */
 static void *
 worker_main(void *arg)
