@@ -36,9 +36,10 @@
  * up as in an in-order run.  An asynchronous slate (prep_async()) returns
  * EASYNC and is returned to its reply port, as any message; a pool
  * worker runs it.  abortsys() on a running slate stops the entries not
- * yet started (each ends SLATE_CANCELED with ECANCELED); entries already
- * running finish (a blocking call in a slate is not interrupted); the
- * slate is returned exactly once.
+ * yet started (each ends SLATE_CANCELED with ECANCELED); entries running
+ * in workers (a parallel slate's runners too) are interrupted, and end
+ * SLATE_CANCELED too if that cut them short (see sysport(3)); the slate
+ * is returned exactly once.
  *
  * After a run every entry's outcome is readable: se_status, and its
  * message's ms_error and ms_result as if it had been sent alone.  An

@@ -26,6 +26,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/syscall.h>
 
 #include "msgport-internal.h"
 #include "msgport-sys.h"
@@ -48,10 +49,11 @@ struct event_base;
  * kc_try	Run it without blocking; EAGAIN means it would block (and
  *		nothing was done).  NULL: the call has no such form and an
  *		asynchronous message goes straight to the pool.
- * kc_intr	The worker's form of an interruptible call: like kc_run, but
- *		it waits with the interrupt signal unblocked (ppoll's atomic
- *		mask), so abortsys() can cut it short; returns ECANCELED if
- *		the message was aborted.  NULL: not interruptible.
+ * kc_intr	The worker's own form of a call that an interrupted plain run
+ *		could not simply restart (a sleep's deadline, a connection
+ *		under way): like kc_run, but it waits in kwait() and returns
+ *		ECANCELED if the message was aborted.  NULL: the worker runs
+ *		kc_run, and restarts it on an EINTR the abort did not cause.
  * kc_fd	Pollable commands: the descriptor and the libevent events
  *		(EV_READ/EV_WRITE) to wait for when kc_try says EAGAIN.
  * kc_sqe	kc_try as an io_uring request, for a plugged thread to try
@@ -78,6 +80,9 @@ struct kcmd {
    own thread returns it from then on (see persist-internal.h). */
 #define KC_PERSIST	0x08u
 #define KC_GUESS	0x10u	/* no non-blocking form: run inline while it has not blocked (guess.c) */
+/* Once running, the kernel does not cut it short for a signal (file system
+   work in uninterruptible sleep): not MSGF_ABORTABLE while a worker runs it. */
+#define KC_NOINTR	0x20u
 
 /* kc_fd events, the same bits as libevent's EV_READ and EV_WRITE */
 #define KEV_READ	0x02
@@ -264,8 +269,9 @@ struct kreq {
 	struct kreq	*kr_next;	/* free list, pool queue */
 	struct kreq	*kr_prev;	/* pool queue */
 	uint32_t	kr_state;	/* KR_* */
-	bool		kr_onworker;	/* kr_worker is running it */
-	pthread_t	kr_worker;
+	bool		kr_onworker;	/* kr_wk is running it */
+	bool		kr_intr;	/* aborted while on kr_wk: interrupt its call */
+	struct kworker	*kr_wk;
 	/* the event loop: the descriptor's FIFO it waits in (evloop.c) */
 	struct kfd	*kr_kf;		/* NULL: in no FIFO */
 	struct kreq	*kr_fnext, *kr_fprev;
@@ -274,6 +280,13 @@ struct kreq {
 };
 
 enum { KDIR_READ, KDIR_WRITE };
+
+/* A pool worker.  kw_cur: the slot whose call it runs now (NULL: none);
+   written by the worker alone, read by whoever interrupts it (pool.c). */
+struct kworker {
+	pthread_t	kw_thread;
+	struct kreq	*kw_cur;
+};
 
 /*
  * The kernel: one per process.  It is never freed, so a stale ms_kstate
@@ -298,10 +311,16 @@ struct kstate {
 	uint32_t	ks_queued;	/* messages on the queue */
 	uint32_t	ks_idle;	/* workers waiting for work */
 	bool		ks_waking;	/* one of them has been woken */
-	pthread_t	*ks_workers;
+	struct kworker	*ks_workers;
 	uint32_t	ks_nworkers;
 	int		ks_intrsig;
 	sigset_t	ks_intrmask;	/* a worker's mask while it waits interruptibly */
+
+	/* the interrupter: re-signals workers in aborted calls (pool.c) */
+	pthread_cond_t	ks_intrcv;	/* ks_intrs became non-zero, or quitting */
+	uint32_t	ks_intrs;	/* slots with kr_intr set */
+	bool		ks_intrquit;
+	pthread_t	ks_intrthread;
 
 	/* the event loop: one record per descriptor waited on (evloop.c) */
 	struct event_base *ks_base;
@@ -319,7 +338,7 @@ struct kstate {
 
 extern struct kstate kstate;
 
-/* The interrupt signal's worker mask, for kc_intr forms (ppoll). */
+/* The interrupt signal's worker mask, for kc_intr forms (ppoll): only it. */
 static inline const sigset_t *
 kintrmask(void)
 {
@@ -374,6 +393,9 @@ int	krun_accept4(msg_t *msg);
 int	ktry_accept4(msg_t *msg);
 int	kfd_accept4(msg_t *msg, short *events);
 int	krun_connect(msg_t *msg);
+int	ktry_connect(msg_t *msg);
+int	kintr_connect(msg_t *msg);
+int	kfd_connect(msg_t *msg, short *events);
 int	krun_sendto(msg_t *msg);
 int	ktry_sendto(msg_t *msg);
 int	ksqe_sendto(msg_t *msg, struct io_uring_sqe *sqe);
@@ -393,6 +415,8 @@ int	kfd_recvmsg(msg_t *msg, short *events);
 int	krun_shutdown(msg_t *msg);
 
 /* sys_proc.c */
+struct pollfd;
+int	kwait(msg_t *msg, struct pollfd *fds, unsigned long nfds, const struct timespec *deadline);
 int	krun_getpid(msg_t *msg);
 int	krun_kill(msg_t *msg);
 int	krun_waitpid(msg_t *msg);
@@ -420,6 +444,23 @@ int	krun_slate(msg_t *msg);
 int	ktry_slate(msg_t *msg);
 
 /* pool.c */
+extern __thread bool kpool_worker __attribute__((tls_model("initial-exec")));	/* a worker's thread */
+
+/*
+ * krestarts
+ *	May a call that said EINTR without an abort be made again on a
+ *	worker (the interrupt was meant for an earlier message)?  Not a
+ *	generic close() (on Linux the descriptor is gone by then), nor a
+ *	plain connect() (it goes on in the kernel: kintr_connect()).
+ */
+static inline bool
+krestarts(const msg_t *msg)
+{
+	if (msg->ms_cmd == KCMD_CONNECT)
+		return false;
+	return msg->ms_cmd != KCMD_SYSCALL || ((const struct sys_syscall *)msg)->nr != SYS_close;
+}
+
 #define POOL_BATCH	16	/* messages a worker takes at once, at most */
 int	pool_start(struct kstate *ks);
 void	pool_stop(struct kstate *ks);

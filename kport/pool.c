@@ -16,8 +16,17 @@
  *	RUNNING -> (free)	kreq_done(): the runner returns it
  *
  * so a message is returned exactly once however abort, shutdown and
- * completion race.  A running interruptible call is cut short by
- * signalling its worker (see sys_proc.c); it then returns ECANCELED.
+ * completion race.
+ *
+ * A running call is cut short by interrupting its worker: workers keep
+ * the interrupt signal unblocked for their whole life (its handler does
+ * nothing and is installed without SA_RESTART), so a blocking call the
+ * signal lands in returns EINTR, and the worker returns the aborted
+ * message with ECANCELED; an EINTR without an abort (a signal meant for
+ * an earlier message) restarts the call.  A call that finished first
+ * keeps its result.  A call flagged KC_NOINTR (file system work the
+ * kernel does not cut short) loses MSGF_ABORTABLE while it runs and is
+ * not signalled: it finishes first.  See kintr_arm() for the repetition.
  *
  * One mutex guards the slots and the queue.  Workers take messages in
  * batches: a worker takes its share of the queue (up to POOL_BATCH, and
@@ -36,8 +45,13 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
 
 #include "kport-internal.h"
+#include "msgport-slate.h"
+
+__thread bool kpool_worker __attribute__((tls_model("initial-exec")));
 
 static void
 kfree(struct kstate *ks, struct kreq *kr)
@@ -47,6 +61,10 @@ kfree(struct kstate *ks, struct kreq *kr)
 	kr->kr_state = KR_FREE;
 	kr->kr_msg = NULL;
 	kr->kr_onworker = false;
+	if (kr->kr_intr) {
+		kr->kr_intr = false;
+		ks->ks_intrs--;
+	}
 	kr->kr_next = ks->ks_free;
 	ks->ks_free = kr;
 	if (ks->ks_roomwait != 0)
@@ -109,8 +127,105 @@ kunsent(msg_t *msg, int error, bool held)
 		return msg_refuse(msg, error);
 	msg->ms_result = -1;
 	msg->ms_error = error;
+	if (error == ECANCELED)
+		msg_setflags(msg, MSGF_ABORTED, 0);
 	msg_return(msg);
 	return EASYNC;
+}
+
+/*
+ * kintr_arm
+ *	kr, on a worker, was aborted (ks_lock held): unless the kernel
+ *	cannot cut its call short (KC_NOINTR), signal the worker now if it
+ *	is in that call, and have the interrupter signal it again and again
+ *	until it has left the call.
+ *	NOTE: the repetition is what makes it sure.  The worker checks
+ *	MSGF_ABORTED before each call and keeps the signal unblocked, so a
+ *	signal that lands between the check and the system call is spent on
+ *	the handler and the call blocks: the next one, a millisecond or so
+ *	later, finds it in the kernel.  A signal only ever goes to a worker
+ *	whose kw_cur is an aborted slot, under ks_lock: the worker is alive
+ *	(it takes ks_lock before it can leave).  One that lands just after
+ *	the call ended hits the next call on that worker, whose message is
+ *	not aborted: that EINTR restarts the call (krun()).  kr_intr is
+ *	cleared when the slot is freed (kfree()), which ends the repetition.
+ */
+static void
+kintr_arm(struct kstate *ks, struct kreq *kr)
+{
+	if ((kr->kr_cmd->kc_flags & KC_NOINTR) || kr->kr_intr)
+		return;
+	kr->kr_intr = true;
+	if (ks->ks_intrs++ == 0)
+		pthread_cond_signal(&ks->ks_intrcv);
+	if (mp_load_acq_ptr((void *const *)&kr->kr_wk->kw_cur) == kr)
+		pthread_kill(kr->kr_wk->kw_thread, ks->ks_intrsig);
+}
+
+/*
+ * kintr_runners
+ *	A parallel slate was aborted (ks_lock held): interrupt the calls its
+ *	runners run on other workers too; they see the slate's MSGF_ABORTED.
+ *	NOTE: a runner not running yet sees the flag before its first entry
+ *	(it is taken under ks_lock, after this); a runner's ms_kstate may be
+ *	stale (an earlier run's), so its slot counts only if it holds it.
+ */
+static void
+kintr_runners(struct kstate *ks, struct sys_slate *sl)
+{
+	struct kreq *rk;
+	uint32_t i;
+
+	for (i = 0; i < SLATE_RUNNERS; i++) {
+		rk = mp_load_acq_ptr(&sl->sl_runner[i].ms_kstate);
+		if (rk != NULL && rk->kr_msg == &sl->sl_runner[i] && rk->kr_state == KR_RUNNING &&
+		    rk->kr_onworker)
+			kintr_arm(ks, rk);
+	}
+}
+
+#define KINTR_FIRST_NS	1000000L	/* the interrupter's first pause: 1 ms */
+#define KINTR_MAX_NS	16000000L	/* and its longest: 16 ms */
+
+/*
+ * intr_main
+ *	The interrupter: while aborted calls run (ks_intrs), signal each
+ *	worker whose current call is one, pausing 1 ms, 2, 4 ... 16 ms
+ *	between rounds; sleep while there are none.
+ *	NOTE: a thread of its own because abortsys() must return at once and
+ *	the event loop is not ours to block; it costs nothing while no abort
+ *	is pending (it waits on ks_intrcv).
+ */
+static void *
+intr_main(void *arg)
+{
+	struct kstate *ks = arg;
+	struct timespec pause;
+	struct kreq *kr;
+	long ns = KINTR_FIRST_NS;
+	uint32_t i;
+
+	klock(&ks->ks_lock);
+	while (!ks->ks_intrquit) {
+		if (ks->ks_intrs == 0) {
+			ns = KINTR_FIRST_NS;
+			pthread_cond_wait(&ks->ks_intrcv, &ks->ks_lock);
+			continue;
+		}
+		for (i = 0; i < ks->ks_nworkers; i++) {
+			kr = mp_load_acq_ptr((void *const *)&ks->ks_workers[i].kw_cur);
+			if (kr != NULL && kr->kr_intr)
+				pthread_kill(ks->ks_workers[i].kw_thread, ks->ks_intrsig);
+		}
+		kunlock(&ks->ks_lock);
+		pause.tv_sec = 0;
+		pause.tv_nsec = ns;
+		nanosleep(&pause, NULL);
+		ns = ns * 2 > KINTR_MAX_NS ? KINTR_MAX_NS : ns * 2;
+		klock(&ks->ks_lock);
+	}
+	kunlock(&ks->ks_lock);
+	return NULL;
 }
 
 /*
@@ -208,8 +323,8 @@ kreq_ours(const struct kstate *ks, const struct kreq *kr)
  * kreq_drop
  *	abortsys() on msg (the system port's mp_dropmsg).  Takes back a
  *	message not yet started (0: the caller returns it with ECANCELED);
- *	interrupts a running interruptible call, or lets a running call
- *	finish (ENOENT).
+ *	interrupts a call running on a worker (unless KC_NOINTR), whose
+ *	worker then returns it (ENOENT).
  *	NOTE: ms_kstate may be stale (msg already done, its slot reused,
  *	or inherited across fork()): the slot counts only if it is one of
  *	this run's and still holds msg.
@@ -240,8 +355,13 @@ kreq_drop(msg_t *msg)
 		r = 0;
 		break;
 	case KR_RUNNING:
-		if (kr->kr_onworker && kr->kr_cmd->kc_intr != NULL)
-			pthread_kill(kr->kr_worker, ks->ks_intrsig);
+		/* not a parallel slate taking back its idle runners */
+		if (!kaborted(msg))
+			break;
+		if (kr->kr_onworker)
+			kintr_arm(ks, kr);
+		if (kr->kr_cmd == &systab[KCMD_SLATE])
+			kintr_runners(ks, (struct sys_slate *)msg);
 		break;
 	}
 	kunlock(&ks->ks_lock);
@@ -253,8 +373,10 @@ kreq_drop(msg_t *msg)
 /*
  * kreq_cancelall
  *	Shutdown: refuse new messages, take back every message not started
- *	and return it with ECANCELED, interrupt the running interruptible
- *	ones.  Running calls that cannot be interrupted finish normally.
+ *	and return it with ECANCELED, abort the running ones and interrupt
+ *	their calls (their workers return them).  Every message in flight
+ *	is marked MSGF_ABORTED.  Running calls that cannot be interrupted
+ *	(KC_NOINTR) finish normally.
  */
 void
 kreq_cancelall(struct kstate *ks)
@@ -277,11 +399,10 @@ kreq_cancelall(struct kstate *ks)
 			kr->kr_state = KR_CANCELED;	/* kfree() takes it out of its FIFO */
 			kr->kr_next = list;
 			list = kr;
-		} else if (kr->kr_state == KR_RUNNING && kr->kr_onworker &&
-		    kr->kr_cmd->kc_intr != NULL) {
-			/* shutdown aborts it: the interrupted call looks at the flag */
+		} else if (kr->kr_state == KR_RUNNING && kr->kr_onworker) {
+			/* shutdown aborts it: its worker looks at the flag */
 			msg_setflags(kr->kr_msg, MSGF_ABORTED, 0);
-			pthread_kill(kr->kr_worker, ks->ks_intrsig);
+			kintr_arm(ks, kr);
 		}
 	}
 	pthread_cond_broadcast(&ks->ks_work);
@@ -294,8 +415,8 @@ kreq_cancelall(struct kstate *ks)
 		klock(&ks->ks_lock);
 		kfree(ks, kr);
 		kunlock(&ks->ks_lock);
-		msg_setflags(msg, MSGF_ABORTED, 0);	/* shutdown aborts it */
 		msg->ms_error = kcancel(msg);
+		msg_setflags(msg, MSGF_ABORTED, 0);	/* shutdown aborts it */
 		msg_return(msg);
 	}
 }
@@ -304,12 +425,13 @@ kreq_cancelall(struct kstate *ks)
  * ktake
  *	Take this worker's batch off the queue (ks_lock held): at most
  *	POOL_BATCH messages, and the queue's share of one of the idle
- *	workers and this one.  An interruptible call runs alone (its
- *	interrupt signals the worker, not the message).  Returns the batch,
+ *	workers and this one.  A call with a kc_intr form runs alone: it
+ *	is the kind that waits long, and its batch would wait with it.
+ *	A KC_NOINTR one is no longer abortable.  Returns the batch,
  *	linked by kr_next, or NULL when the queue is empty.
  */
 static struct kreq *
-ktake(struct kstate *ks)
+ktake(struct kstate *ks, struct kworker *self)
 {
 	struct kreq *first = NULL, **tail = &first, *kr;
 	uint32_t n, want = (ks->ks_queued + ks->ks_idle) / (ks->ks_idle + 1);
@@ -321,8 +443,10 @@ ktake(struct kstate *ks)
 			break;
 		kunlink(ks, kr);
 		kr->kr_state = KR_RUNNING;
-		kr->kr_worker = pthread_self();
+		kr->kr_wk = self;
 		kr->kr_onworker = true;
+		if (kr->kr_cmd->kc_flags & KC_NOINTR)	/* the kernel will not cut it short */
+			msg_setflags(kr->kr_msg, 0, MSGF_ABORTABLE);
 		*tail = kr;
 		tail = &kr->kr_next;
 		if (kr->kr_cmd->kc_intr != NULL)
@@ -333,31 +457,56 @@ ktake(struct kstate *ks)
 	return first;
 }
 
-/* Run msg on this worker: its outcome. */
+/*
+ * krun
+ *	Run kr's message on this worker: its outcome.  An EINTR is the
+ *	abort's (ECANCELED) or a stray interrupt meant for an earlier
+ *	message (the call is made again).
+ */
 static int
 krun(struct kreq *kr)
 {
 	const struct kcmd *kc = kr->kr_cmd;
 	msg_t *msg = kr->kr_msg;
+	int error;
 
 	MP_TRACE("run", msg, NULL, kc->kc_name, "pool");
-	if (kaborted(msg))
-		return kcancel(msg);
-	if (kc->kc_intr != NULL)
-		return kc->kc_intr(msg);
-	if (kc->kc_flags & KC_GUESS)
-		return kguess_run(msg, kc);	/* the pool's runs teach the guess too */
-	return kc->kc_run(msg);
+	for (;;) {
+		if (kaborted(msg))
+			return kcancel(msg);
+		if (kc->kc_intr != NULL)
+			error = kc->kc_intr(msg);
+		else if (kc->kc_flags & KC_GUESS)
+			error = kguess_run(msg, kc);	/* the pool's runs teach the guess too */
+		else
+			error = kc->kc_run(msg);
+		if (error != EINTR || !krestarts(msg))
+			return error;
+	}
 }
 
+/*
+ * worker_main
+ *	A worker: the interrupt signal unblocked for good (one call per
+ *	life, none per message), then batches until the pool stops.  Per
+ *	message, beyond the call: one store of kw_cur (and one per batch);
+ *	a KC_NOINTR one also loses MSGF_ABORTABLE in ktake() (one atomic
+ *	update, no system call).
+ */
 static void *
 worker_main(void *arg)
 {
-	struct kstate *ks = arg;
+	struct kstate *ks = &kstate;
+	struct kworker *self = arg;
 	struct kreq *batch = NULL, *kr, *next;
 	msg_t *done[POOL_BATCH];
+	sigset_t intr;
 	uint32_t i, n;
 
+	kpool_worker = true;
+	sigemptyset(&intr);
+	sigaddset(&intr, ks->ks_intrsig);
+	pthread_sigmask(SIG_UNBLOCK, &intr, NULL);
 	klock(&ks->ks_lock);
 	for (;;) {
 		/* free the last batch's slots; return its messages once unlocked */
@@ -374,7 +523,7 @@ worker_main(void *arg)
 			ks->ks_idle--;
 			ks->ks_waking = false;
 		}
-		batch = ktake(ks);
+		batch = ktake(ks, self);
 		kunlock(&ks->ks_lock);
 		for (i = 0; i < n; i++)
 			msg_return(done[i]);
@@ -382,8 +531,11 @@ worker_main(void *arg)
 			break;		/* stopping, and nothing queued */
 		if (batch != NULL)
 			kguess_resync();
-		for (kr = batch; kr != NULL; kr = kr->kr_next)
+		for (kr = batch; kr != NULL; kr = kr->kr_next) {
+			mp_store_rel_ptr((void **)&self->kw_cur, kr);
 			kr->kr_msg->ms_error = krun(kr);
+		}
+		mp_store_rel_ptr((void **)&self->kw_cur, NULL);
 		klock(&ks->ks_lock);
 	}
 	return NULL;
@@ -391,8 +543,8 @@ worker_main(void *arg)
 
 /*
  * pool_start
- *	Start ks_nworkers workers with every signal blocked; they unblock
- *	the interrupt signal only inside ppoll().
+ *	Start the interrupter and ks_nworkers workers with every signal
+ *	blocked; the workers unblock the interrupt signal.
  */
 int
 pool_start(struct kstate *ks)
@@ -407,21 +559,38 @@ pool_start(struct kstate *ks)
 	klock(&ks->ks_lock);
 	ks->ks_idle = 0;		/* no worker yet, none on its way */
 	ks->ks_waking = false;
+	ks->ks_intrs = 0;
+	ks->ks_intrquit = false;
 	kunlock(&ks->ks_lock);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if ((r = pthread_create(&ks->ks_intrthread, NULL, intr_main, ks)) != 0) {
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		free(ks->ks_workers);
+		ks->ks_workers = NULL;
+		ks->ks_nworkers = 0;
+		return r;
+	}
 	for (i = 0; i < ks->ks_nworkers; i++)
-		if ((r = pthread_create(&ks->ks_workers[i], NULL, worker_main, ks)) != 0)
+		if ((r = pthread_create(&ks->ks_workers[i].kw_thread, NULL, worker_main,
+		    &ks->ks_workers[i])) != 0)
 			break;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r != 0) {
+		klock(&ks->ks_lock);
 		ks->ks_nworkers = i;
+		kunlock(&ks->ks_lock);
 		pool_stop(ks);
 	}
 	return r;
 }
 
-/* Wait for the workers to finish what they run and leave (ks_stopping is set). */
+/*
+ * pool_stop
+ *	Wait for the workers to finish what they run and leave (ks_stopping
+ *	is set; kreq_cancelall() has aborted their calls, which the
+ *	interrupter keeps interrupting), then stop the interrupter.
+ */
 void
 pool_stop(struct kstate *ks)
 {
@@ -432,7 +601,12 @@ pool_stop(struct kstate *ks)
 	pthread_cond_broadcast(&ks->ks_work);
 	kunlock(&ks->ks_lock);
 	for (i = 0; i < ks->ks_nworkers; i++)
-		pthread_join(ks->ks_workers[i], NULL);
+		pthread_join(ks->ks_workers[i].kw_thread, NULL);
+	klock(&ks->ks_lock);
+	ks->ks_intrquit = true;
+	pthread_cond_signal(&ks->ks_intrcv);
+	kunlock(&ks->ks_lock);
+	pthread_join(ks->ks_intrthread, NULL);
 	free(ks->ks_workers);
 	ks->ks_workers = NULL;
 	ks->ks_nworkers = 0;

@@ -352,6 +352,27 @@ slate_notrun(struct slate_entry *e, uint8_t status)
 }
 
 /*
+ * slate_call
+ *	An entry's call.  On a worker an EINTR is the slate's abort or the
+ *	shutdown (-1: the entry was cut short) or an interrupt meant for an
+ *	earlier message (the call is made again); see pool.c.
+ */
+static inline int
+slate_call(struct sys_slate *sl, msg_t *m)
+{
+	int r;
+
+	while ((r = systab[m->ms_cmd].kc_run(m)) == EINTR && kpool_worker) {
+		/* a runner of a slate sent synchronously: shutdown aborts it */
+		if (kaborted(&sl->hdr) || !sysport_running())
+			return -1;
+		if (!krestarts(m))
+			break;
+	}
+	return r;
+}
+
+/*
  * slate_step
  *	Run entry e: guard, inputs, call, output.  Returns its failure (0:
  *	it succeeded, was skipped or is not done yet).
@@ -360,6 +381,7 @@ static inline int
 slate_step(struct sys_slate *sl, struct slate_entry *e)
 {
 	msg_t *m = e->se_msg;
+	int r;
 
 	if (e->se_guard != SLATE_ALWAYS && !slate_guard(sl, e)) {
 		slate_notrun(e, SLATE_SKIPPED);
@@ -367,7 +389,11 @@ slate_step(struct sys_slate *sl, struct slate_entry *e)
 	}
 	if ((e->se_inreg[0] | e->se_inreg[1]) != 0)
 		slate_feed(sl, e);
-	return slate_finish(sl, e, systab[m->ms_cmd].kc_run(m));
+	if (__builtin_expect((r = slate_call(sl, m)) < 0, 0)) {
+		slate_notrun(e, SLATE_CANCELED);	/* the abort cut it short */
+		return 0;
+	}
+	return slate_finish(sl, e, r);
 }
 
 static inline bool
@@ -406,6 +432,12 @@ slate_inorder(struct sys_slate *sl)
 			break;
 		}
 		r = slate_step(sl, e);
+		if (__builtin_expect(e->se_status == SLATE_CANCELED, 0)) {
+			rest = SLATE_CANCELED;	/* cut short: it and the rest */
+			error = ECANCELED;
+			e++;
+			break;
+		}
 		nran += e->se_status != SLATE_SKIPPED;
 		if (__builtin_expect(r != 0, 0) && slate_stops(sl, e)) {
 			sl->sl_stopped = (int32_t)(e - sl->sl_ent);
@@ -478,7 +510,9 @@ slate_participate(struct sys_slate *sl)
 			mp_store_32(&sl->sl_canceled, 1);
 		} else {
 			r = slate_step(sl, e);
-			if (e->se_status != SLATE_SKIPPED)
+			if (e->se_status == SLATE_CANCELED)
+				mp_store_32(&sl->sl_canceled, 1);	/* cut short */
+			else if (e->se_status != SLATE_SKIPPED)
 				mp_faa_32(&sl->sl_nran, 1);
 			if (r != 0 && slate_stops(sl, e)) {
 				/* the earliest failing entry stops the rest */

@@ -2,12 +2,13 @@
  * sys_proc.c - process and waiting calls: getpid, kill, waitpid, poll,
  * nanosleep.
  *
- * The waiting ones have an interruptible form for the worker pool
- * (kc_intr): the worker keeps the interrupt signal blocked and waits in
- * ppoll(), which unblocks it atomically, so an abortsys() that signals
- * the worker just before it starts to wait is not lost: the signal stays
- * pending and ppoll() returns EINTR at once.  An EINTR with the message
- * not aborted was meant for an earlier message: wait again.
+ * The waiting ones have their own form for the worker pool (kc_intr),
+ * which keeps a deadline across interrupts: they wait in kwait(), which
+ * gives up once the message is aborted.  Workers keep the interrupt
+ * signal unblocked: one that lands before ppoll() starts is spent, and
+ * the abort's next one (pool.c repeats it until the worker has left the
+ * call) ends the wait.  An EINTR with the message not aborted was meant
+ * for an earlier message: wait again.
  */
 #include "config.h"
 
@@ -48,8 +49,8 @@ kremaining(const struct timespec *deadline, struct timespec *rem)
  *	passes, with the interrupt signal unblocked.  Returns ppoll's
  *	count, -1 with errno, or -2 when msg was aborted.
  */
-static int
-kwait(msg_t *msg, struct pollfd *fds, nfds_t nfds, const struct timespec *deadline)
+int
+kwait(msg_t *msg, struct pollfd *fds, unsigned long nfds, const struct timespec *deadline)
 {
 	struct timespec rem;
 	int r;

@@ -4,12 +4,14 @@
  * Data calls try with MSG_DONTWAIT, so a blocking socket need not be
  * switched to non-blocking; accept4, which has no such flag, looks at
  * readiness first.  Calls that never wait (socket, bind, listen,
- * shutdown) always run inline; connect can only block and goes to the
- * pool.  send and receive (without an address) and sendmsg and recvmsg
+ * shutdown) always run inline.  connect on a non-blocking socket starts
+ * the connection and waits in the event loop for it to be writable; on a
+ * blocking one it goes to the pool, which can interrupt it.  send and receive (without an address) and sendmsg and recvmsg
  * also have ring forms, for a plugged thread (plug.c).
  */
 #include "config.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -68,6 +70,94 @@ krun_connect(msg_t *msg)
 {
 	ARGS(sys_connect);
 	return kret(msg, connect(a->fd, a->addr, a->addrlen));
+}
+
+/* ms_result while a connection this message started is under way: a
+   message is sent with 0, and only a failure stores -1. */
+#define KCONN_STARTED	1
+
+/*
+ * kconn_result
+ *	A connection under way: EAGAIN while it still is, else its outcome,
+ *	which SO_ERROR holds (a second connect() would only say EALREADY or
+ *	EISCONN, and could start a new attempt after a failed one).
+ */
+static int
+kconn_result(msg_t *msg, int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	socklen_t len = sizeof(int);
+	int err = 0;
+
+	if (poll(&pfd, 1, 0) == 0)
+		return EAGAIN;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+		return kret(msg, -1);
+	msg->ms_result = err != 0 ? -1 : 0;
+	return err;
+}
+
+/*
+ * ktry_connect
+ *	A non-blocking socket: start the connection (EINPROGRESS: EAGAIN,
+ *	and the event loop waits for writability), or, started, see how it
+ *	went.  A blocking socket would block in connect(): EAGAIN at once,
+ *	nothing started, and kfd_connect() sends it to the pool.
+ */
+int
+ktry_connect(msg_t *msg)
+{
+	ARGS(sys_connect);
+	int fl;
+
+	if (msg->ms_result == KCONN_STARTED)
+		return kconn_result(msg, a->fd);
+	if ((fl = fcntl(a->fd, F_GETFL)) < 0)
+		return kret(msg, -1);
+	if (!(fl & O_NONBLOCK))
+		return EAGAIN;
+	if (connect(a->fd, a->addr, a->addrlen) == 0)
+		return kret(msg, 0);
+	if (errno != EINPROGRESS)
+		return kret_try(msg, -1);	/* EAGAIN (a full AF_UNIX backlog): the pool says so */
+	msg->ms_result = KCONN_STARTED;
+	return EAGAIN;
+}
+
+/* The loop waits only for a connection under way; otherwise the pool. */
+int
+kfd_connect(msg_t *msg, short *events)
+{
+	*events = KEV_WRITE;
+	return msg->ms_result == KCONN_STARTED ? ((struct sys_connect *)msg)->fd : -1;
+}
+
+/*
+ * kintr_connect
+ *	The pool's connect: an interrupted blocking connect() goes on in
+ *	the kernel, so it is not made again: the worker waits for the
+ *	socket to be writable (interruptibly) and reads SO_ERROR.
+ */
+int
+kintr_connect(msg_t *msg)
+{
+	ARGS(sys_connect);
+	struct pollfd pfd = { .fd = a->fd, .events = POLLOUT };
+	int r;
+
+	if (msg->ms_result != KCONN_STARTED) {
+		if (connect(a->fd, a->addr, a->addrlen) == 0)
+			return kret(msg, 0);
+		if (errno != EINTR && errno != EINPROGRESS)
+			return kret(msg, -1);
+		msg->ms_result = KCONN_STARTED;
+	}
+	for (;;) {
+		if ((r = kwait(msg, &pfd, 1, NULL)) < 0)
+			return r == -2 ? kcancel(msg) : kret(msg, r);
+		if ((r = kconn_result(msg, a->fd)) != EAGAIN)
+			return r;
+	}
 }
 
 int

@@ -39,6 +39,7 @@ struct kstate kstate = {
 	.ks_lock = PTHREAD_MUTEX_INITIALIZER,
 	.ks_work = PTHREAD_COND_INITIALIZER,
 	.ks_room = PTHREAD_COND_INITIALIZER,
+	.ks_intrcv = PTHREAD_COND_INITIALIZER,
 };
 
 static struct sysport *sysp;		/* set once, under sysp_ctl */
@@ -295,6 +296,8 @@ sysport_atfork_child(void)
 	pthread_mutex_init(&ks->ks_lock, NULL);
 	pthread_cond_init(&ks->ks_work, NULL);
 	pthread_cond_init(&ks->ks_room, NULL);
+	pthread_cond_init(&ks->ks_intrcv, NULL);
+	ks->ks_intrs = 0;
 	ks->ks_base = NULL;
 	ks->ks_stopev = NULL;
 	/* the descriptor records and their events are the parent's too */
@@ -340,7 +343,8 @@ sysport_create(void)
 	return 0;
 }
 
-/* The interrupt signal's handler: its only job is to make ppoll() return EINTR. */
+/* The interrupt signal's handler: its only job is to make a worker's
+   blocking call return EINTR (installed without SA_RESTART). */
 static void
 kintr_handler(int sig)
 {
@@ -475,9 +479,12 @@ sysport_start(const struct sysport_attr *attr)
 /*
  * sysport_stop
  *	Refuse new messages (EPIPE), return every message in flight with
- *	ECANCELED (a running call that cannot be interrupted finishes first
- *	and brings its own result), and stop the kernel's threads.  Returns
- *	0, or EINVAL when it is not running.
+ *	ECANCELED and MSGF_ABORTED (a running call that cannot be
+ *	interrupted, KC_NOINTR, finishes first and brings its own result),
+ *	and stop the kernel's threads.  Returns 0, or EINVAL when it is not
+ *	running.  Bounded: it returns once every running call has left the
+ *	kernel, which the interrupter (pool.c) forces within milliseconds
+ *	for every call but KC_NOINTR ones.
  */
 int
 sysport_stop(void)

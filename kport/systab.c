@@ -18,13 +18,16 @@
 /* A call that never blocks: always inline. */
 #define INLINE(cmd, name, type) \
 	[cmd] = { #name, sizeof(struct type), 0, krun_##name, NULL, NULL, NULL, NULL }
-/* A call that can only block: asynchronous ones go to the pool. */
-#define BLOCKS(cmd, name, type) \
-	[cmd] = { #name, sizeof(struct type), KC_BLOCKS, krun_##name, NULL, NULL, NULL, NULL }
+/* A call that can only block: asynchronous ones go to the pool.  more:
+   KC_NOINTR if the kernel does not cut it short once it runs. */
+#define BLOCKS(cmd, name, type, more) \
+	[cmd] = { #name, sizeof(struct type), KC_BLOCKS | (more), krun_##name, NULL, NULL, NULL, NULL }
 /* A call that can only block, but seldom does: while it has not been
-   blocking, asynchronous ones run inline (guess.c); else in the pool. */
+   blocking, asynchronous ones run inline (guess.c); else in the pool.
+   All of them are file system work: KC_NOINTR. */
 #define GUESSES(cmd, name, type) \
-	[cmd] = { #name, sizeof(struct type), KC_BLOCKS | KC_GUESS, krun_##name, NULL, NULL, NULL, NULL }
+	[cmd] = { #name, sizeof(struct type), KC_BLOCKS | KC_GUESS | KC_NOINTR, krun_##name, \
+		  NULL, NULL, NULL, NULL }
 /* A call with a non-blocking try; if that would block, the pool runs it. */
 #define TRIES(cmd, name, type) \
 	[cmd] = { #name, sizeof(struct type), KC_BLOCKS, krun_##name, ktry_##name, NULL, NULL, NULL }
@@ -35,10 +38,14 @@
 #define POLLS(cmd, name, type, more) \
 	[cmd] = { #name, sizeof(struct type), KC_BLOCKS | KC_POLLABLE | (more), \
 		  krun_##name, ktry_##name, NULL, kfd_##name, NULL }
+/* As POLLS, with the pool's own form (kc_intr). */
+#define POLLS_INTR(cmd, name, type, more) \
+	[cmd] = { #name, sizeof(struct type), KC_BLOCKS | KC_POLLABLE | (more), \
+		  krun_##name, ktry_##name, kintr_##name, kfd_##name, NULL }
 /* As TRIES and POLLS, and a plugged thread's ring can try it (plug.c). */
-#define RING_TRIES(cmd, name, type) \
-	[cmd] = { #name, sizeof(struct type), KC_BLOCKS, krun_##name, ktry_##name, NULL, NULL, \
-		  ksqe_##name }
+#define RING_TRIES(cmd, name, type, more) \
+	[cmd] = { #name, sizeof(struct type), KC_BLOCKS | (more), krun_##name, ktry_##name, NULL, \
+		  NULL, ksqe_##name }
 #define RING_POLLS(cmd, name, type, more) \
 	[cmd] = { #name, sizeof(struct type), KC_BLOCKS | KC_POLLABLE | (more), \
 		  krun_##name, ktry_##name, NULL, kfd_##name, ksqe_##name }
@@ -53,8 +60,9 @@ const struct kcmd systab[KCMD_MAX] = {
 	INLINE(KCMD_CLOSE, close, sys_close),
 	RING_POLLS(KCMD_READ, read, sys_read, 0),
 	RING_POLLS(KCMD_WRITE, write, sys_write, 0),
-	RING_TRIES(KCMD_PREAD, pread, sys_pread),
-	RING_TRIES(KCMD_PWRITE, pwrite, sys_pwrite),
+	/* positioned: files and block devices, which the kernel finishes */
+	RING_TRIES(KCMD_PREAD, pread, sys_pread, KC_NOINTR),
+	RING_TRIES(KCMD_PWRITE, pwrite, sys_pwrite, KC_NOINTR),
 	RING_POLLS(KCMD_READV, readv, sys_readv, 0),
 	RING_POLLS(KCMD_WRITEV, writev, sys_writev, 0),
 	INLINE(KCMD_LSEEK, lseek, sys_lseek),
@@ -62,20 +70,20 @@ const struct kcmd systab[KCMD_MAX] = {
 	GUESSES(KCMD_FSTATAT, fstatat, sys_fstatat),
 	GUESSES(KCMD_FSTATATV, fstatatv, sys_fstatatv),
 	GUESSES(KCMD_STATX, statx, sys_statx),
-	BLOCKS(KCMD_FSYNC, fsync, sys_fsync),
-	BLOCKS(KCMD_FDATASYNC, fdatasync, sys_fsync),
-	BLOCKS(KCMD_FTRUNCATE, ftruncate, sys_ftruncate),
+	BLOCKS(KCMD_FSYNC, fsync, sys_fsync, KC_NOINTR),
+	BLOCKS(KCMD_FDATASYNC, fdatasync, sys_fsync, KC_NOINTR),
+	BLOCKS(KCMD_FTRUNCATE, ftruncate, sys_ftruncate, KC_NOINTR),
 	GUESSES(KCMD_GETDENTS64, getdents64, sys_getdents64),
-	BLOCKS(KCMD_MKDIRAT, mkdirat, sys_mkdirat),
-	BLOCKS(KCMD_UNLINKAT, unlinkat, sys_unlinkat),
-	BLOCKS(KCMD_RENAMEAT, renameat, sys_renameat),
+	BLOCKS(KCMD_MKDIRAT, mkdirat, sys_mkdirat, KC_NOINTR),
+	BLOCKS(KCMD_UNLINKAT, unlinkat, sys_unlinkat, KC_NOINTR),
+	BLOCKS(KCMD_RENAMEAT, renameat, sys_renameat, KC_NOINTR),
 
 	/* sockets */
 	INLINE(KCMD_SOCKET, socket, sys_socket),
 	INLINE(KCMD_BIND, bind, sys_bind),
 	INLINE(KCMD_LISTEN, listen, sys_listen),
 	POLLS(KCMD_ACCEPT4, accept4, sys_accept4, KC_SOCKET),
-	BLOCKS(KCMD_CONNECT, connect, sys_connect),
+	POLLS_INTR(KCMD_CONNECT, connect, sys_connect, KC_SOCKET),
 	RING_POLLS(KCMD_SENDTO, sendto, sys_sendto, KC_SOCKET),
 	RING_POLLS(KCMD_RECVFROM, recvfrom, sys_recvfrom, KC_SOCKET),
 	RING_POLLS(KCMD_SENDMSG, sendmsg, sys_sendmsg, KC_SOCKET),
@@ -90,7 +98,7 @@ const struct kcmd systab[KCMD_MAX] = {
 	INTR(KCMD_WAITPID, waitpid, sys_waitpid, ktry_waitpid),
 
 	/* anything else */
-	BLOCKS(KCMD_SYSCALL, syscall, sys_syscall),
+	BLOCKS(KCMD_SYSCALL, syscall, sys_syscall, 0),
 
 	/* persistent: armed here, returned by their own thread */
 	PERSIST(KCMD_SIGNAL, signal, sys_signal),
@@ -116,6 +124,7 @@ systab_check(void)
 		if (kc->kc_name == NULL || kc->kc_run == NULL || kc->kc_size < sizeof(msg_t) ||
 		    ((kc->kc_flags & KC_POLLABLE) && (kc->kc_try == NULL || kc->kc_fd == NULL)) ||
 		    (kc->kc_sqe != NULL && kc->kc_try == NULL) ||
+		    ((kc->kc_flags & KC_NOINTR) && kc->kc_intr != NULL) ||
 		    (!(kc->kc_flags & KC_BLOCKS) && (kc->kc_try || kc->kc_intr))) {
 			fprintf(stderr, "msgport: system command %u (%s) is malformed\n", cmd,
 			    kc->kc_name ? kc->kc_name : "empty");
