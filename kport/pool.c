@@ -276,7 +276,7 @@ kreq_submit(msg_t *msg, const struct kcmd *kc, int fd, short events, bool charde
 			return kunsent(msg, ECANCELED, held);
 		return ksettle(msg, kcancel(msg));
 	}
-	if (fd < 0 || evloop_arm(kr, fd, events, chardev) != 0) {
+	if ((fd < 0 && fd != KFD_TIMER) || evloop_arm(kr, fd, events, chardev) != 0) {
 		MP_TRACE("pool", msg, NULL, kc->kc_name, "queued");
 		kenqueue(ks, kr);
 	} else {
@@ -425,10 +425,12 @@ kreq_cancelall(struct kstate *ks)
  * ktake
  *	Take this worker's batch off the queue (ks_lock held): at most
  *	POOL_BATCH messages, and the queue's share of one of the idle
- *	workers and this one.  A call with a kc_intr form runs alone: it
- *	is the kind that waits long, and its batch would wait with it.
- *	A KC_NOINTR one is no longer abortable.  Returns the batch,
- *	linked by kr_next, or NULL when the queue is empty.
+ *	workers and this one.  Only KC_NOINTR calls, which the kernel
+ *	finishes, share a batch: any other may wait without bound (a read
+ *	of a pipe, a generic call, an open of a FIFO), and the messages done
+ *	before it in its batch would wait with it, returned only after it.
+ *	So it runs alone.  A KC_NOINTR one is no longer abortable.  Returns
+ *	the batch, linked by kr_next, or NULL when the queue is empty.
  */
 static struct kreq *
 ktake(struct kstate *ks, struct kworker *self)
@@ -439,7 +441,7 @@ ktake(struct kstate *ks, struct kworker *self)
 	if (want > POOL_BATCH)
 		want = POOL_BATCH;
 	for (n = 0; n < want && (kr = ks->ks_head) != NULL; n++) {
-		if (kr->kr_cmd->kc_intr != NULL && n > 0)
+		if (!(kr->kr_cmd->kc_flags & KC_NOINTR) && n > 0)
 			break;
 		kunlink(ks, kr);
 		kr->kr_state = KR_RUNNING;
@@ -449,7 +451,7 @@ ktake(struct kstate *ks, struct kworker *self)
 			msg_setflags(kr->kr_msg, 0, MSGF_ABORTABLE);
 		*tail = kr;
 		tail = &kr->kr_next;
-		if (kr->kr_cmd->kc_intr != NULL)
+		if (!(kr->kr_cmd->kc_flags & KC_NOINTR))
 			break;
 	}
 	if (ks->ks_head != NULL)

@@ -415,6 +415,38 @@ stale_interrupt_does_not_leak(void **s)
 	assert_int_equal(rmport(rp), 0);
 }
 
+/*
+ * Two blocking calls queued at once: a worker must not take them as one
+ * batch, or the first, aborted, would wait for the second to finish
+ * before it came back.
+ */
+static void
+aborted_call_not_held_by_its_batch(void **s)
+{
+	static const struct timespec half_minute = { 30, 0 };
+	msgport_t *rp = mkport_queue();
+	struct sys_syscall h[2];
+	int round, i;
+
+	(void)s;
+	start(2, 0);
+	for (round = 0; round < 40; round++) {
+		for (i = 0; i < 2; i++) {
+			prep_syscall(&h[i], SYS_nanosleep, (long)&half_minute, 0, 0, 0, 0, 0);
+			prep_async(&h[i].hdr, rp);
+			assert_int_equal(sendsys(sysport(), &h[i].hdr, sizeof(h[i])), EASYNC);
+		}
+		if (round % 4)
+			pause_ms(round % 4);
+		for (i = 0; i < 2; i++) {
+			assert_int_equal(abortsys(&h[i].hdr), 0);
+			assert_int_equal(waitdone(rp, &h[i].hdr), ECANCELED);
+		}
+	}
+	assert_null(getport(rp));
+	assert_int_equal(rmport(rp), 0);
+}
+
 int
 main(void)
 {
@@ -425,6 +457,7 @@ main(void)
 		cmocka_unit_test(slate_entries_are_interrupted),
 		cmocka_unit_test(stop_returns_blocked_reads),
 		cmocka_unit_test(stale_interrupt_does_not_leak),
+		cmocka_unit_test(aborted_call_not_held_by_its_batch),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
