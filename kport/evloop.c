@@ -18,6 +18,9 @@
  * too, where it can be aborted; once ready, the head goes to the pool,
  * which makes the plain call, and the FIFO moves on when it is done.
  *
+ * A sleep (a command with kc_sleep: nanosleep) takes a record of its own
+ * as a timer, so a sleeping message holds no worker.
+ *
  * The records (ks_nslots of them, as many as messages can wait) and
  * their events are allocated at start, so nothing is allocated per
  * message; a record is in the hash while messages wait on its descriptor.
@@ -33,9 +36,11 @@
 #include <assert.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <time.h>
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "futex-internal.h"
 #include "kport-internal.h"
 
 static_assert(KEV_READ == EV_READ && KEV_WRITE == EV_WRITE, "kc_fd events are libevent's");
@@ -44,6 +49,8 @@ struct kfd {
 	int		kf_fd;
 	short		kf_events;	/* what kf_ev is added for; 0: not added */
 	bool		kf_running;	/* evloop_ready() is at work on it */
+	bool		kf_timer;	/* a sleep's: kf_head[0] sleeps until kf_deadline */
+	struct timespec	kf_deadline;	/* CLOCK_MONOTONIC */
 	uint32_t	kf_gen;		/* lives so far: a callback's record may end under it */
 	struct kreq	*kf_head[2], *kf_tail[2];	/* KDIR_READ, KDIR_WRITE */
 	struct kfd	*kf_hnext;	/* hash chain, or free list */
@@ -111,6 +118,17 @@ kfd_put(struct kstate *ks, struct kfd *kf)
 	kf->kf_hnext = ks->ks_fdfree;
 	ks->ks_fdfree = kf;
 	mp_store_32(&ks->ks_nfds, ks->ks_nfds - 1);
+}
+
+/* A sleep's record back to the free list (ks_lock held). */
+static void
+kfd_unsleep(struct kstate *ks, struct kfd *kf)
+{
+	event_del_noblock(kf->kf_ev);
+	kf->kf_timer = false;
+	kf->kf_head[0] = NULL;
+	kf->kf_hnext = ks->ks_fdfree;
+	ks->ks_fdfree = kf;
 }
 
 /*
@@ -261,19 +279,116 @@ evloop_ready(evutil_socket_t fd, short what, void *arg)
 	kunlock(&ks->ks_lock);
 }
 
+#define KSLEEP_FOREVER	((time_t)INT64_MAX)
+
+static int
+ts_cmp(const struct timespec *a, const struct timespec *b)
+{
+	if (a->tv_sec != b->tv_sec)
+		return a->tv_sec < b->tv_sec ? -1 : 1;
+	return a->tv_nsec < b->tv_nsec ? -1 : a->tv_nsec > b->tv_nsec;
+}
+
+/* Add kf's timer for what is left until its deadline (ks_lock held). */
+static int
+ktimer_add(struct kfd *kf)
+{
+	struct timespec now;
+	struct timeval tv = { 0, 0 };
+
+	if (kf->kf_deadline.tv_sec == KSLEEP_FOREVER)
+		return event_add(kf->kf_ev, NULL);	/* only an abort ends it */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (ts_cmp(&now, &kf->kf_deadline) < 0) {
+		tv.tv_sec = kf->kf_deadline.tv_sec - now.tv_sec;
+		tv.tv_usec = (kf->kf_deadline.tv_nsec - now.tv_nsec) / 1000;
+		if (tv.tv_usec < 0) {
+			tv.tv_sec--;
+			tv.tv_usec += 1000000;
+		}
+		tv.tv_usec++;		/* never early: the rest is rounded up */
+	}
+	return event_add(kf->kf_ev, &tv);
+}
+
+/*
+ * evloop_woke
+ *	A sleep's time is up: return it, unless it was aborted meanwhile or
+ *	the loop's clock ran ahead of CLOCK_MONOTONIC (then sleep the rest).
+ *	NOTE: a stale callback finds another record, or another sleep that
+ *	is not due yet: it does nothing, or sleeps it again.
+ */
+static void
+evloop_woke(evutil_socket_t fd, short what, void *arg)
+{
+	struct kstate *ks = &kstate;
+	struct kfd *kf = arg;
+	struct kreq *kr;
+	struct timespec now;
+
+	(void)fd, (void)what;
+	klock(&ks->ks_lock);
+	kr = kf->kf_head[0];
+	if (!kf->kf_timer || kr == NULL || kr->kr_state != KR_WAITING) {
+		kunlock(&ks->ks_lock);
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (ts_cmp(&now, &kf->kf_deadline) < 0 && ktimer_add(kf) == 0) {
+		kunlock(&ks->ks_lock);
+		return;
+	}
+	kr->kr_state = KR_RUNNING;
+	kunlock(&ks->ks_lock);
+	MP_TRACE("run", kr->kr_msg, NULL, kr->kr_cmd->kc_name, "loop");
+	kr->kr_msg->ms_result = 0;
+	kreq_done(kr, 0);
+}
+
+/* Start kr's sleep, a timer of its own (ks_lock held).  0, or -1. */
+static int
+evloop_sleep(struct kstate *ks, struct kreq *kr)
+{
+	struct kfd *kf = ks->ks_fdfree;
+	struct timespec rel;
+
+	if (kf == NULL || kr->kr_cmd->kc_sleep(kr->kr_msg, &rel, false) != 0)
+		return -1;
+	if (mp_deadline(&rel, &kf->kf_deadline) == NULL) {
+		kf->kf_deadline.tv_sec = KSLEEP_FOREVER;	/* further than a century */
+		kf->kf_deadline.tv_nsec = 0;
+	}
+	if (event_assign(kf->kf_ev, ks->ks_base, -1, 0, evloop_woke, kf) != 0)
+		return -1;
+	ks->ks_fdfree = kf->kf_hnext;
+	kf->kf_gen++;
+	kf->kf_timer = true;
+	kf->kf_head[0] = kr;
+	kr->kr_kf = kf;
+	kr->kr_dir = KDIR_TIMER;
+	if (ktimer_add(kf) == 0)
+		return 0;
+	kfd_unsleep(ks, kf);
+	kr->kr_kf = NULL;
+	return -1;
+}
+
 /*
  * evloop_arm
- *	Put kr at the tail of fd's FIFO for events (ks_lock held).  0, or
- *	-1 if fd cannot be polled (the caller uses the pool).
+ *	Put kr at the tail of fd's FIFO for events, or start its sleep (fd
+ *	KFD_TIMER) (ks_lock held).  0, or -1 if that cannot be done: fd
+ *	cannot be polled (the caller uses the pool).
  */
 int
 evloop_arm(struct kreq *kr, int fd, short events, bool chardev)
 {
 	struct kstate *ks = &kstate;
-	struct kfd *kf = kfd_get(ks, fd);
+	struct kfd *kf;
 	int d = (events & EV_WRITE) ? KDIR_WRITE : KDIR_READ;
 
-	if (kf == NULL)
+	if (fd == KFD_TIMER)
+		return evloop_sleep(ks, kr);
+	if ((kf = kfd_get(ks, fd)) == NULL)
 		return -1;
 	kr->kr_kf = kf;
 	kr->kr_dir = (uint8_t)d;
@@ -301,9 +416,28 @@ void
 evloop_disarm(struct kreq *kr)
 {
 	struct kfd *kf = kr->kr_kf;
+	struct timespec now, left = { 0, 0 };
 
 	if (kf == NULL)
 		return;
+	if (kr->kr_dir == KDIR_TIMER) {
+		/* cut short (aborted, shut down): what was left of it, as nanosleep(2) */
+		if (kr->kr_state != KR_RUNNING) {
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if (ts_cmp(&now, &kf->kf_deadline) < 0) {
+				left.tv_sec = kf->kf_deadline.tv_sec - now.tv_sec;
+				left.tv_nsec = kf->kf_deadline.tv_nsec - now.tv_nsec;
+				if (left.tv_nsec < 0) {
+					left.tv_sec--;
+					left.tv_nsec += 1000000000L;
+				}
+			}
+			(void)kr->kr_cmd->kc_sleep(kr->kr_msg, &left, true);
+		}
+		kfd_unsleep(&kstate, kf);
+		kr->kr_kf = NULL;
+		return;
+	}
 	kfd_unlink(kf, kr);
 	if (!kfd_update(&kstate, kf))
 		kfd_topool(&kstate, kf);

@@ -60,6 +60,13 @@ struct event_base;
  *		many at once (plug.c): fill sqe, non-blocking, and return 0;
  *		or return EINVAL for a message the ring cannot express, which
  *		is then tried at once with kc_try.  NULL: never in a ring.
+ * kc_sleep	A call that only waits for time to pass: with left false, how
+ *		long into *t (0), or why it cannot be (an errno, ms_result
+ *		-1); with left true, the sleep was cut short with *t left
+ *		(stored where the call says, as nanosleep's rem).  An
+ *		asynchronous one waits as a timer of the event loop, holding
+ *		no worker: nanosleep was DragonFly's first asynchronous call.
+ *		NULL: not a sleep.
  */
 struct kcmd {
 	const char	*kc_name;
@@ -70,6 +77,7 @@ struct kcmd {
 	int		(*kc_intr)(msg_t *msg);
 	int		(*kc_fd)(msg_t *msg, short *events);
 	int		(*kc_sqe)(msg_t *msg, struct io_uring_sqe *sqe);
+	int		(*kc_sleep)(msg_t *msg, struct timespec *t, bool left);
 };
 
 #define KC_BLOCKS	0x01u	/* may block: asynchronous messages may leave the sender */
@@ -275,11 +283,12 @@ struct kreq {
 	/* the event loop: the descriptor's FIFO it waits in (evloop.c) */
 	struct kfd	*kr_kf;		/* NULL: in no FIFO */
 	struct kreq	*kr_fnext, *kr_fprev;
-	uint8_t		kr_dir;		/* KDIR_READ or KDIR_WRITE */
+	uint8_t		kr_dir;		/* KDIR_* */
 	bool		kr_chardev;	/* no non-blocking form: once ready, the pool runs it */
 };
 
-enum { KDIR_READ, KDIR_WRITE };
+enum { KDIR_READ, KDIR_WRITE, KDIR_TIMER };	/* KDIR_TIMER: a sleep (kc_sleep) */
+#define KFD_TIMER	(-2)	/* evloop_arm()'s fd for a sleep */
 
 /* A pool worker.  kw_cur: the slot whose call it runs now (NULL: none);
    written by the worker alone, read by whoever interrupts it (pool.c). */
@@ -426,7 +435,7 @@ int	krun_poll(msg_t *msg);
 int	ktry_poll(msg_t *msg);
 int	kintr_poll(msg_t *msg);
 int	krun_nanosleep(msg_t *msg);
-int	kintr_nanosleep(msg_t *msg);
+int	ksleep_nanosleep(msg_t *msg, struct timespec *t, bool left);
 
 /* sys_indirect.c */
 int	krun_syscall(msg_t *msg);
@@ -511,7 +520,7 @@ int	kev_start(struct kstate *ks);
 
 /*
  * evloop.c: the event loop.  evloop_arm() puts kr at the tail of fd's
- * FIFO (-1: fd cannot be polled); evloop_disarm() takes a waiting kr out
+ * FIFO, or for fd KFD_TIMER starts its sleep (-1: cannot be done); evloop_disarm() takes a waiting kr out
  * of it; evloop_busy() says whether messages wait on fd for events, so
  * a new one must queue behind them rather than try first; evloop_cancelfd()
  * returns (ECANCELED) everything that waits on fd, for a close.  All but

@@ -535,7 +535,7 @@ slate_runner_run(msg_t *m)
 }
 
 static const struct kcmd slate_runner_cmd = {
-	"slate-runner", sizeof(msg_t), KC_BLOCKS, slate_runner_run, NULL, NULL, NULL, NULL
+	"slate-runner", sizeof(msg_t), KC_BLOCKS, slate_runner_run, NULL, NULL, NULL, NULL, NULL
 };
 
 /*

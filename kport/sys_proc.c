@@ -1,6 +1,6 @@
 /*
  * sys_proc.c - process and waiting calls: getpid, kill, waitpid, poll,
- * nanosleep.
+ * nanosleep (whose asynchronous form is a timer of the event loop).
  *
  * The waiting ones have their own form for the worker pool (kc_intr),
  * which keeps a deadline across interrupts: they wait in kwait(), which
@@ -178,27 +178,27 @@ kcopy(void *to, const void *from, size_t len, bool in)
 	return r == (ssize_t)len ? 0 : EFAULT;
 }
 
+/*
+ * ksleep_nanosleep
+ *	An asynchronous nanosleep waits as a timer of the event loop
+ *	(evloop.c), not in a worker: how long (the request, read without
+ *	trusting it: EFAULT, or EINVAL as nanosleep(2) says), or, cut short,
+ *	what was left, into rem as an interrupted nanosleep(2) does.
+ */
 int
-kintr_nanosleep(msg_t *msg)
+ksleep_nanosleep(msg_t *msg, struct timespec *t, bool left)
 {
 	ARGS(sys_nanosleep);
-	struct timespec req, dl, rem;
-	int r;
 
-	if (kcopy(&req, a->req, sizeof(req), true) != 0) {
+	if (left)
+		return a->rem != NULL ? kcopy(a->rem, t, sizeof(*t), false) : 0;
+	if (kcopy(t, a->req, sizeof(*t), true) != 0) {
 		msg->ms_result = -1;
 		return EFAULT;
 	}
-	if (req.tv_sec < 0 || req.tv_nsec < 0 || req.tv_nsec >= 1000000000L) {
+	if (t->tv_sec < 0 || t->tv_nsec < 0 || t->tv_nsec >= 1000000000L) {
 		msg->ms_result = -1;
 		return EINVAL;
 	}
-	mp_deadline(&req, &dl);
-	r = kwait(msg, NULL, 0, &dl);
-	if (r == -2) {
-		if (a->rem != NULL && kcopy(a->rem, kremaining(&dl, &rem), sizeof(rem), false))
-			return kret(msg, (errno = EFAULT, -1));
-		return kcancel(msg);
-	}
-	return kret(msg, r < 0 ? r : 0);
+	return 0;
 }

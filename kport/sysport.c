@@ -83,6 +83,13 @@ kpass(msg_t *msg, const struct kcmd *kc, bool held)
 		fd = kc->kc_fd(msg, &events);
 		if (!(kc->kc_flags & KC_SOCKET) && !kpollable(fd, &chardev))
 			fd = -1;
+	} else if (kc->kc_sleep != NULL) {
+		struct timespec t;
+		int error = kc->kc_sleep(msg, &t, false);
+
+		if (error != 0)
+			return ksettle(msg, error);	/* never held: no ring form */
+		fd = KFD_TIMER;
 	}
 	return kreq_submit(msg, kc, fd, events, chardev, held);
 }

@@ -17,42 +17,48 @@
 
 /* A call that never blocks: always inline. */
 #define INLINE(cmd, name, type) \
-	[cmd] = { #name, sizeof(struct type), 0, krun_##name, NULL, NULL, NULL, NULL }
+	[cmd] = { #name, sizeof(struct type), 0, krun_##name, NULL, NULL, NULL, NULL, NULL }
 /* A call that can only block: asynchronous ones go to the pool.  more:
    KC_NOINTR if the kernel does not cut it short once it runs. */
 #define BLOCKS(cmd, name, type, more) \
-	[cmd] = { #name, sizeof(struct type), KC_BLOCKS | (more), krun_##name, NULL, NULL, NULL, NULL }
+	[cmd] = { #name, sizeof(struct type), KC_BLOCKS | (more), krun_##name, NULL, NULL, NULL, NULL, NULL }
 /* A call that can only block, but seldom does: while it has not been
    blocking, asynchronous ones run inline (guess.c); else in the pool.
    All of them are file system work: KC_NOINTR. */
 #define GUESSES(cmd, name, type) \
 	[cmd] = { #name, sizeof(struct type), KC_BLOCKS | KC_GUESS | KC_NOINTR, krun_##name, \
-		  NULL, NULL, NULL, NULL }
+		  NULL, NULL, NULL, NULL, NULL }
 /* A call with a non-blocking try; if that would block, the pool runs it. */
 #define TRIES(cmd, name, type) \
-	[cmd] = { #name, sizeof(struct type), KC_BLOCKS, krun_##name, ktry_##name, NULL, NULL, NULL }
+	[cmd] = { #name, sizeof(struct type), KC_BLOCKS, krun_##name, ktry_##name, NULL, NULL, NULL, NULL }
 /* As TRIES, and a worker can be interrupted while it waits. */
 #define INTR(cmd, name, type, try) \
-	[cmd] = { #name, sizeof(struct type), KC_BLOCKS, krun_##name, try, kintr_##name, NULL, NULL }
+	[cmd] = { #name, sizeof(struct type), KC_BLOCKS, krun_##name, try, kintr_##name, NULL, NULL, NULL }
 /* Would-block waits in the event loop when the descriptor is pollable. */
 #define POLLS(cmd, name, type, more) \
 	[cmd] = { #name, sizeof(struct type), KC_BLOCKS | KC_POLLABLE | (more), \
-		  krun_##name, ktry_##name, NULL, kfd_##name, NULL }
+		  krun_##name, ktry_##name, NULL, kfd_##name, NULL, NULL }
 /* As POLLS, with the pool's own form (kc_intr). */
 #define POLLS_INTR(cmd, name, type, more) \
 	[cmd] = { #name, sizeof(struct type), KC_BLOCKS | KC_POLLABLE | (more), \
-		  krun_##name, ktry_##name, kintr_##name, kfd_##name, NULL }
+		  krun_##name, ktry_##name, kintr_##name, kfd_##name, NULL, NULL }
 /* As TRIES and POLLS, and a plugged thread's ring can try it (plug.c). */
 #define RING_TRIES(cmd, name, type, more) \
 	[cmd] = { #name, sizeof(struct type), KC_BLOCKS | (more), krun_##name, ktry_##name, NULL, \
-		  NULL, ksqe_##name }
+		  NULL, ksqe_##name, NULL }
 #define RING_POLLS(cmd, name, type, more) \
 	[cmd] = { #name, sizeof(struct type), KC_BLOCKS | KC_POLLABLE | (more), \
-		  krun_##name, ktry_##name, NULL, kfd_##name, ksqe_##name }
+		  krun_##name, ktry_##name, NULL, kfd_##name, ksqe_##name, NULL }
+
+/* A call that only waits for time: asynchronous ones wait as a timer of
+   the event loop, holding no worker (kc_sleep). */
+#define SLEEPS(cmd, name, type) \
+	[cmd] = { #name, sizeof(struct type), KC_BLOCKS, krun_##name, NULL, NULL, NULL, NULL, \
+		  ksleep_##name }
 
 /* A persistent message: kc_run arms it (signal.c, timer.c). */
 #define PERSIST(cmd, name, type) \
-	[cmd] = { #name, sizeof(struct type), KC_PERSIST, krun_##name, NULL, NULL, NULL, NULL }
+	[cmd] = { #name, sizeof(struct type), KC_PERSIST, krun_##name, NULL, NULL, NULL, NULL, NULL }
 
 const struct kcmd systab[KCMD_MAX] = {
 	/* files */
@@ -92,7 +98,7 @@ const struct kcmd systab[KCMD_MAX] = {
 
 	/* waiting, processes */
 	INTR(KCMD_POLL, poll, sys_poll, ktry_poll),
-	INTR(KCMD_NANOSLEEP, nanosleep, sys_nanosleep, NULL),
+	SLEEPS(KCMD_NANOSLEEP, nanosleep, sys_nanosleep),
 	INLINE(KCMD_GETPID, getpid, sys_getpid),
 	INLINE(KCMD_KILL, kill, sys_kill),
 	INTR(KCMD_WAITPID, waitpid, sys_waitpid, ktry_waitpid),

@@ -147,13 +147,13 @@ sync_parallel(void **s) { (void)s; abort_sync(SLATE_PARALLEL); }
 static void
 sync_inorder(void **s) { (void)s; abort_sync(0); }
 
-/* Queued behind sleeps that hold every worker: taken back unstarted. */
+/* Queued behind polls that hold every worker (an asynchronous nanosleep
+   would be a timer of the event loop): taken back unstarted. */
 static void
 abort_queued(void **s)
 {
 	struct sysport_attr at = { .sa_workers = 2 };
-	struct timespec longsleep = { 30, 0 };
-	struct sys_nanosleep hold[2];
+	struct sys_poll hold[2];
 	struct ab *a;
 	msgport_t *rp = mkport_queue();
 	int i;
@@ -162,7 +162,7 @@ abort_queued(void **s)
 	sysport_stop();
 	assert_int_equal(sysport_start(&at), 0);
 	for (i = 0; i < 2; i++) {
-		prep_nanosleep(&hold[i], &longsleep, NULL);
+		prep_poll(&hold[i], NULL, 0, 30000);
 		prep_async(&hold[i].hdr, rp);
 		assert_int_equal(sendsys(sysport(), &hold[i].hdr, sizeof(hold[i])), EASYNC);
 	}
