@@ -53,14 +53,21 @@ static pthread_key_t kplug_key;
 static uint32_t kplug_keyed;		/* kplug_key was made (release) */
 static pthread_mutex_t kplug_initlock = PTHREAD_MUTEX_INITIALIZER;
 
-/* May this thread use a ring now?  Set one up at its first batch. */
+/*
+ * kplug_ring
+ *	May this thread use a ring now?  Set one up at its first batch.  A
+ *	kernel without (a usable) io_uring is final; a shortage (memory,
+ *	descriptors) only costs this batch its ring: the next tries again.
+ */
 static bool
 kplug_ring(struct kplug *p)
 {
+	int e;
+
 	if (mp_load_32(&kstate.ks_noring) || p->kp_noring)
 		return false;
-	if (p->kp_ring.kg_index < 0 && kring_open(&p->kp_ring) != 0) {
-		p->kp_noring = true;
+	if (p->kp_ring.kg_index < 0 && (e = kring_open(&p->kp_ring)) != 0) {
+		p->kp_noring = e != ENOMEM && e != EMFILE && e != ENFILE && e != EAGAIN;
 		return false;
 	}
 	return true;
