@@ -712,7 +712,24 @@ struct fi_report {
 	int		err;		/* its errno */
 	char		what[24];	/* the call failed */
 	int		nfds;		/* descriptors open after the injected runs */
+	int		rings;		/* io_uring mappings then */
 };
+
+/* The io_uring mappings this process has: the plugged thread's ring. */
+static int
+fi_rings(void)
+{
+	char line[512];
+	FILE *f;
+	int n = 0;
+
+	if ((f = fopen("/proc/self/maps", "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		n += strstr(line, "io_uring") != NULL;
+	fclose(f);
+	return n;
+}
 
 /* The descriptors this process has open. */
 static int
@@ -775,7 +792,7 @@ fi_run(struct fi_ctx *c, struct fi_report *rep, int round)
 static int
 fi_child(long n, int out)
 {
-	struct fi_report rep = { 0, -1, 0, "", 0 }, again = rep;
+	struct fi_report rep = { 0, -1, 0, "", 0, 0 }, again = rep;
 	struct fi_ctx c = { NULL, -1 };
 	const char *what;
 	int r;
@@ -793,6 +810,7 @@ fi_child(long n, int out)
 		r = fi_run(&c, &rep, 1);
 	rep.reached = __atomic_load_n(&fi_count, __ATOMIC_ACQUIRE) >= n;
 	rep.nfds = fi_nfds();
+	rep.rings = fi_rings();
 	if ((what = __atomic_load_n(&fi_what, __ATOMIC_ACQUIRE)) != NULL)
 		snprintf(rep.what, sizeof(rep.what), "%s", what);
 	if (r != 0)
@@ -850,16 +868,18 @@ every_acquisition_failed_once(void **s)
 	struct fi_report rep;
 	int status;
 	unsigned i;
-	int nfds;
+	int nfds, rings;
 	long n;
 
 	(void)s;
 	/* nothing injected: the descriptors a run leaves open (the signal
-	   and timer threads', the thread's ring); a failure leaves no more */
+	   and timer threads'), and the thread's ring if the kernel gives one;
+	   a failure leaves no more descriptors and no fewer rings */
 	rep = fi_fork(0, &status);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	nfds = rep.nfds;
-	assert_true(nfds > 0);
+	rings = rep.rings;
+	assert_true(nfds > 0 && rings >= 0);
 	for (n = 1; n <= FI_MAXN; n++) {
 		rep = fi_fork(n, &status);
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
@@ -872,6 +892,11 @@ every_acquisition_failed_once(void **s)
 		if (rep.nfds > nfds) {
 			print_error("N=%ld (%s): %d descriptors open, %d without the failure\n",
 			    n, rep.what, rep.nfds, nfds);
+			fail();
+		}
+		if (rep.rings < rings) {	/* a passing failure cost the thread its ring */
+			print_error("N=%ld (%s): %d io_uring mappings, %d without the failure\n",
+			    n, rep.what, rep.rings, rings);
 			fail();
 		}
 		if (!rep.reached)
