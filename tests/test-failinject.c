@@ -11,10 +11,10 @@
  * For N = 1, 2, ... a child of its own (a clean process, LeakSanitizer at
  * its exit) arms the injector at N and runs the scenario twice, a start
  * and a restart: sysport_start, a reply port, a synchronous and an
- * asynchronous getpid, a read that waits in the event loop, a pool call
- * (fsync), a plugged read, an asynchronous slate run, an upcall port and
- * a passive one (its POSIX timer), a signal message,
- * a one-shot timer, sysport_stop.  A step that fails must fail with that
+ * asynchronous getpid, a read and a write that wait in the event loop, a
+ * pool call (fsync), a plugged read, two asynchronous slate runs (in
+ * order, in parallel), an upcall port and a passive one (its POSIX
+ * timer), a signal message, a one-shot timer, sysport_stop.  A step that fails must fail with that
  * clear errno, return every message it sent exactly once, and succeed
  * when tried again; then the scenario runs once more, uninjected, and
  * must succeed.  The loop ends at the first N the run never reaches.
@@ -518,9 +518,9 @@ step_plug(struct fi_ctx *c)
 	return fi_endpipe(p, r, defect);
 }
 
-/* An asynchronous slate run: getpid, fstat, getpid. */
+/* An asynchronous slate run, flags (0, SLATE_PARALLEL): getpid, fstat, getpid. */
 static int
-step_slate(struct fi_ctx *c)
+fi_slate(struct fi_ctx *c, uint32_t flags)
 {
 	struct sys_slate sl;
 	struct slate_entry ent[3];
@@ -539,6 +539,7 @@ step_slate(struct fi_ctx *c)
 	    slate_add(&sl, &fs.hdr, sizeof(fs), NULL) != 0 ||
 	    slate_add(&sl, &g2.hdr, sizeof(g2), NULL) != 0)
 		FI_DEFECT(41);
+	sl.sl_flags = flags;
 	prep_async(&sl.hdr, c->rp);
 	if ((r = fi_send(c, &sl.hdr, sizeof(sl))) != 0)
 		return r;
@@ -548,6 +549,47 @@ step_slate(struct fi_ctx *c)
 	if (g1.hdr.ms_result != getpid() || g2.hdr.ms_result != getpid())
 		FI_DEFECT(43);
 	return 0;
+}
+
+/* A slate run in order, then one spread over the pool. */
+static int
+step_slate(struct fi_ctx *c)
+{
+	int r = fi_slate(c, 0);
+
+	return r != 0 ? r : fi_slate(c, SLATE_PARALLEL);
+}
+
+/*
+ * A write to a full pipe: it waits in the loop for room, then completes.
+ * NOTE: if the loop cannot register the descriptor (an allocation in
+ * libevent, epoll_ctl), the write goes to the pool, which makes the plain
+ * call: on this O_NONBLOCK pipe, EAGAIN rather than a wait.
+ */
+static int
+step_evwrite(struct fi_ctx *c)
+{
+	static char fill[65536], sink[65536];
+	struct sys_write m;
+	int p[2], r, defect = 0;
+
+	fi_pause(true);
+	if (pipe2(p, O_NONBLOCK) != 0)
+		FI_DEFECT(25);
+	while (write(p[1], fill, sizeof(fill)) > 0)
+		continue;
+	fi_pause(false);
+	prep_write(&m, p[1], "w", 1);
+	prep_async(&m.hdr, c->rp);
+	r = sendsys(sysport(), &m.hdr, sizeof(m));
+	if (r == EASYNC) {
+		while (read(p[0], sink, sizeof(sink)) > 0)	/* room: it goes */
+			continue;
+		r = fi_take(c->rp, &m.hdr, &defect);
+	}
+	if (r == 0 && m.hdr.ms_result != 1)
+		defect = 26;
+	return fi_endpipe(p, r, defect);
 }
 
 /* An upcall: count and take what came back. */
@@ -695,6 +737,7 @@ static const struct fi_step {
 	{ "getpid", step_getpid },
 	{ "async getpid", step_asyncinline },
 	{ "evloop read", step_evread },
+	{ "evloop write", step_evwrite },
 	{ "pool fsync", step_pool },
 	{ "plugged read", step_plug },
 	{ "slate", step_slate },
