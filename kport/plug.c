@@ -50,17 +50,24 @@ struct kplug {
 
 static __thread struct kplug *kplug_self __attribute__((tls_model("initial-exec")));
 static pthread_key_t kplug_key;
-static bool kplug_keyed;		/* kplug_key was made */
-static pthread_once_t kplug_once = PTHREAD_ONCE_INIT;
+static uint32_t kplug_keyed;		/* kplug_key was made (release) */
+static pthread_mutex_t kplug_initlock = PTHREAD_MUTEX_INITIALIZER;
 
-/* May this thread use a ring now?  Set one up at its first batch. */
+/*
+ * kplug_ring
+ *	May this thread use a ring now?  Set one up at its first batch.  A
+ *	kernel without (a usable) io_uring is final; a shortage (memory,
+ *	descriptors) only costs this batch its ring: the next tries again.
+ */
 static bool
 kplug_ring(struct kplug *p)
 {
+	int e;
+
 	if (mp_load_32(&kstate.ks_noring) || p->kp_noring)
 		return false;
-	if (p->kp_ring.kg_index < 0 && kring_open(&p->kp_ring) != 0) {
-		p->kp_noring = true;
+	if (p->kp_ring.kg_index < 0 && (e = kring_open(&p->kp_ring)) != 0) {
+		p->kp_noring = e != ENOMEM && e != EMFILE && e != ENFILE && e != EAGAIN;
 		return false;
 	}
 	return true;
@@ -218,13 +225,23 @@ kplug_atfork_child(void)
 	p->kp_noring = false;
 }
 
-static void
+/*
+ * kplug_init
+ *	Make the thread key once: true once it is made.  Not pthread_once():
+ *	a key refused (EAGAIN) is tried again at the next plugsys().
+ */
+static bool
 kplug_init(void)
 {
-	if (pthread_key_create(&kplug_key, kplug_exit) == 0) {
-		kplug_keyed = true;
+	if (mp_load_acq_32(&kplug_keyed))
+		return true;
+	pthread_mutex_lock(&kplug_initlock);
+	if (!mp_load_32(&kplug_keyed) && pthread_key_create(&kplug_key, kplug_exit) == 0) {
 		pthread_atfork(NULL, NULL, kplug_atfork_child);
+		mp_store_rel_32(&kplug_keyed, 1);
 	}
+	pthread_mutex_unlock(&kplug_initlock);
+	return mp_load_32(&kplug_keyed) != 0;
 }
 
 /*
@@ -267,8 +284,7 @@ plugsys(void)
 	struct kplug *p = kplug_self;
 
 	if (p == NULL) {
-		pthread_once(&kplug_once, kplug_init);
-		if (!kplug_keyed || (p = calloc(1, sizeof(*p))) == NULL)
+		if (!kplug_init() || (p = calloc(1, sizeof(*p))) == NULL)
 			return ENOMEM;
 		p->kp_ring.kg_index = -1;
 		mp_libcrit_enter();	/* an upcall that plugs must find it set up, or not at all */
