@@ -14,7 +14,6 @@
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -165,18 +164,6 @@ krun_nanosleep(msg_t *msg)
 	return kret(msg, nanosleep(a->req, a->rem));
 }
 
-/* Copy between our memory and a user pointer without trusting it: EFAULT. */
-static int
-kcopy(void *to, const void *from, size_t len, bool in)
-{
-	struct iovec local = { in ? to : (void *)from, len };
-	struct iovec remote = { in ? (void *)from : to, len };
-	ssize_t r = in ? process_vm_readv(getpid(), &local, 1, &remote, 1, 0)
-	    : process_vm_writev(getpid(), &local, 1, &remote, 1, 0);
-
-	return r == (ssize_t)len ? 0 : EFAULT;
-}
-
 int
 kintr_nanosleep(msg_t *msg)
 {
@@ -184,7 +171,7 @@ kintr_nanosleep(msg_t *msg)
 	struct timespec req, dl, rem;
 	int r;
 
-	if (kcopy(&req, a->req, sizeof(req), true) != 0) {
+	if (ucopyin(&req, a->req, sizeof(req)) != 0) {
 		msg->ms_result = -1;
 		return EFAULT;
 	}
@@ -195,7 +182,7 @@ kintr_nanosleep(msg_t *msg)
 	mp_deadline(&req, &dl);
 	r = kwait(msg, NULL, 0, &dl);
 	if (r == -2) {
-		if (a->rem != NULL && kcopy(a->rem, kremaining(&dl, &rem), sizeof(rem), false))
+		if (a->rem != NULL && ucopyout(a->rem, kremaining(&dl, &rem), sizeof(rem)))
 			return kret(msg, (errno = EFAULT, -1));
 		return kcancel(msg);
 	}
