@@ -119,7 +119,7 @@ fz_slate(struct fz_in *in, struct sys_slate *m)
 	static const uint32_t size[3] = { sizeof(gp), sizeof(cl), sizeof(fv) };
 	msg_t *pool[3] = { &gp.hdr, &cl.hdr, &fv.hdr };
 	struct slate_entry *e;
-	unsigned i, k, n;
+	unsigned i, k, n, which;
 
 	prep_getpid(&gp);
 	prep_close(&cl, -1);
@@ -130,8 +130,9 @@ fz_slate(struct fz_in *in, struct sys_slate *m)
 	for (i = 0; i < n; i++) {
 		e = &ent[i];
 		k = (unsigned)take(in, 1);
-		e->se_msg = pool[k % 3];
-		e->se_size = size[k % 3];
+		which = k % 3;
+		e->se_msg = pool[which];
+		e->se_size = size[which];
 		if (k >= 0xf0)
 			e->se_msg = fz_ptr(k, e->se_msg, e->se_size);
 		if ((k = (unsigned)take(in, 1)) == 0)
@@ -145,6 +146,10 @@ fz_slate(struct fz_in *in, struct sys_slate *m)
 		e->se_flags = (uint8_t)(take(in, 1) & 3);
 		e->se_ga = (uint32_t)(take(in, 1) % (FZ_NE + 1));
 		e->se_gb = (int64_t)take(in, 1) - 128;
+		/* registers hold pids and counts: never a descriptor to close
+		   (this process's own), nor fstatatv's n (past its arrays) */
+		if (e->se_inarg[0] == (which == 1 ? 0 : which == 2 ? 4 : 9))
+			e->se_inreg[0] = 0;
 	}
 	k = (unsigned)take(in, 1);
 	m->sl_ent = fz_ptr(k < 0xf0 ? 0 : k, ent, n * sizeof(ent[0]));
