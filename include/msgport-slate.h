@@ -197,8 +197,8 @@ int	slate_record_exec(struct sys_slate *sl, msg_t *msg, size_t msgsize,
 /*
  * slate_check - judge a slate without running it: 0, or the error its
  * run would be refused with (EINVAL, ENOSYS, E2BIG, EFAULT, EBUSY).
- * Never crashes, whatever the fields hold, as long as sl_ent, sl_regs and
- * each se_msg point to memory of the size they claim.
+ * Never crashes, whatever the fields hold: an entry or register array, or
+ * an entry's message, at an address that faults is EFAULT.
  */
 int	slate_check(const struct sys_slate *sl);
 

@@ -534,6 +534,17 @@ void	evloop_disarm(struct kreq *kr);
 bool	evloop_busy(int fd, short events);
 void	evloop_cancelfd(int fd);
 
+/*
+ * ucopy.c: user memory the library itself reads or writes (argument
+ * arrays, slate entries), copied as the kernel would: 0, or EFAULT for
+ * a bad address, never a fault.  ucopyv() copies n user areas in one
+ * call (in: from them into la[], else from la[] into them).
+ */
+struct iovec;
+int	ucopyv(const struct iovec *la, unsigned nl, const struct iovec *ua, unsigned n, bool in);
+int	ucopyin(void *to, const void *from, size_t len);
+int	ucopyout(void *to, const void *from, size_t len);
+
 #pragma GCC visibility pop
 
 #endif /* KPORT_INTERNAL_H */

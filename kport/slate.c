@@ -33,6 +33,7 @@
 
 #include <stddef.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <time.h>
 
 #include "futex-internal.h"
@@ -233,6 +234,69 @@ slate_check_entry(const struct sys_slate *sl, const struct slate_entry *e, uint3
 }
 
 /*
+ * Probing the user's memory.  A run reads and writes the entry and
+ * register arrays and reads the entries' messages: they are first tried
+ * the way the kernel would (ucopy.c), so that a bad address is EFAULT,
+ * not a fault.  One call for the arrays, one per SLATE_PROBEN messages.
+ */
+#define SLATE_PROBEN	64
+#define SLATE_MSGMAX	512	/* more than any entry's message (sc_size) */
+
+/* The entry and register arrays copied onto themselves: readable and
+   writable.  NOTE: nobody else writes them while the slate is judged: a
+   running slate is the library's, an idle one its user's. */
+static int
+slate_probe_arrays(const struct sys_slate *sl)
+{
+	struct iovec self[2] = {
+		{ sl->sl_ent, sl->sl_n * sizeof(sl->sl_ent[0]) },
+		{ sl->sl_regs, sl->sl_nregs * sizeof(sl->sl_regs[0]) },
+	};
+
+	return ucopyv(self, 2, self, 2, false);
+}
+
+/* Entries i to i + n - 1's messages read, as far as their sizes say.
+   NOTE: only read: one may be in flight elsewhere (EBUSY), and writing
+   its bytes back could undo its kernel's change. */
+static int
+slate_probe_msgs(const struct sys_slate *sl, uint32_t i, uint32_t n)
+{
+	struct iovec la[SLATE_PROBEN], ua[SLATE_PROBEN];
+	char scratch[SLATE_MSGMAX];
+	const struct slate_entry *e;
+	uint32_t k;
+
+	for (k = 0; k < n; k++) {
+		e = &sl->sl_ent[i + k];
+		la[k].iov_base = scratch;
+		la[k].iov_len = e->se_size > sizeof(msg_t) && e->se_size <= sizeof(scratch) ?
+		    e->se_size : sizeof(msg_t);
+		ua[k].iov_base = e->se_msg;
+		ua[k].iov_len = la[k].iov_len;
+	}
+	return ucopyv(la, n, ua, n, true);
+}
+
+/* Judge entries i to i + SLATE_PROBEN - 1 (as many as there are), in
+   order: the first one refused says why, a bad message EFAULT. */
+static int
+slate_check_batch(const struct sys_slate *sl, uint32_t i)
+{
+	uint32_t n = sl->sl_n - i < SLATE_PROBEN ? sl->sl_n - i : SLATE_PROBEN, k;
+	bool probed = slate_probe_msgs(sl, i, n) == 0;
+	int r;
+
+	for (k = i; k < i + n; k++) {
+		if (!probed && slate_probe_msgs(sl, k, 1) != 0)
+			return EFAULT;
+		if ((r = slate_check_entry(sl, &sl->sl_ent[k], k)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+/*
  * slate_judge
  *	Judge the whole slate: 0, or the error its run is refused with.
  *	The one decoder of user input: runs, slate_add() and the fuzzer all
@@ -253,8 +317,10 @@ slate_judge(const struct sys_slate *sl)
 		return EINVAL;
 	if ((sl->sl_n != 0 && sl->sl_ent == NULL) || (sl->sl_nregs != 0 && sl->sl_regs == NULL))
 		return EFAULT;
-	for (i = 0; i < sl->sl_n; i++)
-		if ((r = slate_check_entry(sl, &sl->sl_ent[i], i)) != 0)
+	if (slate_probe_arrays(sl) != 0)
+		return EFAULT;
+	for (i = 0; i < sl->sl_n; i += SLATE_PROBEN)
+		if ((r = slate_check_batch(sl, i)) != 0)
 			return r;
 	return 0;
 }
@@ -791,8 +857,11 @@ slate_add(struct sys_slate *sl, msg_t *msg, size_t msgsize, const struct slate_o
 	e.se_gb = opts->gb;
 	if ((r = slate_check_entry(sl, &e, sl->sl_n)) != 0)
 		return r;
+	/* the entry array is the user's memory: written as the kernel would */
+	if (ucopyout(&sl->sl_ent[sl->sl_n], &e, sizeof(e)) != 0)
+		return EFAULT;
 	msg->ms_size = (uint32_t)msgsize;
-	sl->sl_ent[sl->sl_n++] = e;
+	sl->sl_n++;
 	return 0;
 }
 

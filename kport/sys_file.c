@@ -8,7 +8,7 @@
  * and openat2(RESOLVE_CACHED) for opens whose path is in the dentry cache.
  * The reads and writes also have a ring form (kring_*): the same try as
  * an io_uring request, for a plugged thread (plug.c).  Every user pointer
- * goes to the kernel unread.
+ * goes to the kernel unread, but fstatatv's arrays: copied (ucopy.c).
  */
 #include "config.h"
 
@@ -271,16 +271,22 @@ krun_fstatat(msg_t *msg)
 
 /*
  * krun_fstatatv
- *	fstatat() of each name in turn.  The arrays themselves are read and
- *	written here, in user space: NULL ones are refused (EFAULT), others
- *	must be as long as n says; a bad name or st pointer inside them is
- *	the real call's EFAULT, in errs[i].  A running message is not cut
- *	short by abortsys(): like one fstatat(), it finishes.
+ *	fstatat() of each name in turn.  The arrays are the library's to
+ *	read and write, so they are copied as the kernel would (ucopy.c):
+ *	names[] in with one call before anything runs, errs[] out with one
+ *	call at the end; either one bad is the message's EFAULT.  A NULL
+ *	name is that name's EFAULT (fstatat would take it, with
+ *	AT_EMPTY_PATH, for the directory itself); the names and st[] go to
+ *	the kernel, so a bad one is the real call's EFAULT, in errs[i].
+ *	A running message is not cut short by abortsys(): like one
+ *	fstatat(), it finishes.
  */
 int
 krun_fstatatv(msg_t *msg)
 {
 	ARGS(sys_fstatatv);
+	const char *names[FSTATATV_MAX];
+	int errs[FSTATATV_MAX];
 	unsigned i, ok = 0;
 
 	msg->ms_result = -1;
@@ -288,10 +294,17 @@ krun_fstatatv(msg_t *msg)
 		return EINVAL;
 	if (a->n > 0 && (a->names == NULL || a->st == NULL || a->errs == NULL))
 		return EFAULT;
+	if (ucopyin(names, a->names, a->n * sizeof(names[0])) != 0)
+		return EFAULT;
 	for (i = 0; i < a->n; i++) {
-		a->errs[i] = fstatat(a->dirfd, a->names[i], &a->st[i], a->flags) == 0 ? 0 : errno;
-		ok += a->errs[i] == 0;
+		if (names[i] == NULL)
+			errs[i] = EFAULT;
+		else
+			errs[i] = fstatat(a->dirfd, names[i], &a->st[i], a->flags) == 0 ? 0 : errno;
+		ok += errs[i] == 0;
 	}
+	if (ucopyout(a->errs, errs, a->n * sizeof(errs[0])) != 0)
+		return EFAULT;
 	msg->ms_result = ok;
 	return 0;
 }

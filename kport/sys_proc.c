@@ -15,7 +15,6 @@
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -166,18 +165,6 @@ krun_nanosleep(msg_t *msg)
 	return kret(msg, nanosleep(a->req, a->rem));
 }
 
-/* Copy between our memory and a user pointer without trusting it: EFAULT. */
-static int
-kcopy(void *to, const void *from, size_t len, bool in)
-{
-	struct iovec local = { in ? to : (void *)from, len };
-	struct iovec remote = { in ? (void *)from : to, len };
-	ssize_t r = in ? process_vm_readv(getpid(), &local, 1, &remote, 1, 0)
-	    : process_vm_writev(getpid(), &local, 1, &remote, 1, 0);
-
-	return r == (ssize_t)len ? 0 : EFAULT;
-}
-
 /*
  * ksleep_nanosleep
  *	An asynchronous nanosleep waits as a timer of the event loop
@@ -191,8 +178,8 @@ ksleep_nanosleep(msg_t *msg, struct timespec *t, bool left)
 	ARGS(sys_nanosleep);
 
 	if (left)
-		return a->rem != NULL ? kcopy(a->rem, t, sizeof(*t), false) : 0;
-	if (kcopy(t, a->req, sizeof(*t), true) != 0) {
+		return a->rem != NULL ? ucopyout(a->rem, t, sizeof(*t)) : 0;
+	if (ucopyin(t, a->req, sizeof(*t)) != 0) {
 		msg->ms_result = -1;
 		return EFAULT;
 	}

@@ -5,9 +5,14 @@
  * even a NULL message or port -- sent to the system port, plugged or
  * not.  The arguments are ones every call refuses (descriptors -1,
  * pointers to nowhere, lengths too large), so any command may be named
- * and none does harm; the structures the library itself reads (a slate,
- * fstatatv's arrays) get NULL.  It must never crash, and sendsys()'s
- * answer must agree with what happens to the message:
+ * and none does harm; but the memory the library itself reads and
+ * writes is built from the input too: fstatatv's arrays (names of files
+ * that exist or not, NULL ones, arrays that are NULL, unmapped,
+ * read-only or run into an unmapped page) and slates of arbitrary
+ * entries (getpid, close(-1) and fstatatv messages, or messages at such
+ * addresses, with raw sizes, registers and guards).  It must never
+ * crash, and sendsys()'s answer must agree with what happens to the
+ * message:
  *
  *	refused unclaimed (a size out of range, unknown request bits,
  *	in flight already: EINVAL, EBUSY): left exactly as it was;
@@ -26,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "fuzzutil.h"
@@ -34,6 +40,8 @@
 union fz_msg {
 	msg_t		hdr;
 	struct sys_syscall sc;
+	struct sys_fstatatv fv;
+	struct sys_slate sl;
 	char		raw[2048];
 };
 
@@ -48,6 +56,108 @@ fail(const char *why, const msg_t *m, int r)
 /* What the inputs came to: returned later; refused or done at once;
    refused unclaimed. */
 static long fz_async, fz_now, fz_busy;
+
+#define FZ_NV	20	/* fstatatv names */
+#define FZ_NE	8	/* slate entries */
+
+/* Strings the names may be: files there or not; the empty one. */
+static const char *const fz_names[] = { ".", "/", "", "/nonexistent", "..", "/dev/null" };
+
+/*
+ * fz_fstatatv
+ *	Arguments for fstatatv from the input, into m: n names, each a
+ *	real string, NULL or (not under the sanitizers, whose fstatat reads
+ *	the string first) one that faults; the three arrays where fz_ptr()
+ *	puts them.
+ */
+static void
+fz_fstatatv(struct fz_in *in, struct sys_fstatatv *m, const char **names, struct stat *st,
+    int *errs)
+{
+	unsigned i, k, n = (unsigned)take(in, 1);
+
+	n = n == 0xff ? (unsigned)take(in, 2) : n % (FZ_NV + 1);
+	for (i = 0; i < FZ_NV; i++) {
+		k = (unsigned)take(in, 1);
+		names[i] = k < 0xf0 ? fz_names[k % (sizeof(fz_names) / sizeof(fz_names[0]))] :
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+		    NULL;
+#else
+		    fz_ptr(k, NULL, 1);
+#endif
+	}
+	k = (unsigned)take(in, 2);
+	m->dirfd = k & 0x8000 ? -1 : -100 /* AT_FDCWD */;
+	m->flags = k & 0x4000 ? (int)(k & 0x1fff) : (int)(k & 0x1100);
+	m->n = n;
+	/* more names than the arrays hold: names[] faults, nothing is run or
+	   written (or n is refused) */
+	m->names = fz_ptr(n > FZ_NV ? 2 : k, names, n * sizeof(names[0]));
+	m->st = fz_ptr(k >> 3, st, (n < FZ_NV ? n : FZ_NV) * sizeof(st[0]));
+	m->errs = fz_ptr(k >> 6, errs, (n < FZ_NV ? n : FZ_NV) * sizeof(errs[0]));
+}
+
+/*
+ * fz_slate
+ *	A slate of arbitrary entries from the input, into m: each entry's
+ *	message one of a pool (getpid, close(-1), an fstatatv as above) or
+ *	an address that faults, its size right or raw, its registers,
+ *	slots and guard raw; the entry and register arrays where fz_ptr()
+ *	puts them.
+ */
+static void
+fz_slate(struct fz_in *in, struct sys_slate *m)
+{
+	static struct slate_entry ent[FZ_NE];
+	static int64_t regs[4];
+	static struct sys_getpid gp;
+	static struct sys_close cl;
+	static struct sys_fstatatv fv;
+	static const char *names[FZ_NV];
+	static struct stat st[FZ_NV];
+	static int errs[FZ_NV];
+	static const uint32_t size[3] = { sizeof(gp), sizeof(cl), sizeof(fv) };
+	msg_t *pool[3] = { &gp.hdr, &cl.hdr, &fv.hdr };
+	struct slate_entry *e;
+	unsigned i, k, n, which;
+
+	prep_getpid(&gp);
+	prep_close(&cl, -1);
+	prep_fstatatv(&fv, -1, NULL, NULL, NULL, 0, 0);
+	fz_fstatatv(in, &fv, names, st, errs);
+	memset(ent, 0, sizeof(ent));
+	n = (unsigned)take(in, 1) % (FZ_NE + 1);
+	for (i = 0; i < n; i++) {
+		e = &ent[i];
+		k = (unsigned)take(in, 1);
+		which = k % 3;
+		e->se_msg = pool[which];
+		e->se_size = size[which];
+		if (k >= 0xf0)
+			e->se_msg = fz_ptr(k, e->se_msg, e->se_size);
+		if ((k = (unsigned)take(in, 1)) == 0)
+			continue;
+		/* now and then raw */
+		e->se_size = k & 0x80 ? (uint32_t)take(in, 2) : e->se_size;
+		e->se_out = (uint8_t)(k & 7);
+		e->se_inreg[0] = (uint8_t)((k >> 3) & 3);
+		e->se_inarg[0] = (uint8_t)(take(in, 1) % 9);
+		e->se_guard = (uint8_t)(take(in, 1) % (SLATE_NGUARDS + 1));
+		e->se_flags = (uint8_t)(take(in, 1) & 3);
+		e->se_ga = (uint32_t)(take(in, 1) % (FZ_NE + 1));
+		e->se_gb = (int64_t)take(in, 1) - 128;
+		/* registers hold pids and counts: never a descriptor to close
+		   (this process's own), nor fstatatv's n (past its arrays) */
+		if (e->se_inarg[0] == (which == 1 ? 0 : which == 2 ? 4 : 9))
+			e->se_inreg[0] = 0;
+	}
+	k = (unsigned)take(in, 1);
+	m->sl_ent = fz_ptr(k < 0xf0 ? 0 : k, ent, n * sizeof(ent[0]));
+	m->sl_cap = m->sl_n = n;
+	m->sl_regs = fz_ptr(k < 0xf0 ? 0 : k >> 2, regs, sizeof(regs));
+	m->sl_nregs = (k & 3) + 1;
+	m->sl_flags = (k & 0x30) == 0x30 ? SLATE_PARALLEL : (k & 0x30) == 0x20 ? SLATE_STOPFAIL : 0;
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -92,6 +202,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	m.hdr.ms_reply_port = rp;
 	m.hdr.ms_error = (int)take(&in, 2);		/* stale results: the send clears them */
 	m.hdr.ms_result = (int64_t)take(&in, 4);
+	if (cmd == KCMD_FSTATATV) {
+		static const char *names[FZ_NV];
+		static struct stat st[FZ_NV];
+		static int errs[FZ_NV];
+
+		fz_fstatatv(&in, &m.fv, names, st, errs);
+	} else if (cmd == KCMD_SLATE) {
+		fz_slate(&in, &m.sl);
+	}
 	own = cmd > 0 && cmd < KCMD_MAX ? sizeof(union fz_msg) : sizeof(msg_t);
 	switch (cmd) {
 #define SZ(c, t) case c: own = sizeof(struct t); break
@@ -208,7 +327,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 int
 main(void)
 {
-	uint8_t buf[32];
+	uint8_t buf[96];	/* room for a slate's or fstatatv's arguments */
 	uint64_t x = 0x2545f4914f6cdd1dull;
 	long iters = 20000, it;
 	size_t i;

@@ -1,9 +1,11 @@
 /*
  * Description: the slate decoder against arbitrary input.  The bytes
  * become a slate -- its counts and flags, and for each entry a message
- * (chosen from a pool, command and flags from the input), its size,
- * registers, argument slots and guard, all raw -- and slate_check()
- * judges it.  It must never crash, and a slate it accepts must run:
+ * (chosen from a pool, command and flags from the input; now and then
+ * NULL or an address that faults), its size, registers, argument slots
+ * and guard, all raw; the entry and register arrays now and then at
+ * addresses that fault too (unmapped, read-only, half unmapped) -- and
+ * slate_check() judges it.  It must never crash, and a slate it accepts must run:
  * when every entry is getpid (harmless whatever the registers and guards
  * say), the slate is sent, in order or in parallel, and every entry must
  * end in a state that agrees with its guard.
@@ -81,6 +83,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		e->se_size = (uint32_t)take(&in, 1) & 1 ? (uint32_t)take(&in, 2) :
 		    (e->se_msg && e->se_msg->ms_cmd == KCMD_GETPID ? sizeof(struct sys_getpid) :
 		    sizeof(struct sys_close));
+		if (pick >= 0xf0)	/* a message that faults, or is read-only */
+			e->se_msg = fz_ptr(pick, e->se_msg, e->se_size);
 		e->se_out = (uint8_t)take(&in, 1);
 		e->se_flags = (uint8_t)take(&in, 1);
 		e->se_guard = (uint8_t)take(&in, 1);
@@ -109,8 +113,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			struct slate_entry *e = &ent[i];
 			unsigned nr = sl.sl_nregs ? sl.sl_nregs : 1;
 
-			if (e->se_msg == NULL)
-				e->se_msg = &pool[i % FZ_NMSG].hdr;
+			if ((uintptr_t)e->se_msg - (uintptr_t)pool >= sizeof(pool))
+				e->se_msg = &pool[i % FZ_NMSG].hdr;	/* NULL or faulting */
 			e->se_size = e->se_msg->ms_cmd == KCMD_GETPID ? sizeof(struct sys_getpid) :
 			    sizeof(struct sys_close);
 			e->se_out %= nr;
@@ -127,6 +131,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 
+	/* now and then arrays that fault (or are NULL, or read-only) */
+	if ((k = (unsigned)take(&in, 1)) >= 0xf0) {
+		sl.sl_ent = fz_ptr(k, ent, sl.sl_n * sizeof(ent[0]));
+		sl.sl_regs = fz_ptr(k >> 2, regs, sl.sl_nregs * sizeof(regs[0]));
+	}
+
 	r = slate_check(&sl);
 	if (r != 0 && r != EINVAL && r != ENOSYS && r != E2BIG && r != EFAULT && r != EBUSY)
 		abort();
@@ -137,8 +147,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz_accepted++;
 
 	for (i = 0; i < sl.sl_n; i++) {
-		allgetpid &= ent[i].se_msg->ms_cmd == KCMD_GETPID;
-		used |= ent[i].se_inreg[0] | ent[i].se_inreg[1];
+		allgetpid &= sl.sl_ent[i].se_msg->ms_cmd == KCMD_GETPID;
+		used |= sl.sl_ent[i].se_inreg[0] | sl.sl_ent[i].se_inreg[1];
 	}
 	if (!allgetpid || used != 0)
 		return 0;	/* other calls would act on the world */

@@ -6,10 +6,13 @@
  * a later entry (the only way to write a cycle), unknown guards and
  * flags, slates inside slates, persistent messages (EINVAL), in-flight
  * messages (EBUSY), NULL messages (EFAULT), oversized slates (E2BIG), a
- * full slate (ENOSPC), a wrong msgsize for the slate itself (EINVAL).
+ * full slate (ENOSPC), a wrong msgsize for the slate itself (EINVAL);
+ * entry and register arrays and entry messages in unmapped or read-only
+ * pages (EFAULT, never a crash).
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <sys/mman.h>
 
 #include "kputil.h"
 #include "msgport-slate.h"
@@ -280,6 +283,58 @@ sizes(void **s)
 	assert_int_equal(run(), 0);
 }
 
+/* Memory the library reads and writes itself, at addresses that fault:
+   EFAULT at record and at run time, an earlier entry's error first. */
+static void
+wild_memory(void **s)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	char *map = mmap(NULL, (size_t)pg * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+	    -1, 0);
+	char *ro = map, *none = map + pg;
+
+	(void)s;
+	assert_true(map != MAP_FAILED);
+	assert_int_equal(mprotect(ro, (size_t)pg, PROT_READ), 0);
+	assert_int_equal(mprotect(none, (size_t)pg, PROT_NONE), 0);
+
+	assert_int_equal(slate_init(&sl, (struct slate_entry *)none, 4, NULL, 0), 0);
+	assert_int_equal(slate_add(&sl, &gp.hdr, sizeof(gp), NULL), EFAULT);
+	assert_int_equal(sl.sl_n, 0);
+	assert_int_equal(slate_init(&sl, (struct slate_entry *)ro, 4, NULL, 0), 0);
+	assert_int_equal(slate_add(&sl, &gp.hdr, sizeof(gp), NULL), EFAULT);
+
+	good();
+	sl.sl_ent = (struct slate_entry *)none;			/* entries unmapped */
+	assert_int_equal(run(), EFAULT);
+	assert_int_equal(slate_check(&sl), EFAULT);
+	sl.sl_ent = (struct slate_entry *)none - 1;		/* the second one */
+	assert_int_equal(run(), EFAULT);
+	sl.sl_ent = (struct slate_entry *)ro;			/* read-only */
+	assert_int_equal(run(), EFAULT);
+	sl.sl_ent = ent;
+	sl.sl_regs = (int64_t *)none;				/* registers */
+	assert_int_equal(run(), EFAULT);
+	sl.sl_regs = (int64_t *)none - 1;
+	assert_int_equal(run(), EFAULT);
+	sl.sl_regs = regs;
+	assert_int_equal(run(), 0);
+
+	ent[1].se_msg = (msg_t *)none;				/* a message */
+	assert_int_equal(run(), EFAULT);
+	ent[1].se_msg = (msg_t *)(none - sizeof(msg_t) / 2);	/* half of one */
+	assert_int_equal(run(), EFAULT);
+	ent[0].se_size = 1;					/* an earlier error first */
+	assert_int_equal(run(), EINVAL);
+	ent[0].se_size = sizeof(gp);
+	sl.sl_flags |= SLATE_PARALLEL;
+	assert_int_equal(run(), EFAULT);
+	sl.sl_flags &= ~SLATE_PARALLEL;
+	ent[1].se_msg = &cl.hdr;
+	assert_int_equal(run(), 0);
+	munmap(map, (size_t)pg * 2);
+}
+
 int
 main(void)
 {
@@ -288,6 +343,7 @@ main(void)
 		cmocka_unit_test(registers),
 		cmocka_unit_test(guards),
 		cmocka_unit_test(sizes),
+		cmocka_unit_test(wild_memory),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,11 +3,13 @@
  * message: every name's outcome agrees with the raw fstatat(), sent
  * synchronously (the caller's thread) and asynchronously (the worker
  * pool: MSGPORT_GUESS=pool); bad arrays and bad pointers inside them are
- * refused, never a crash; a queued one aborts; a slate can feed it the
+ * refused, never a crash, even arrays in unmapped or read-only pages and
+ * NULL names; a queued one aborts; a slate can feed it the
  * descriptor it opened.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <sys/mman.h>
 
 #include "kputil.h"
 #include "msgport-slate.h"
@@ -142,6 +144,66 @@ bad_input(int async)
 static void bad_input_sync(void **s) { (void)s; bad_input(0); }
 static void bad_input_async(void **s) { (void)s; bad_input(1); }
 
+/*
+ * Arrays the library copies, at addresses that fault: a names[] or
+ * errs[] that is unmapped, runs into an unmapped page or (errs) is
+ * read-only is the message's EFAULT; an unmapped st[] each call's; a
+ * NULL name that name's, even with AT_EMPTY_PATH (which would take it
+ * for the directory).
+ */
+static void
+wild_arrays(int async)
+{
+	const char *nul[] = { "file", NULL, "missing" };
+	long pg = sysconf(_SC_PAGESIZE);
+	char *map = mmap(NULL, (size_t)pg * 3, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+	    -1, 0);
+	char *ro = map, *none = map + pg, *rw = map + 2 * pg;
+	const char **tail = (const char **)none - 1;	/* one name readable, the next not */
+	struct sys_fstatatv m;
+	struct stat st[3];
+	int errs[3];
+
+	assert_true(map != MAP_FAILED);
+	tail[0] = "file";
+	assert_int_equal(mprotect(ro, (size_t)pg, PROT_READ), 0);
+	assert_int_equal(mprotect(none, (size_t)pg, PROT_NONE), 0);
+	memset(errs, 0x55, sizeof(errs));
+
+	prep_fstatatv(&m, dfd, (const char *const *)none, st, errs, 3, 0);
+	assert_int_equal(sendv(&m, async), EFAULT);
+	assert_int_equal(m.hdr.ms_result, -1);
+	assert_int_equal(errs[0], 0x55555555);			/* nothing ran */
+	prep_fstatatv(&m, dfd, tail, st, errs, 2, 0);
+	assert_int_equal(sendv(&m, async), EFAULT);
+	assert_int_equal(errs[0], 0x55555555);
+
+	prep_fstatatv(&m, dfd, names, st, (int *)none, 3, 0);
+	assert_int_equal(sendv(&m, async), EFAULT);
+	assert_int_equal(m.hdr.ms_result, -1);
+	prep_fstatatv(&m, dfd, names, st, (int *)ro, 3, 0);
+	assert_int_equal(sendv(&m, async), EFAULT);
+	prep_fstatatv(&m, dfd, names, st, (int *)none - 1, 2, 0);
+	assert_int_equal(sendv(&m, async), EFAULT);
+
+	prep_fstatatv(&m, dfd, names, (struct stat *)none, (int *)rw, 3, 0);
+	assert_int_equal(sendv(&m, async), 0);
+	assert_int_equal(m.hdr.ms_result, 0);
+	assert_int_equal(((int *)rw)[0], EFAULT);
+	assert_int_equal(((int *)rw)[2], EFAULT);
+
+	prep_fstatatv(&m, dfd, nul, st, errs, 3, 0x1000 /* AT_EMPTY_PATH */);
+	assert_int_equal(sendv(&m, async), 0);
+	assert_int_equal(m.hdr.ms_result, 1);
+	assert_int_equal(errs[0], 0);
+	assert_int_equal(errs[1], EFAULT);
+	assert_int_equal(errs[2], ENOENT);
+	munmap(map, (size_t)pg * 3);
+}
+
+static void wild_arrays_sync(void **s) { (void)s; wild_arrays(0); }
+static void wild_arrays_async(void **s) { (void)s; wild_arrays(1); }
+
 /* The most a message may carry, many in flight at once: all succeed. */
 static void
 full_vectors_in_flight(void **state)
@@ -247,6 +309,8 @@ main(void)
 		cmocka_unit_test(outcomes_async),
 		cmocka_unit_test(bad_input_sync),
 		cmocka_unit_test(bad_input_async),
+		cmocka_unit_test(wild_arrays_sync),
+		cmocka_unit_test(wild_arrays_async),
 		cmocka_unit_test(full_vectors_in_flight),
 		cmocka_unit_test(aborted_while_queued),
 		cmocka_unit_test(in_a_slate),
