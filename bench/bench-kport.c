@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * bench-kport - what a system call costs as a message, side by side with
  * the ways people make the same call without msgport.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * bench-persist - signals and periodic timers as messages, against what
  * people would otherwise write.

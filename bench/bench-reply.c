@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * bench-reply - what a message exchange costs, against the queues people
  * would otherwise write.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * bench-slate - a slate of N = 64 small calls on a cached file, run in
  * order with one sendsys(), against the same calls made one by one as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * bench-upcall - what an upcall and a critical section cost, against what
  * people would otherwise write.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # callgrind-kport.sh - instructions per synchronous call, message against
 # raw syscall, from callgrind dumps around each loop of bench-kport.
 # Usage (from the build directory): sh bench/callgrind-kport.sh

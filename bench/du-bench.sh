@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # du-bench.sh - the tree-walk challenge, timed side by side.
 #
 #   bench/du-bench.sh [--cold] [--runs N] DIR...

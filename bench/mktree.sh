@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # mktree.sh DIR [SCALE] - a generated tree for the du benchmark: SCALE*10
 # top directories, each with 3 levels of subdirectories and 40 files per
 # directory of varied sizes, some symlinks and hard links (43 entries per

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * walk-pool - a baseline for the du benchmark: the tree walk done by a
  * plain pthread pool.  N threads share a queue of directories; each reads

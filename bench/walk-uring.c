@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * walk-uring - a baseline for the du benchmark: the tree walk with
  * io_uring.  Directories are read synchronously (io_uring has no

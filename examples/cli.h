@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cli.h - the command line every example shares, as the tools they
  * imitate have it: --help prints the usage on stdout and exits 0,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * msgport-slate.h - slates: recorded, re-runnable batches of syscall
  * messages, with result registers, dependencies and guards.

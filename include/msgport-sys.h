@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * msgport-sys.h - system calls as messages to the system port.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * msgport.h - system calls as messages: messages, ports, replies, waiting.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * evguard.c - libevent kept from ending or printing into the application.
  *

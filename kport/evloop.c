@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * evloop.c - the kernel thread that waits for descriptors: one libevent
  * event_base, run by one thread.

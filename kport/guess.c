@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * guess.c - predictive inline: running a call that has no non-blocking
  * form in the sender's thread while such calls do not block.

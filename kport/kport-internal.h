@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * kport-internal.h - the emulated kernel: the system port, its command
  * table and its executors.

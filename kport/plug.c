@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * plug.c - plugsys(): a thread holds its asynchronous messages back and
  * has them tried together, in one system call.

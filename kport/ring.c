@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ring.c - a thread's io_uring: many non-blocking tries in one system
  * call.

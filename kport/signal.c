@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * signal.c - signals as persistent messages (KCMD_SIGNAL).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * slate.c - slates: recorded batches of syscall messages run with one
  * send (KCMD_SLATE; see msgport-slate.h for the user's view).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * sys_file.c - the file calls: what each does blocking (run) and, where
  * Linux has a form that never waits for the disk or the pipe, without

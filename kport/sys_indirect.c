@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * sys_indirect.c - the generic indirect message: any system call by its
  * number and six arguments.  Nothing is known about it, so it is taken

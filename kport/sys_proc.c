@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * sys_proc.c - process and waiting calls: getpid, kill, waitpid, poll,
  * nanosleep (whose asynchronous form is a timer of the event loop).

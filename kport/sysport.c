@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * sysport.c - the system port: where syscall messages are sent.
  *

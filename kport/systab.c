@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * systab.c - the system port's command table: for each command, its
  * message size, whether it may block, whether it waits on a pollable

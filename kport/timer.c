@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * timer.c - timers as persistent messages (KCMD_TIMER).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ucopy.c - reading and writing user memory the library itself must
  * touch (argument arrays, slate entries), the way the kernel's

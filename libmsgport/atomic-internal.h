@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * atomic-internal.h - the atomics msgport uses, in one place.
  *

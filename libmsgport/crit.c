@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * crit.c - critical sections, flushsys(), and the upcall signal.
  *

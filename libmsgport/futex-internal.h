@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * futex-internal.h - sleeping on a 32-bit word, and deadlines.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * msg.c - a message's life: sent, returned exactly once, aborted.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * msgport-internal.h - ports as objects with their own operations.
  *

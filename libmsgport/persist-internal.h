@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * persist-internal.h - the contract between persistent messages and the
  * kernel that keeps them.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * persist.c - persistent messages: returned once per occurrence, handed
  * back with rearmsys(), ended by one final return.

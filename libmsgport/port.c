@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * port.c - ports: the queue kind, and what every kind shares.
  *

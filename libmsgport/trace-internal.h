@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * trace-internal.h - a message's life, written down as it happens.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * upcall-internal.h - reply ports that interrupt their owner, and the
  * per-thread state behind critical sections.

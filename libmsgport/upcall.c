@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * upcall.c - reply ports that interrupt their owner: the upcall,
  * critical-section upcall and passive kinds.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Build the Debian packages (libmsgport2, libmsgport-dev, msgport-tools)
 # on Debian 12 as root, from a copy of this tree in a temporary directory.
 #

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Install what building and testing msgport needs, on Debian 12 as root.
 # Only what is missing is installed; nothing is downloaded but packages.
 set -e

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # localize-archive.sh ARCHIVE OBJECT.lo...
 #
 # Make libtool's static ARCHIVE one relocatable object whose hidden

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: the message decoder against arbitrary input.  The bytes
  * become a message header -- command, flags (request bits, state bits,

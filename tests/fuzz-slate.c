@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: the slate decoder against arbitrary input.  The bytes
  * become a slate -- its counts and flags, and for each entry a message

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzzutil.h - what the fuzz targets (tests/fuzz-*.c) share: reading
  * their input a few bytes at a time, and pointers that fault.

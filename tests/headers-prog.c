@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * headers-prog.c - a program built by tests/test-headers.sh as strict
  * ISO C (gcc -std=c11 -pedantic) and as C++ (g++ -std=c++11, c++20):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * kputil.h - what the system port tests share: sending a message
  * synchronously or asynchronously the same way, a scratch directory, and

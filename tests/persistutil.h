@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * persistutil.h - what the persistent message tests (signals, timers)
  * share: taking a return with a generous deadline, a child process that

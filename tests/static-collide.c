@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * static-collide.c - a program with names of its own that the library's
  * internals once had too (pool_start, msg_send, kstate), linked with

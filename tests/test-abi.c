@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: the stated ABI (msgport(7), ABI): the library's version
  * is the header's and configure's, and struct sysport_attr's reserved

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: abortsys() on a message sent to a queue port: taken back
  * unstarted with ECANCELED, flagged for a server that already has it,

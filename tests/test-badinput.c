@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: every bad input gets its error and changes nothing:
  * EFAULT for NULL, EINVAL for sizes and headers, EBUSY in flight, EPIPE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: a critical-section upcall port holds its upcalls while its
  * owner is inside crit_enter(), however deeply nested: replies from

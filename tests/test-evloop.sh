@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # examples/evloop: the replies are taken in the application's own libevent
 # loop, in the order their causes force: the sleep's reply arms the
 # application's timer, whose write completes the read.

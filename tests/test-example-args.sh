@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Every program under examples/ and tools/ takes its command line as the
 # tools it imitates: --help (usage on stdout, exit 0), --version, an
 # unknown option or a bad number (usage on stderr, exit 2), errors that

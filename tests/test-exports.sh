@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Description: the library exports exactly the names in
 # libmsgport/libmsgport.map: nm -g --defined-only on libmsgport.a, and
 # the dynamic symbols of libmsgport.so (msgport_version in its own node,

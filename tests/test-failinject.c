@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: every resource acquisition the library makes, failed one
  * at a time (issue 16 item 8; SQLite's malloc- and I/O-failure tests are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: flushsys() runs, in the calling thread and right away,
  * what was held back for it: upcalls a critical section held (even while

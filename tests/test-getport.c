@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: getport() takes without waiting: NULL/EAGAIN when empty,
  * messages in arrival order, EPIPE once closed and empty.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Description: the public headers compile, alone and together, with
 # gcc -std=c11 -pedantic, gcc -std=gnu11, clang -std=c11 -pedantic and
 # g++/clang++ -std=c++11, c++17 and c++20, all -Wall -Wextra -Werror and

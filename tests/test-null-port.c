@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: a message with no reply port is only marked done; the
  * sender polls MSGF_DONE or sleeps on the message itself.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: a passive port queues replies quietly; the owner is
  * expected to drain it.  Drained in time, no upcall ever runs; messages

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: every bad input to the persistent messages gets its error
  * and changes nothing: signal numbers that cannot or may not be taken

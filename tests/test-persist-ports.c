@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: signals and timers through every reply kind that
  * interrupts: an upcall port runs the upcall in its owner thread for each

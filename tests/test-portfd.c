@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: every port is a descriptor, readable exactly while a
  * message is pending, in poll(), epoll and a libevent loop; in a child of

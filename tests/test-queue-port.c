@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: a queue reply port collects returned messages without
  * notification; the user drains it.  Async and sync sends to a server

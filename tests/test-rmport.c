@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: removing a port never loses or corrupts a message: queued
  * replies go back to the user done and idle, unreceived requests return

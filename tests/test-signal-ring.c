@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: more signal occurrences in transit than the ring between
  * the handlers and the signal thread holds (KSIG_RING).  With the drain

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: signals as persistent messages.  Real signals from a
  * forked child (kill, sigqueue with values) come back with their info;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: aborting slates.  abortsys() on a running slate -- parallel
  * or in order, synchronous in another thread or asynchronous -- stops the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: bad slates get clear errors and run nothing.  At record
  * time (slate_add) and again at run time (after the user changed an

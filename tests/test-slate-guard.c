@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: guards and stopping.  Entries run only if an earlier one
  * succeeded or failed, or if a register compares (==, !=, <, >=) to a

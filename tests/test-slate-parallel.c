@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: parallel slates.  1,000 independent lstat()s over a real
  * tree (files, directories, symlinks, missing names) run over the worker

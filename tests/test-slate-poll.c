@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: polling slates.  A slate of "done yet?" calls -- reads on
  * non-blocking pipes, poll() with timeout 0, waitpid(WNOHANG) -- is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: a slate recorded once and run again and again, on real
  * files: open -> fstat -> read -> close with the descriptor carried in a

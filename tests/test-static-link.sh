@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Description: libmsgport.a exports only the public names, so a program
 # defining its own pool_start, msg_send and kstate (names the library
 # uses inside) links with -static and runs: tests/static-collide.c,

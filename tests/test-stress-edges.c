@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: the edges all at once.  Eight threads queue reads on
  * shared pipes and stream sockets whose writers queue writes (so the

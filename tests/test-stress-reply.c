@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: exactly-once under load.  Four server threads take
  * requests off one port and reply from their own threads to one owner,

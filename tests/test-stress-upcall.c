@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: under load, every returned message gets its upcall exactly
  * once and none runs inside a critical section: four server threads reply

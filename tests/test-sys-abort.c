@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: abortsys() on system calls in every state: queued for the
  * pool, waiting in the event loop, blocked in a worker inside an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: every call a pool worker runs can be aborted.  A generic
  * indirect read(2) on an empty pipe and a blocking connect(2) that hangs

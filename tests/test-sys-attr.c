@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: the system port's size is configurable: worker threads
  * and slots from the environment (MSGPORT_WORKERS, MSGPORT_SLOTS) or

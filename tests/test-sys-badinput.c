@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: every bad input to the system port gets its own error and
  * leaves the port working: unknown command ENOSYS, wrong size or header

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: every command of the system port, sent synchronously and
  * asynchronously, against real files, sockets, pipes and children; each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: messages waiting on one descriptor complete in the order
  * they were sent (first in, first out per descriptor): reads on a pipe, a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: after fork() the child's system port refuses every
  * message with EOWNERDEAD until the child calls sysport_start(); then it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: fstatatv, a directory's worth of fstatat() calls in one
  * message: every name's outcome agrees with the raw fstatat(), sent

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: getdents64 messages read a directory to its end.  A
  * message fills its buffer with as many calls as fit and says when the

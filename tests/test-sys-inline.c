@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: a synchronous message runs in the sender's own thread and
  * costs no system call but its own: the indirect gettid message returns

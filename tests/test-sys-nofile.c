@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: running out of descriptors at the first sysport() is an
  * error (EMFILE), never an exit and never a permanent failure: once

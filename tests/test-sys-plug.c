@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: plugsys(): a plugged thread's asynchronous messages are
  * held (EASYNC) and tried together -- in the thread's io_uring, or one

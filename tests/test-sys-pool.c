@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: the worker pool takes queued messages in batches (kport/
  * pool.c).  Thousands of asynchronous fstatat messages sent at once to a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: sysport_stop() with 10,000 messages in flight (waiting in
  * the event loop, queued for the pool, running in workers) returns every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: an asynchronous nanosleep is a timer of the event loop
  * and holds no worker: 100,000 sleeping messages with two workers leave

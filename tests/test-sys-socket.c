@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: asynchronous calls on pollable descriptors wait in the
  * event loop and complete when a peer acts later: a receive on a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: the system port's synchronous fast path (claimed, run and
  * settled in sendsys's own frame) keeps sendsys's contract: a second send

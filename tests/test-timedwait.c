@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: timedwaitsys() gives up with ETIMEDOUT, leaves the message
  * in flight, and still sees a reply that comes before its deadline.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: timers as persistent messages.  A 1 ms periodic timer
  * for thousands of periods: the expiries reported (ms_count, and

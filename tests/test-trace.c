@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: the message-life trace.  A child (this program, run again
  * with MSGPORT_TRACE set) sends messages that take every road: inline

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: the tree walks agree with find and with each other on a
  * real tree: totals, entry counts, listings, and errors reported like

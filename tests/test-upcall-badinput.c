@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: every bad argument to the upcall calls gets its error and
  * changes nothing: NULL functions and bad timeouts (EINVAL), signals that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: removing an upcall port never loses a message and never
  * lets an upcall, a signal or a timer touch the freed port: queued

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: an upcall may send to the system port while the thread it
  * interrupted was itself inside the system port, holding the kernel's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: an upcall port runs its upcall in the thread that made it,
  * interrupting whatever that thread does: spinning, blocked in read()

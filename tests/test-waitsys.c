@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Description: the three forms of waitsys(): one message, anything on a
  * port, one message on its reply port (taken off, the rest left queued).

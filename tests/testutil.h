@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * testutil.h - what the msgport tests share: a server thread that
  * answers messages on a queue port, and a test message.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * treeutil.h - a real directory tree to walk, and running the walkers.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * upcallutil.h - what the upcall tests share on top of testutil.h: a
  * recording upcall, the thread id, and waiting with a generous deadline.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * getpid - an outside program: built with only
  * `cc getpid.c $(pkg-config --cflags --libs msgport)` against the installed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * du-sync - the synchronous twin of du: one lstat() after another.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * du - the tree-walk challenge: `du -s` where every lstat() is a message.
  *

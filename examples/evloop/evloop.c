@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * evloop - msgport inside an application's own libevent loop.
  *

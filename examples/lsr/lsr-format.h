@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * lsr-format.h - how lsr and its synchronous twin print an entry, so the
  * two agree to the byte: "mode links size name[ -> target]".

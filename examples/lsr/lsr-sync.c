@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * lsr-sync - the synchronous twin of lsr: an `ls -lR` in the seed
  * program's shape, one lstat() after another.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * lsr - `ls -lR` where every lstat() is a message.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * timers - a periodic timer and a one-shot absolute timer as messages.
  *

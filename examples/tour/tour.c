@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tour - a first walk through msgport: ports, messages, reply ports.
  *
