@@ -61,14 +61,14 @@ kev_fatal(int err)
 }
 
 /*
- * kev_init
+ * mp_kev_init
  *	Install libevent's callbacks and its pthreads locking, before the
  *	first base.  0, or ENOMEM (nothing lasting: the next start tries
  *	again).
  *	NOTE: called with sysp_ctl held.
  */
 int
-kev_init(void)
+mp_kev_init(void)
 {
 	if (kev_ready)
 		return 0;
@@ -98,12 +98,12 @@ kev_reserve(void)
 }
 
 /*
- * kev_start
- *	evloop_start(), with the descriptors it needs checked first and
+ * mp_kev_start
+ *	mp_evloop_start(), with the descriptors it needs checked first and
  *	libevent's fatal paths turned into an error.
  */
 int
-kev_start(struct kstate *ks)
+mp_kev_start(struct mp_kstate *ks)
 {
 	jmp_buf jb;
 	volatile int r;
@@ -112,7 +112,7 @@ kev_start(struct kstate *ks)
 		return r;
 	kev_jmp = &jb;
 	if (setjmp(jb) == 0) {
-		r = evloop_start(ks);
+		r = mp_evloop_start(ks);
 	} else {
 		ks->ks_base = NULL;
 		ks->ks_stopev = NULL;

@@ -72,13 +72,13 @@ evloop_init(void)
 static void evloop_ready(evutil_socket_t fd, short what, void *arg);
 
 static struct kfd **
-kfd_bucket(struct kstate *ks, int fd)
+kfd_bucket(struct mp_kstate *ks, int fd)
 {
 	return &ks->ks_fdhash[(uint32_t)fd & ks->ks_fdmask];
 }
 
 static struct kfd *
-kfd_find(struct kstate *ks, int fd)
+kfd_find(struct mp_kstate *ks, int fd)
 {
 	struct kfd *kf;
 
@@ -89,7 +89,7 @@ kfd_find(struct kstate *ks, int fd)
 
 /* fd's record, made if it has none (a slot waits, so one is free). */
 static struct kfd *
-kfd_get(struct kstate *ks, int fd)
+kfd_get(struct mp_kstate *ks, int fd)
 {
 	struct kfd *kf = kfd_find(ks, fd), **b;
 
@@ -108,7 +108,7 @@ kfd_get(struct kstate *ks, int fd)
 }
 
 static void
-kfd_put(struct kstate *ks, struct kfd *kf)
+kfd_put(struct mp_kstate *ks, struct kfd *kf)
 {
 	struct kfd **b;
 
@@ -123,7 +123,7 @@ kfd_put(struct kstate *ks, struct kfd *kf)
 
 /* A sleep's record back to the free list (ks_lock held). */
 static void
-kfd_unsleep(struct kstate *ks, struct kfd *kf)
+kfd_unsleep(struct mp_kstate *ks, struct kfd *kf)
 {
 	event_del_noblock(kf->kf_ev);
 	kf->kf_timer = false;
@@ -143,7 +143,7 @@ kfd_unsleep(struct kstate *ks, struct kfd *kf)
  *	While evloop_ready() is at work on kf it updates the event at its end.
  */
 static bool
-kfd_update(struct kstate *ks, struct kfd *kf)
+kfd_update(struct mp_kstate *ks, struct kfd *kf)
 {
 	short want = 0;
 	int d;
@@ -196,7 +196,7 @@ kfd_unlink(struct kfd *kf, struct kreq *kr)
  *	the pool, in order, which makes the plain calls (ks_lock held).
  */
 static void
-kfd_topool(struct kstate *ks, struct kfd *kf)
+kfd_topool(struct mp_kstate *ks, struct kfd *kf)
 {
 	struct kreq *kr, *next;
 	int d;
@@ -206,7 +206,7 @@ kfd_topool(struct kstate *ks, struct kfd *kf)
 			next = kr->kr_fnext;
 			if (kr->kr_state == KR_WAITING) {
 				kfd_unlink(kf, kr);
-				kreq_queue(kr);
+				mp_kreq_queue(kr);
 			}
 		}
 	(void)kfd_update(ks, kf);
@@ -219,7 +219,7 @@ kfd_topool(struct kstate *ks, struct kfd *kf)
  *	Returns false once kf's life ended: its last message was returned.
  */
 static bool
-evloop_drain(struct kstate *ks, struct kfd *kf, int d)
+evloop_drain(struct mp_kstate *ks, struct kfd *kf, int d)
 {
 	uint32_t gen = kf->kf_gen;
 
@@ -230,7 +230,7 @@ evloop_drain(struct kstate *ks, struct kfd *kf, int d)
 	while ((kr = kf->kf_head[d]) != NULL && kr->kr_state == KR_WAITING) {
 		msg = kr->kr_msg;
 		if (kr->kr_chardev && !kaborted(msg)) {
-			kreq_queue(kr);		/* the pool's now; the FIFO waits for it */
+			mp_kreq_queue(kr);		/* the pool's now; the FIFO waits for it */
 			return true;
 		}
 		kr->kr_state = KR_RUNNING;
@@ -246,7 +246,7 @@ evloop_drain(struct kstate *ks, struct kfd *kf, int d)
 			error = kcancel(msg);
 		}
 		kunlock(&ks->ks_lock);
-		kreq_done(kr, error);
+		mp_kreq_done(kr, error);
 		klock(&ks->ks_lock);
 		if (kf->kf_gen != gen || kf->kf_fd < 0)
 			return false;
@@ -258,7 +258,7 @@ evloop_drain(struct kstate *ks, struct kfd *kf, int d)
 static void
 evloop_ready(evutil_socket_t fd, short what, void *arg)
 {
-	struct kstate *ks = &kstate;
+	struct mp_kstate *ks = &mp_kstate;
 	struct kfd *kf = arg;
 	int d;
 
@@ -322,7 +322,7 @@ ktimer_add(struct kfd *kf)
 static void
 evloop_woke(evutil_socket_t fd, short what, void *arg)
 {
-	struct kstate *ks = &kstate;
+	struct mp_kstate *ks = &mp_kstate;
 	struct kfd *kf = arg;
 	struct kreq *kr;
 	struct timespec now;
@@ -343,12 +343,12 @@ evloop_woke(evutil_socket_t fd, short what, void *arg)
 	kunlock(&ks->ks_lock);
 	MP_TRACE("run", kr->kr_msg, NULL, kr->kr_cmd->kc_name, "loop");
 	kr->kr_msg->ms_result = 0;
-	kreq_done(kr, 0);
+	mp_kreq_done(kr, 0);
 }
 
 /* Start kr's sleep, a timer of its own (ks_lock held).  0, or -1. */
 static int
-evloop_sleep(struct kstate *ks, struct kreq *kr)
+evloop_sleep(struct mp_kstate *ks, struct kreq *kr)
 {
 	struct kfd *kf = ks->ks_fdfree;
 	struct timespec rel;
@@ -375,15 +375,15 @@ evloop_sleep(struct kstate *ks, struct kreq *kr)
 }
 
 /*
- * evloop_arm
+ * mp_evloop_arm
  *	Put kr at the tail of fd's FIFO for events, or start its sleep (fd
  *	KFD_TIMER) (ks_lock held).  0, or -1 if that cannot be done: fd
  *	cannot be polled (the caller uses the pool).
  */
 int
-evloop_arm(struct kreq *kr, int fd, short events, bool chardev)
+mp_evloop_arm(struct kreq *kr, int fd, short events, bool chardev)
 {
-	struct kstate *ks = &kstate;
+	struct mp_kstate *ks = &mp_kstate;
 	struct kfd *kf;
 	int d = (events & EV_WRITE) ? KDIR_WRITE : KDIR_READ;
 
@@ -409,12 +409,12 @@ evloop_arm(struct kreq *kr, int fd, short events, bool chardev)
 }
 
 /*
- * evloop_disarm
+ * mp_evloop_disarm
  *	Take kr out of its FIFO, if it is in one (ks_lock held): it was
  *	aborted, canceled, or done in the pool.  The next one may go.
  */
 void
-evloop_disarm(struct kreq *kr)
+mp_evloop_disarm(struct kreq *kr)
 {
 	struct kfd *kf = kr->kr_kf;
 	struct timespec now, left = { 0, 0 };
@@ -435,25 +435,25 @@ evloop_disarm(struct kreq *kr)
 			}
 			(void)kr->kr_cmd->kc_sleep(kr->kr_msg, &left, true);
 		}
-		kfd_unsleep(&kstate, kf);
+		kfd_unsleep(&mp_kstate, kf);
 		kr->kr_kf = NULL;
 		return;
 	}
 	kfd_unlink(kf, kr);
-	if (!kfd_update(&kstate, kf))
-		kfd_topool(&kstate, kf);
+	if (!kfd_update(&mp_kstate, kf))
+		kfd_topool(&mp_kstate, kf);
 }
 
 /*
- * evloop_busy
+ * mp_evloop_busy
  *	Do messages wait on fd for events?  Then a new one goes behind them
  *	instead of trying first (first in, first out per descriptor).
  *	NOTE: one load when nothing waits anywhere.
  */
 bool
-evloop_busy(int fd, short events)
+mp_evloop_busy(int fd, short events)
 {
-	struct kstate *ks = &kstate;
+	struct mp_kstate *ks = &mp_kstate;
 	struct kfd *kf;
 	bool busy;
 
@@ -467,15 +467,15 @@ evloop_busy(int fd, short events)
 }
 
 /*
- * evloop_cancelfd
+ * mp_evloop_cancelfd
  *	fd is about to be closed by a close message: return every message
  *	waiting on it with ECANCELED, and flag the one being run (it
  *	finishes with its own outcome, or ECANCELED if it would block).
  */
 void
-evloop_cancelfd(int fd)
+mp_evloop_cancelfd(int fd)
 {
-	struct kstate *ks = &kstate;
+	struct mp_kstate *ks = &mp_kstate;
 	struct kreq *kr, *next, *list = NULL;
 	struct kfd *kf;
 	int d;
@@ -487,7 +487,7 @@ evloop_cancelfd(int fd)
 		for (d = 0; d < 2; d++)
 			for (kr = kf->kf_head[d]; kr != NULL; kr = next) {
 				next = kr->kr_fnext;
-				msg_setflags(kr->kr_msg, MSGF_ABORTED, 0);
+				mp_msg_setflags(kr->kr_msg, MSGF_ABORTED, 0);
 				if (kr->kr_state != KR_WAITING)
 					continue;
 				kr->kr_state = KR_CANCELED;
@@ -507,7 +507,7 @@ evloop_cancelfd(int fd)
 	}
 	for (kr = list; kr != NULL; kr = next) {
 		next = kr->kr_next;
-		kreq_done(kr, kcancel(kr->kr_msg));
+		mp_kreq_done(kr, kcancel(kr->kr_msg));
 	}
 }
 
@@ -522,14 +522,14 @@ evloop_quit(evutil_socket_t fd, short what, void *arg)
 static void *
 evloop_main(void *arg)
 {
-	struct kstate *ks = arg;
+	struct mp_kstate *ks = arg;
 
 	event_base_loop(ks->ks_base, EVLOOP_NO_EXIT_ON_EMPTY);
 	return NULL;
 }
 
 static void
-evloop_free(struct kstate *ks)
+evloop_free(struct mp_kstate *ks)
 {
 	uint32_t i;
 
@@ -551,7 +551,7 @@ evloop_free(struct kstate *ks)
 
 /* The records, their events and the hash, for ks_nslots waiters. */
 static int
-evloop_records(struct kstate *ks)
+evloop_records(struct mp_kstate *ks)
 {
 	uint32_t i, nb = 1;
 
@@ -574,11 +574,11 @@ evloop_records(struct kstate *ks)
 }
 
 /*
- * evloop_start
+ * mp_evloop_start
  *	A base, the records, and the loop thread (every signal blocked).
  */
 int
-evloop_start(struct kstate *ks)
+mp_evloop_start(struct mp_kstate *ks)
 {
 	sigset_t all, old;
 	int r;
@@ -608,7 +608,7 @@ fail:
 
 /* Stop the loop thread and free the records and the base (nothing waits). */
 void
-evloop_stop(struct kstate *ks)
+mp_evloop_stop(struct mp_kstate *ks)
 {
 	event_active(ks->ks_stopev, EV_READ, 0);
 	pthread_join(ks->ks_evthread, NULL);

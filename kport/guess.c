@@ -96,17 +96,17 @@ guess_calibrate(void)
 }
 
 void
-kguess_init(void)
+mp_kguess_init(void)
 {
 	pthread_once(&guess_once, guess_calibrate);
 }
 
 /*
- * kguess_inline
+ * mp_kguess_inline
  *	Should this thread run an asynchronous message of cmd inline?
  */
 bool
-kguess_inline(uint32_t cmd)
+mp_kguess_inline(uint32_t cmd)
 {
 	if (guess_fixed != 0)
 		return guess_fixed > 0;
@@ -132,11 +132,11 @@ guess_learn(uint32_t cmd, bool blocked)
 }
 
 /*
- * kguess_run
+ * mp_kguess_run
  *	Run msg in the sender's thread and learn whether it blocked.
  */
 int
-kguess_run(msg_t *msg, const struct kcmd *kc)
+mp_kguess_run(msg_t *msg, const struct kcmd *kc)
 {
 	uint64_t t0 = guess_clock();
 	int error = kc->kc_run(msg);
@@ -153,14 +153,14 @@ kguess_run(msg_t *msg, const struct kcmd *kc)
 }
 
 /*
- * kguess_resync
+ * mp_kguess_resync
  *	Forget this thread's context switches so far: a pool worker calls it
  *	before a batch, so that its sleep waiting for work does not count as
- *	a run that blocked.  Its runs then go through kguess_run() like
+ *	a run that blocked.  Its runs then go through mp_kguess_run() like
  *	inline ones, asking the kernel only after a slow run.
  */
 void
-kguess_resync(void)
+mp_kguess_resync(void)
 {
 	guess_nvcsw = nvcsw();
 }

@@ -52,7 +52,7 @@ struct event_base;
  *		asynchronous message goes straight to the pool.
  * kc_intr	The worker's own form of a call that an interrupted plain run
  *		could not simply restart (a sleep's deadline, a connection
- *		under way): like kc_run, but it waits in kwait() and returns
+ *		under way): like kc_run, but it waits in mp_kwait() and returns
  *		ECANCELED if the message was aborted.  NULL: the worker runs
  *		kc_run, and restarts it on an EINTR the abort did not cause.
  * kc_fd	Pollable commands: the descriptor and the libevent events
@@ -97,14 +97,14 @@ struct kcmd {
 #define KEV_READ	0x02
 #define KEV_WRITE	0x04
 
-extern const struct kcmd systab[KCMD_MAX];
+extern const struct kcmd mp_systab[KCMD_MAX];
 
 /* guess.c: predictive inline for KC_GUESS commands */
-void	kguess_init(void);
-bool	kguess_inline(uint32_t cmd);
-int	kguess_run(msg_t *msg, const struct kcmd *kc);
-void	kguess_resync(void);
-int	systab_check(void);
+void	mp_kguess_init(void);
+bool	mp_kguess_inline(uint32_t cmd);
+int	mp_kguess_run(msg_t *msg, const struct kcmd *kc);
+void	mp_kguess_resync(void);
+int	mp_systab_check(void);
 
 /*
  * klock, kunlock
@@ -251,7 +251,7 @@ ksettle(msg_t *msg, int error)
 {
 	if (mp_tracing()) {
 		msg->ms_error = error;
-		mp_trace_step("inline", msg, NULL, systab[msg->ms_cmd].kc_name, NULL);
+		mp_trace_step("inline", msg, NULL, mp_systab[msg->ms_cmd].kc_name, NULL);
 	}
 	return ksettle_untraced(msg, error);
 }
@@ -289,7 +289,7 @@ struct kreq {
 };
 
 enum { KDIR_READ, KDIR_WRITE, KDIR_TIMER };	/* KDIR_TIMER: a sleep (kc_sleep) */
-#define KFD_TIMER	(-2)	/* evloop_arm()'s fd for a sleep */
+#define KFD_TIMER	(-2)	/* mp_evloop_arm()'s fd for a sleep */
 
 /* A pool worker.  kw_cur: the slot whose call it runs now (NULL: none);
    written by the worker alone, read by whoever interrupts it (pool.c). */
@@ -303,7 +303,7 @@ struct kworker {
  * pointer always points at a slot (a restart with more slots leaves the
  * old array behind).
  */
-struct kstate {
+struct mp_kstate {
 	pthread_mutex_t	ks_lock;
 	pthread_cond_t	ks_work;	/* the pool queue is not empty, or stopping */
 	pthread_cond_t	ks_room;	/* a slot came free, or stopping */
@@ -346,122 +346,122 @@ struct kstate {
 	uint32_t	ks_noring;	/* plugged threads try their messages one by one; atomic */
 };
 
-extern struct kstate kstate;
+extern struct mp_kstate mp_kstate;
 
 /* The interrupt signal's worker mask, for kc_intr forms (ppoll): only it. */
 static inline const sigset_t *
 kintrmask(void)
 {
-	return &kstate.ks_intrmask;
+	return &mp_kstate.ks_intrmask;
 }
 
 /* The handlers, one file per family. */
 /* sys_file.c */
-int	krun_openat(msg_t *msg);
-int	ktry_openat(msg_t *msg);
-int	krun_close(msg_t *msg);
-int	krun_read(msg_t *msg);
-int	ktry_read(msg_t *msg);
-int	ksqe_read(msg_t *msg, struct io_uring_sqe *sqe);
-int	kfd_read(msg_t *msg, short *events);
-int	krun_write(msg_t *msg);
-int	ktry_write(msg_t *msg);
-int	ksqe_write(msg_t *msg, struct io_uring_sqe *sqe);
-int	kfd_write(msg_t *msg, short *events);
-int	krun_pread(msg_t *msg);
-int	ktry_pread(msg_t *msg);
-int	ksqe_pread(msg_t *msg, struct io_uring_sqe *sqe);
-int	krun_pwrite(msg_t *msg);
-int	ktry_pwrite(msg_t *msg);
-int	ksqe_pwrite(msg_t *msg, struct io_uring_sqe *sqe);
-int	krun_readv(msg_t *msg);
-int	ktry_readv(msg_t *msg);
-int	ksqe_readv(msg_t *msg, struct io_uring_sqe *sqe);
-int	kfd_readv(msg_t *msg, short *events);
-int	krun_writev(msg_t *msg);
-int	ktry_writev(msg_t *msg);
-int	ksqe_writev(msg_t *msg, struct io_uring_sqe *sqe);
-int	kfd_writev(msg_t *msg, short *events);
-int	krun_lseek(msg_t *msg);
-int	krun_fstat(msg_t *msg);
-int	krun_fstatat(msg_t *msg);
-int	krun_fstatatv(msg_t *msg);
-int	krun_statx(msg_t *msg);
-int	krun_fsync(msg_t *msg);
-int	krun_fdatasync(msg_t *msg);
-int	krun_ftruncate(msg_t *msg);
-int	krun_getdents64(msg_t *msg);
-int	krun_mkdirat(msg_t *msg);
-int	krun_unlinkat(msg_t *msg);
-int	krun_renameat(msg_t *msg);
+int	mp_krun_openat(msg_t *msg);
+int	mp_ktry_openat(msg_t *msg);
+int	mp_krun_close(msg_t *msg);
+int	mp_krun_read(msg_t *msg);
+int	mp_ktry_read(msg_t *msg);
+int	mp_ksqe_read(msg_t *msg, struct io_uring_sqe *sqe);
+int	mp_kfd_read(msg_t *msg, short *events);
+int	mp_krun_write(msg_t *msg);
+int	mp_ktry_write(msg_t *msg);
+int	mp_ksqe_write(msg_t *msg, struct io_uring_sqe *sqe);
+int	mp_kfd_write(msg_t *msg, short *events);
+int	mp_krun_pread(msg_t *msg);
+int	mp_ktry_pread(msg_t *msg);
+int	mp_ksqe_pread(msg_t *msg, struct io_uring_sqe *sqe);
+int	mp_krun_pwrite(msg_t *msg);
+int	mp_ktry_pwrite(msg_t *msg);
+int	mp_ksqe_pwrite(msg_t *msg, struct io_uring_sqe *sqe);
+int	mp_krun_readv(msg_t *msg);
+int	mp_ktry_readv(msg_t *msg);
+int	mp_ksqe_readv(msg_t *msg, struct io_uring_sqe *sqe);
+int	mp_kfd_readv(msg_t *msg, short *events);
+int	mp_krun_writev(msg_t *msg);
+int	mp_ktry_writev(msg_t *msg);
+int	mp_ksqe_writev(msg_t *msg, struct io_uring_sqe *sqe);
+int	mp_kfd_writev(msg_t *msg, short *events);
+int	mp_krun_lseek(msg_t *msg);
+int	mp_krun_fstat(msg_t *msg);
+int	mp_krun_fstatat(msg_t *msg);
+int	mp_krun_fstatatv(msg_t *msg);
+int	mp_krun_statx(msg_t *msg);
+int	mp_krun_fsync(msg_t *msg);
+int	mp_krun_fdatasync(msg_t *msg);
+int	mp_krun_ftruncate(msg_t *msg);
+int	mp_krun_getdents64(msg_t *msg);
+int	mp_krun_mkdirat(msg_t *msg);
+int	mp_krun_unlinkat(msg_t *msg);
+int	mp_krun_renameat(msg_t *msg);
 
 /* sys_socket.c */
-int	krun_socket(msg_t *msg);
-int	krun_bind(msg_t *msg);
-int	krun_listen(msg_t *msg);
-int	krun_accept4(msg_t *msg);
-int	ktry_accept4(msg_t *msg);
-int	kfd_accept4(msg_t *msg, short *events);
-int	krun_connect(msg_t *msg);
-int	ktry_connect(msg_t *msg);
-int	kintr_connect(msg_t *msg);
-int	kfd_connect(msg_t *msg, short *events);
-int	krun_sendto(msg_t *msg);
-int	ktry_sendto(msg_t *msg);
-int	ksqe_sendto(msg_t *msg, struct io_uring_sqe *sqe);
-int	kfd_sendto(msg_t *msg, short *events);
-int	krun_recvfrom(msg_t *msg);
-int	ktry_recvfrom(msg_t *msg);
-int	ksqe_recvfrom(msg_t *msg, struct io_uring_sqe *sqe);
-int	kfd_recvfrom(msg_t *msg, short *events);
-int	krun_sendmsg(msg_t *msg);
-int	ktry_sendmsg(msg_t *msg);
-int	ksqe_sendmsg(msg_t *msg, struct io_uring_sqe *sqe);
-int	kfd_sendmsg(msg_t *msg, short *events);
-int	krun_recvmsg(msg_t *msg);
-int	ktry_recvmsg(msg_t *msg);
-int	ksqe_recvmsg(msg_t *msg, struct io_uring_sqe *sqe);
-int	kfd_recvmsg(msg_t *msg, short *events);
-int	krun_shutdown(msg_t *msg);
+int	mp_krun_socket(msg_t *msg);
+int	mp_krun_bind(msg_t *msg);
+int	mp_krun_listen(msg_t *msg);
+int	mp_krun_accept4(msg_t *msg);
+int	mp_ktry_accept4(msg_t *msg);
+int	mp_kfd_accept4(msg_t *msg, short *events);
+int	mp_krun_connect(msg_t *msg);
+int	mp_ktry_connect(msg_t *msg);
+int	mp_kintr_connect(msg_t *msg);
+int	mp_kfd_connect(msg_t *msg, short *events);
+int	mp_krun_sendto(msg_t *msg);
+int	mp_ktry_sendto(msg_t *msg);
+int	mp_ksqe_sendto(msg_t *msg, struct io_uring_sqe *sqe);
+int	mp_kfd_sendto(msg_t *msg, short *events);
+int	mp_krun_recvfrom(msg_t *msg);
+int	mp_ktry_recvfrom(msg_t *msg);
+int	mp_ksqe_recvfrom(msg_t *msg, struct io_uring_sqe *sqe);
+int	mp_kfd_recvfrom(msg_t *msg, short *events);
+int	mp_krun_sendmsg(msg_t *msg);
+int	mp_ktry_sendmsg(msg_t *msg);
+int	mp_ksqe_sendmsg(msg_t *msg, struct io_uring_sqe *sqe);
+int	mp_kfd_sendmsg(msg_t *msg, short *events);
+int	mp_krun_recvmsg(msg_t *msg);
+int	mp_ktry_recvmsg(msg_t *msg);
+int	mp_ksqe_recvmsg(msg_t *msg, struct io_uring_sqe *sqe);
+int	mp_kfd_recvmsg(msg_t *msg, short *events);
+int	mp_krun_shutdown(msg_t *msg);
 
 /* sys_proc.c */
 struct pollfd;
-int	kwait(msg_t *msg, struct pollfd *fds, unsigned long nfds, const struct timespec *deadline);
-int	krun_getpid(msg_t *msg);
-int	krun_kill(msg_t *msg);
-int	krun_waitpid(msg_t *msg);
-int	ktry_waitpid(msg_t *msg);
-int	kintr_waitpid(msg_t *msg);
-int	krun_poll(msg_t *msg);
-int	ktry_poll(msg_t *msg);
-int	kintr_poll(msg_t *msg);
-int	krun_nanosleep(msg_t *msg);
-int	ksleep_nanosleep(msg_t *msg, struct timespec *t, bool left);
+int	mp_kwait(msg_t *msg, struct pollfd *fds, unsigned long nfds, const struct timespec *deadline);
+int	mp_krun_getpid(msg_t *msg);
+int	mp_krun_kill(msg_t *msg);
+int	mp_krun_waitpid(msg_t *msg);
+int	mp_ktry_waitpid(msg_t *msg);
+int	mp_kintr_waitpid(msg_t *msg);
+int	mp_krun_poll(msg_t *msg);
+int	mp_ktry_poll(msg_t *msg);
+int	mp_kintr_poll(msg_t *msg);
+int	mp_krun_nanosleep(msg_t *msg);
+int	mp_ksleep_nanosleep(msg_t *msg, struct timespec *t, bool left);
 
 /* sys_indirect.c */
-int	krun_syscall(msg_t *msg);
+int	mp_krun_syscall(msg_t *msg);
 
 /* signal.c, timer.c: persistent messages */
-int	krun_signal(msg_t *msg);
-void	ksignal_stop(void);
+int	mp_krun_signal(msg_t *msg);
+void	mp_ksignal_stop(void);
 #define KSIG_RING	4096		/* signal occurrences in transit; a power of two */
-void	ksignal_hold(bool hold);	/* tests only: see signal.c */
-int	krun_timer(msg_t *msg);
-void	ktimer_stop(void);
+void	mp_ksignal_hold(bool hold);	/* tests only: see signal.c */
+int	mp_krun_timer(msg_t *msg);
+void	mp_ktimer_stop(void);
 
 /* slate.c */
-int	krun_slate(msg_t *msg);
-int	ktry_slate(msg_t *msg);
+int	mp_krun_slate(msg_t *msg);
+int	mp_ktry_slate(msg_t *msg);
 
 /* pool.c */
-extern __thread bool kpool_worker __attribute__((tls_model("initial-exec")));	/* a worker's thread */
+extern __thread bool mp_kpool_worker __attribute__((tls_model("initial-exec")));	/* a worker's thread */
 
 /*
  * krestarts
  *	May a call that said EINTR without an abort be made again on a
  *	worker (the interrupt was meant for an earlier message)?  Not a
  *	generic close() (on Linux the descriptor is gone by then), nor a
- *	plain connect() (it goes on in the kernel: kintr_connect()).
+ *	plain connect() (it goes on in the kernel: mp_kintr_connect()).
  */
 static inline bool
 krestarts(const msg_t *msg)
@@ -472,19 +472,19 @@ krestarts(const msg_t *msg)
 }
 
 #define POOL_BATCH	16	/* messages a worker takes at once, at most */
-int	pool_start(struct kstate *ks);
-void	pool_stop(struct kstate *ks);
-int	kreq_submit(msg_t *msg, const struct kcmd *kc, int fd, short events, bool chardev,
+int	mp_pool_start(struct mp_kstate *ks);
+void	mp_pool_stop(struct mp_kstate *ks);
+int	mp_kreq_submit(msg_t *msg, const struct kcmd *kc, int fd, short events, bool chardev,
 	    bool held);
-void	kreq_queue(struct kreq *kr);
-void	kreq_done(struct kreq *kr, int error);
-int	kreq_drop(msg_t *msg);
-void	kreq_cancelall(struct kstate *ks);
+void	mp_kreq_queue(struct kreq *kr);
+void	mp_kreq_done(struct kreq *kr, int error);
+int	mp_kreq_drop(msg_t *msg);
+void	mp_kreq_cancelall(struct mp_kstate *ks);
 
 /* sysport.c: an asynchronous message its try found blocking, on its way */
-int	kpass(msg_t *msg, const struct kcmd *kc, bool held);
-bool	kbehind(msg_t *msg, const struct kcmd *kc);
-bool	sysport_running(void);
+int	mp_kpass(msg_t *msg, const struct kcmd *kc, bool held);
+bool	mp_kbehind(msg_t *msg, const struct kcmd *kc);
+bool	mp_sysport_running(void);
 
 /*
  * ring.c: a thread's io_uring (see there).  A batch is at most KRING_MAX
@@ -502,49 +502,49 @@ struct kring {
 	void		*kg_ring;	/* the two queues' mapping */
 	size_t		kg_ringlen, kg_sqeslen;
 };
-int	kring_open(struct kring *r);
-void	kring_close(struct kring *r);
-struct io_uring_sqe *kring_sqe(struct kring *r, unsigned i);
-int	kring_run(struct kring *r, unsigned n, int *res);
+int	mp_kring_open(struct kring *r);
+void	mp_kring_close(struct kring *r);
+struct io_uring_sqe *mp_kring_sqe(struct kring *r, unsigned i);
+int	mp_kring_run(struct kring *r, unsigned n, int *res);
 
 /*
- * plug.c: plugsys().  While this thread is plugged (kplug_depth > 0) its
- * asynchronous messages with a ring form are held by kplug_hold()
+ * plug.c: plugsys().  While this thread is plugged (mp_kplug_depth > 0) its
+ * asynchronous messages with a ring form are held by mp_kplug_hold()
  * (EASYNC) and tried together later.
  */
-extern __thread uint32_t kplug_depth __attribute__((tls_model("initial-exec")));
-int	kplug_hold(msg_t *msg, const struct kcmd *kc);
+extern __thread uint32_t mp_kplug_depth __attribute__((tls_model("initial-exec")));
+int	mp_kplug_hold(msg_t *msg, const struct kcmd *kc);
 
 /* evguard.c: libevent's callbacks, and a start that cannot end the process */
-int	kev_init(void);
-int	kev_start(struct kstate *ks);
+int	mp_kev_init(void);
+int	mp_kev_start(struct mp_kstate *ks);
 
 /*
- * evloop.c: the event loop.  evloop_arm() puts kr at the tail of fd's
- * FIFO, or for fd KFD_TIMER starts its sleep (-1: cannot be done); evloop_disarm() takes a waiting kr out
- * of it; evloop_busy() says whether messages wait on fd for events, so
- * a new one must queue behind them rather than try first; evloop_cancelfd()
+ * evloop.c: the event loop.  mp_evloop_arm() puts kr at the tail of fd's
+ * FIFO, or for fd KFD_TIMER starts its sleep (-1: cannot be done); mp_evloop_disarm() takes a waiting kr out
+ * of it; mp_evloop_busy() says whether messages wait on fd for events, so
+ * a new one must queue behind them rather than try first; mp_evloop_cancelfd()
  * returns (ECANCELED) everything that waits on fd, for a close.  All but
- * evloop_busy() and evloop_cancelfd() are called with ks_lock held, and
+ * mp_evloop_busy() and mp_evloop_cancelfd() are called with ks_lock held, and
  * none waits for the loop.
  */
-int	evloop_start(struct kstate *ks);
-void	evloop_stop(struct kstate *ks);
-int	evloop_arm(struct kreq *kr, int fd, short events, bool chardev);
-void	evloop_disarm(struct kreq *kr);
-bool	evloop_busy(int fd, short events);
-void	evloop_cancelfd(int fd);
+int	mp_evloop_start(struct mp_kstate *ks);
+void	mp_evloop_stop(struct mp_kstate *ks);
+int	mp_evloop_arm(struct kreq *kr, int fd, short events, bool chardev);
+void	mp_evloop_disarm(struct kreq *kr);
+bool	mp_evloop_busy(int fd, short events);
+void	mp_evloop_cancelfd(int fd);
 
 /*
  * ucopy.c: user memory the library itself reads or writes (argument
  * arrays, slate entries), copied as the kernel would: 0, or EFAULT for
- * a bad address, never a fault.  ucopyv() copies n user areas in one
+ * a bad address, never a fault.  mp_ucopyv() copies n user areas in one
  * call (in: from them into la[], else from la[] into them).
  */
 struct iovec;
-int	ucopyv(const struct iovec *la, unsigned nl, const struct iovec *ua, unsigned n, bool in);
-int	ucopyin(void *to, const void *from, size_t len);
-int	ucopyout(void *to, const void *from, size_t len);
+int	mp_ucopyv(const struct iovec *la, unsigned nl, const struct iovec *ua, unsigned n, bool in);
+int	mp_ucopyin(void *to, const void *from, size_t len);
+int	mp_ucopyout(void *to, const void *from, size_t len);
 
 #pragma GCC visibility pop
 

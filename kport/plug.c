@@ -34,7 +34,7 @@
 
 #include "kport-internal.h"
 
-__thread uint32_t kplug_depth __attribute__((tls_model("initial-exec")));
+__thread uint32_t mp_kplug_depth __attribute__((tls_model("initial-exec")));
 
 struct kheld {
 	msg_t		*kh_msg;
@@ -65,9 +65,9 @@ kplug_ring(struct kplug *p)
 {
 	int e;
 
-	if (mp_load_32(&kstate.ks_noring) || p->kp_noring)
+	if (mp_load_32(&mp_kstate.ks_noring) || p->kp_noring)
 		return false;
-	if (p->kp_ring.kg_index < 0 && (e = kring_open(&p->kp_ring)) != 0) {
+	if (p->kp_ring.kg_index < 0 && (e = mp_kring_open(&p->kp_ring)) != 0) {
 		p->kp_noring = e != ENOMEM && e != EMFILE && e != ENFILE && e != EAGAIN;
 		return false;
 	}
@@ -89,7 +89,7 @@ kplug_ringrun(struct kplug *p, const unsigned *at, unsigned k, int *err, bool *r
 
 	if (k == 0)
 		return;
-	if (kring_run(&p->kp_ring, k, res) != 0)
+	if (mp_kring_run(&p->kp_ring, k, res) != 0)
 		p->kp_noring = true;
 	for (i = 0; i < k; i++) {
 		msg = p->kp_held[at[i]].kh_msg;
@@ -117,24 +117,24 @@ kplug_try(struct kplug *p, unsigned n, int *err, bool *ringed)
 		msg = p->kp_held[i].kh_msg;
 		err[i] = KRING_UNSENT;
 		ringed[i] = false;
-		if (kbehind(msg, &systab[msg->ms_cmd])) {
+		if (mp_kbehind(msg, &mp_systab[msg->ms_cmd])) {
 			err[i] = EAGAIN;	/* behind its descriptor's waiters */
 			continue;
 		}
-		if (kplug_ring(p) && systab[msg->ms_cmd].kc_sqe(msg, kring_sqe(&p->kp_ring, k)) == 0) {
+		if (kplug_ring(p) && mp_systab[msg->ms_cmd].kc_sqe(msg, mp_kring_sqe(&p->kp_ring, k)) == 0) {
 			at[k++] = i;
 			continue;
 		}
 		kplug_ringrun(p, at, k, err, ringed);
 		k = 0;
-		err[i] = systab[msg->ms_cmd].kc_try(msg);
+		err[i] = mp_systab[msg->ms_cmd].kc_try(msg);
 	}
 	kplug_ringrun(p, at, k, err, ringed);
 	/* what a failing ring did not take */
 	for (i = 0; i < n; i++) {
 		if (err[i] == KRING_UNSENT) {
 			msg = p->kp_held[i].kh_msg;
-			err[i] = systab[msg->ms_cmd].kc_try(msg);
+			err[i] = mp_systab[msg->ms_cmd].kc_try(msg);
 		}
 	}
 }
@@ -151,7 +151,7 @@ kplug_send(struct kplug *p)
 	struct kheld held[KRING_MAX];
 	int err[KRING_MAX];
 	bool ringed[KRING_MAX];
-	uint32_t gen = mp_load_acq_32(&kstate.ks_gen);
+	uint32_t gen = mp_load_acq_32(&mp_kstate.ks_gen);
 	unsigned i, n, k = 0;
 	msg_t *msg;
 
@@ -162,10 +162,10 @@ kplug_send(struct kplug *p)
 	/* the aborted and the canceled come back unstarted; the rest are tried */
 	for (i = 0; i < n; i++) {
 		msg = p->kp_held[i].kh_msg;
-		if (kaborted(msg) || p->kp_held[i].kh_gen != gen || !sysport_running()) {
+		if (kaborted(msg) || p->kp_held[i].kh_gen != gen || !mp_sysport_running()) {
 			msg->ms_result = -1;
 			msg->ms_error = ECANCELED;
-			msg_return(msg);
+			mp_msg_return(msg);
 		} else {
 			held[k++] = p->kp_held[i];
 		}
@@ -176,12 +176,12 @@ kplug_send(struct kplug *p)
 	for (i = 0; i < k; i++) {
 		msg = held[i].kh_msg;
 		if (err[i] == EAGAIN) {
-			kpass(msg, &systab[msg->ms_cmd], true);
+			mp_kpass(msg, &mp_systab[msg->ms_cmd], true);
 			continue;
 		}
 		msg->ms_error = err[i];
-		MP_TRACE("run", msg, NULL, systab[msg->ms_cmd].kc_name, ringed[i] ? "ring" : "plug");
-		msg_return(msg);
+		MP_TRACE("run", msg, NULL, mp_systab[msg->ms_cmd].kc_name, ringed[i] ? "ring" : "plug");
+		mp_msg_return(msg);
 	}
 	mp_libcrit_exit();
 }
@@ -202,9 +202,9 @@ kplug_exit(void *arg)
 
 	if (p->kp_n > 0)
 		kplug_send(p);
-	kring_close(&p->kp_ring);
+	mp_kring_close(&p->kp_ring);
 	kplug_self = NULL;
-	kplug_depth = 0;
+	mp_kplug_depth = 0;
 	free(p);
 }
 
@@ -222,7 +222,7 @@ kplug_atfork_child(void)
 		return;
 	p->kp_n = 0;
 	mp_held_send = NULL;
-	kring_close(&p->kp_ring);
+	mp_kring_close(&p->kp_ring);
 	p->kp_noring = false;
 }
 
@@ -246,12 +246,12 @@ kplug_init(void)
 }
 
 /*
- * kplug_hold
+ * mp_kplug_hold
  *	Hold msg, an asynchronous message the ring can express, sent by
  *	this plugged thread: EASYNC.  The last that fits sends them all.
  */
 int
-kplug_hold(msg_t *msg, const struct kcmd *kc)
+mp_kplug_hold(msg_t *msg, const struct kcmd *kc)
 {
 	struct kplug *p = kplug_self;
 	bool full;
@@ -262,7 +262,7 @@ kplug_hold(msg_t *msg, const struct kcmd *kc)
 	   sysport_stop() may read the new generation; if the port is started
 	   again before the flush, that one message runs rather than coming
 	   back ECANCELED.  Either way it is returned once. */
-	p->kp_held[p->kp_n].kh_gen = mp_load_32(&kstate.ks_gen);
+	p->kp_held[p->kp_n].kh_gen = mp_load_32(&mp_kstate.ks_gen);
 	full = ++p->kp_n == KRING_MAX;
 	mp_held_send = kplug_send_self;
 	MP_TRACE("hold", msg, NULL, kc->kc_name, "plug");
@@ -297,9 +297,9 @@ plugsys(void)
 		kplug_self = p;
 		mp_libcrit_exit();
 	}
-	if (kplug_depth == UINT32_MAX)
+	if (mp_kplug_depth == UINT32_MAX)
 		return EOVERFLOW;
-	kplug_depth++;
+	mp_kplug_depth++;
 	return 0;
 }
 
@@ -311,9 +311,9 @@ plugsys(void)
 int
 unplugsys(void)
 {
-	if (kplug_depth == 0)
+	if (mp_kplug_depth == 0)
 		return EINVAL;
-	if (--kplug_depth == 0)
+	if (--mp_kplug_depth == 0)
 		kplug_send_self();
 	return 0;
 }

@@ -14,7 +14,7 @@
  *	QUEUED  -> (free)	abortsys() or shutdown took it back: ECANCELED
  *	WAITING -> CANCELED	abortsys() or shutdown: ECANCELED once the
  *				event is off the loop
- *	RUNNING -> (free)	kreq_done(): the runner returns it
+ *	RUNNING -> (free)	mp_kreq_done(): the runner returns it
  *
  * so a message is returned exactly once however abort, shutdown and
  * completion race.
@@ -52,13 +52,13 @@
 #include "kport-internal.h"
 #include "msgport-slate.h"
 
-__thread bool kpool_worker __attribute__((tls_model("initial-exec")));
+__thread bool mp_kpool_worker __attribute__((tls_model("initial-exec")));
 
 static void
-kfree(struct kstate *ks, struct kreq *kr)
+kfree(struct mp_kstate *ks, struct kreq *kr)
 {
 	if (kr->kr_kf != NULL)
-		evloop_disarm(kr);	/* out of its descriptor's FIFO: the next one's turn */
+		mp_evloop_disarm(kr);	/* out of its descriptor's FIFO: the next one's turn */
 	kr->kr_state = KR_FREE;
 	kr->kr_msg = NULL;
 	kr->kr_onworker = false;
@@ -73,7 +73,7 @@ kfree(struct kstate *ks, struct kreq *kr)
 }
 
 static void
-kunlink(struct kstate *ks, struct kreq *kr)
+kunlink(struct mp_kstate *ks, struct kreq *kr)
 {
 	ks->ks_queued--;
 	if (kr->kr_prev != NULL)
@@ -89,7 +89,7 @@ kunlink(struct kstate *ks, struct kreq *kr)
 
 /* Wake an idle worker for the queue, unless one is on its way already. */
 static void
-kwake(struct kstate *ks)
+kwake(struct mp_kstate *ks)
 {
 	if (ks->ks_idle > 0 && !ks->ks_waking) {
 		ks->ks_waking = true;
@@ -98,7 +98,7 @@ kwake(struct kstate *ks)
 }
 
 static void
-kenqueue(struct kstate *ks, struct kreq *kr)
+kenqueue(struct mp_kstate *ks, struct kreq *kr)
 {
 	kr->kr_state = KR_QUEUED;
 	kr->kr_next = NULL;
@@ -114,10 +114,10 @@ kenqueue(struct kstate *ks, struct kreq *kr)
 
 /* The event loop hands kr to the pool (ks_lock held). */
 void
-kreq_queue(struct kreq *kr)
+mp_kreq_queue(struct kreq *kr)
 {
 	MP_TRACE("pool", kr->kr_msg, NULL, kr->kr_cmd->kc_name, "queued");
-	kenqueue(&kstate, kr);
+	kenqueue(&mp_kstate, kr);
 }
 
 /* msg cannot be taken: refuse it, or return a held one with error. */
@@ -125,12 +125,12 @@ static int
 kunsent(msg_t *msg, int error, bool held)
 {
 	if (!held)
-		return msg_refuse(msg, error);
+		return mp_msg_refuse(msg, error);
 	msg->ms_result = -1;
 	msg->ms_error = error;
 	if (error == ECANCELED)
-		msg_setflags(msg, MSGF_ABORTED, 0);
-	msg_return(msg);
+		mp_msg_setflags(msg, MSGF_ABORTED, 0);
+	mp_msg_return(msg);
 	return EASYNC;
 }
 
@@ -152,7 +152,7 @@ kunsent(msg_t *msg, int error, bool held)
  *	cleared when the slot is freed (kfree()), which ends the repetition.
  */
 static void
-kintr_arm(struct kstate *ks, struct kreq *kr)
+kintr_arm(struct mp_kstate *ks, struct kreq *kr)
 {
 	if ((kr->kr_cmd->kc_flags & KC_NOINTR) || kr->kr_intr)
 		return;
@@ -172,7 +172,7 @@ kintr_arm(struct kstate *ks, struct kreq *kr)
  *	stale (an earlier run's), so its slot counts only if it holds it.
  */
 static void
-kintr_runners(struct kstate *ks, struct sys_slate *sl)
+kintr_runners(struct mp_kstate *ks, struct sys_slate *sl)
 {
 	struct kreq *rk;
 	uint32_t i;
@@ -200,7 +200,7 @@ kintr_runners(struct kstate *ks, struct sys_slate *sl)
 static void *
 intr_main(void *arg)
 {
-	struct kstate *ks = arg;
+	struct mp_kstate *ks = arg;
 	struct timespec pause;
 	struct kreq *kr;
 	long ns = KINTR_FIRST_NS;
@@ -230,7 +230,7 @@ intr_main(void *arg)
 }
 
 /*
- * kreq_submit
+ * mp_kreq_submit
  *	Take a slot for msg, claimed and found to block, and hand it to the
  *	event loop (fd >= 0: wait for events on fd, behind whatever waits
  *	there already; chardev: the pool runs it once fd is ready) or to the
@@ -241,9 +241,9 @@ intr_main(void *arg)
  *	never refused: it is returned with that error instead.
  */
 int
-kreq_submit(msg_t *msg, const struct kcmd *kc, int fd, short events, bool chardev, bool held)
+mp_kreq_submit(msg_t *msg, const struct kcmd *kc, int fd, short events, bool chardev, bool held)
 {
-	struct kstate *ks = &kstate;
+	struct mp_kstate *ks = &mp_kstate;
 	struct kreq *kr;
 
 	klock(&ks->ks_lock);
@@ -270,14 +270,14 @@ kreq_submit(msg_t *msg, const struct kcmd *kc, int fd, short events, bool charde
 	   before this found no slot and left it to us; one after finds the
 	   slot and waits for ks_lock.  Either way it is canceled once. */
 	mp_store_rel_ptr(&msg->ms_kstate, kr);
-	if (msg_setflags(msg, MSGF_ABORTABLE, 0) & MSGF_ABORTED) {
+	if (mp_msg_setflags(msg, MSGF_ABORTABLE, 0) & MSGF_ABORTED) {
 		kfree(ks, kr);
 		kunlock(&ks->ks_lock);
 		if (held)
 			return kunsent(msg, ECANCELED, held);
 		return ksettle(msg, kcancel(msg));
 	}
-	if ((fd < 0 && fd != KFD_TIMER) || evloop_arm(kr, fd, events, chardev) != 0) {
+	if ((fd < 0 && fd != KFD_TIMER) || mp_evloop_arm(kr, fd, events, chardev) != 0) {
 		MP_TRACE("pool", msg, NULL, kc->kc_name, "queued");
 		kenqueue(ks, kr);
 	} else {
@@ -288,21 +288,21 @@ kreq_submit(msg_t *msg, const struct kcmd *kc, int fd, short events, bool charde
 }
 
 /*
- * kreq_done
+ * mp_kreq_done
  *	The runner of kr is done with its message: free the slot and return
  *	the message with error.  The last touch of kr.
  */
 void
-kreq_done(struct kreq *kr, int error)
+mp_kreq_done(struct kreq *kr, int error)
 {
-	struct kstate *ks = &kstate;
+	struct mp_kstate *ks = &mp_kstate;
 	msg_t *msg = kr->kr_msg;
 
 	msg->ms_error = error;
 	klock(&ks->ks_lock);
 	kfree(ks, kr);
 	kunlock(&ks->ks_lock);
-	msg_return(msg);
+	mp_msg_return(msg);
 }
 
 /*
@@ -313,7 +313,7 @@ kreq_done(struct kreq *kr, int error)
  *	events are the parent's, never to be touched here.
  */
 static bool
-kreq_ours(const struct kstate *ks, const struct kreq *kr)
+kreq_ours(const struct mp_kstate *ks, const struct kreq *kr)
 {
 	uintptr_t p = (uintptr_t)kr, base = (uintptr_t)ks->ks_slots;
 
@@ -321,7 +321,7 @@ kreq_ours(const struct kstate *ks, const struct kreq *kr)
 }
 
 /*
- * kreq_drop
+ * mp_kreq_drop
  *	abortsys() on msg (the system port's mp_dropmsg).  Takes back a
  *	message not yet started (0: the caller returns it with ECANCELED);
  *	interrupts a call running on a worker (unless KC_NOINTR), whose
@@ -331,9 +331,9 @@ kreq_ours(const struct kstate *ks, const struct kreq *kr)
  *	this run's and still holds msg.
  */
 int
-kreq_drop(msg_t *msg)
+mp_kreq_drop(msg_t *msg)
 {
-	struct kstate *ks = &kstate;
+	struct mp_kstate *ks = &mp_kstate;
 	struct kreq *kr = mp_load_acq_ptr(&msg->ms_kstate);
 	int r = ENOENT;
 
@@ -361,7 +361,7 @@ kreq_drop(msg_t *msg)
 			break;
 		if (kr->kr_onworker)
 			kintr_arm(ks, kr);
-		if (kr->kr_cmd == &systab[KCMD_SLATE])
+		if (kr->kr_cmd == &mp_systab[KCMD_SLATE])
 			kintr_runners(ks, (struct sys_slate *)msg);
 		break;
 	}
@@ -372,7 +372,7 @@ kreq_drop(msg_t *msg)
 }
 
 /*
- * kreq_cancelall
+ * mp_kreq_cancelall
  *	Shutdown: refuse new messages, take back every message not started
  *	and return it with ECANCELED, abort the running ones and interrupt
  *	their calls (their workers return them).  Every message in flight
@@ -380,7 +380,7 @@ kreq_drop(msg_t *msg)
  *	(KC_NOINTR) finish normally.
  */
 void
-kreq_cancelall(struct kstate *ks)
+mp_kreq_cancelall(struct mp_kstate *ks)
 {
 	struct kreq *kr, *list = NULL;
 	msg_t *msg;
@@ -402,7 +402,7 @@ kreq_cancelall(struct kstate *ks)
 			list = kr;
 		} else if (kr->kr_state == KR_RUNNING && kr->kr_onworker) {
 			/* shutdown aborts it: its worker looks at the flag */
-			msg_setflags(kr->kr_msg, MSGF_ABORTED, 0);
+			mp_msg_setflags(kr->kr_msg, MSGF_ABORTED, 0);
 			kintr_arm(ks, kr);
 		}
 	}
@@ -417,8 +417,8 @@ kreq_cancelall(struct kstate *ks)
 		kfree(ks, kr);
 		kunlock(&ks->ks_lock);
 		msg->ms_error = kcancel(msg);
-		msg_setflags(msg, MSGF_ABORTED, 0);	/* shutdown aborts it */
-		msg_return(msg);
+		mp_msg_setflags(msg, MSGF_ABORTED, 0);	/* shutdown aborts it */
+		mp_msg_return(msg);
 	}
 }
 
@@ -434,7 +434,7 @@ kreq_cancelall(struct kstate *ks)
  *	the batch, linked by kr_next, or NULL when the queue is empty.
  */
 static struct kreq *
-ktake(struct kstate *ks, struct kworker *self)
+ktake(struct mp_kstate *ks, struct kworker *self)
 {
 	struct kreq *first = NULL, **tail = &first, *kr;
 	uint32_t n, want = (ks->ks_queued + ks->ks_idle) / (ks->ks_idle + 1);
@@ -449,7 +449,7 @@ ktake(struct kstate *ks, struct kworker *self)
 		kr->kr_wk = self;
 		kr->kr_onworker = true;
 		if (kr->kr_cmd->kc_flags & KC_NOINTR)	/* the kernel will not cut it short */
-			msg_setflags(kr->kr_msg, 0, MSGF_ABORTABLE);
+			mp_msg_setflags(kr->kr_msg, 0, MSGF_ABORTABLE);
 		*tail = kr;
 		tail = &kr->kr_next;
 		if (!(kr->kr_cmd->kc_flags & KC_NOINTR))
@@ -480,7 +480,7 @@ krun(struct kreq *kr)
 		if (kc->kc_intr != NULL)
 			error = kc->kc_intr(msg);
 		else if (kc->kc_flags & KC_GUESS)
-			error = kguess_run(msg, kc);	/* the pool's runs teach the guess too */
+			error = mp_kguess_run(msg, kc);	/* the pool's runs teach the guess too */
 		else
 			error = kc->kc_run(msg);
 		if (error != EINTR || !krestarts(msg))
@@ -499,14 +499,14 @@ krun(struct kreq *kr)
 static void *
 worker_main(void *arg)
 {
-	struct kstate *ks = &kstate;
+	struct mp_kstate *ks = &mp_kstate;
 	struct kworker *self = arg;
 	struct kreq *batch = NULL, *kr, *next;
 	msg_t *done[POOL_BATCH];
 	sigset_t intr;
 	uint32_t i, n;
 
-	kpool_worker = true;
+	mp_kpool_worker = true;
 	sigemptyset(&intr);
 	sigaddset(&intr, ks->ks_intrsig);
 	pthread_sigmask(SIG_UNBLOCK, &intr, NULL);
@@ -529,11 +529,11 @@ worker_main(void *arg)
 		batch = ktake(ks, self);
 		kunlock(&ks->ks_lock);
 		for (i = 0; i < n; i++)
-			msg_return(done[i]);
+			mp_msg_return(done[i]);
 		if (batch == NULL && n == 0)
 			break;		/* stopping, and nothing queued */
 		if (batch != NULL)
-			kguess_resync();
+			mp_kguess_resync();
 		for (kr = batch; kr != NULL; kr = kr->kr_next) {
 			mp_store_rel_ptr((void **)&self->kw_cur, kr);
 			kr->kr_msg->ms_error = krun(kr);
@@ -545,12 +545,12 @@ worker_main(void *arg)
 }
 
 /*
- * pool_start
+ * mp_pool_start
  *	Start the interrupter and ks_nworkers workers with every signal
  *	blocked; the workers unblock the interrupt signal.
  */
 int
-pool_start(struct kstate *ks)
+mp_pool_start(struct mp_kstate *ks)
 {
 	sigset_t all, old;
 	uint32_t i;
@@ -583,19 +583,19 @@ pool_start(struct kstate *ks)
 		klock(&ks->ks_lock);
 		ks->ks_nworkers = i;
 		kunlock(&ks->ks_lock);
-		pool_stop(ks);
+		mp_pool_stop(ks);
 	}
 	return r;
 }
 
 /*
- * pool_stop
+ * mp_pool_stop
  *	Wait for the workers to finish what they run and leave (ks_stopping
- *	is set; kreq_cancelall() has aborted their calls, which the
+ *	is set; mp_kreq_cancelall() has aborted their calls, which the
  *	interrupter keeps interrupting), then stop the interrupter.
  */
 void
-pool_stop(struct kstate *ks)
+mp_pool_stop(struct mp_kstate *ks)
 {
 	uint32_t i;
 

@@ -66,13 +66,13 @@ ring_register(int fd)
 }
 
 /*
- * kring_open
+ * mp_kring_open
  *	Set up a ring of KRING_MAX requests.  Returns 0, or the errno of a
  *	kernel without io_uring or one that forbids it (ENOSYS, EPERM under
  *	a seccomp filter or io_uring_disabled), or ENOMEM.
  */
 int
-kring_open(struct kring *r)
+mp_kring_open(struct kring *r)
 {
 	/* Older kernels refuse flags they do not know: then take the plain ring. */
 	static const unsigned tries[] = { IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER, 0 };
@@ -137,13 +137,13 @@ kring_open(struct kring *r)
 }
 
 /*
- * kring_close
+ * mp_kring_close
  *	Give the ring back: its mappings.  The kernel frees it once its
  *	thread's registration goes too (at the thread's exit; a child of
  *	fork() never had it).
  */
 void
-kring_close(struct kring *r)
+mp_kring_close(struct kring *r)
 {
 	if (r->kg_index < 0)
 		return;
@@ -154,7 +154,7 @@ kring_close(struct kring *r)
 
 /* The i-th request of the batch being written. */
 struct io_uring_sqe *
-kring_sqe(struct kring *r, unsigned i)
+mp_kring_sqe(struct kring *r, unsigned i)
 {
 	struct io_uring_sqe *sqe = &r->kg_sqes[(mp_load_32(r->kg_sqtail) + i) & r->kg_sqmask];
 
@@ -180,8 +180,8 @@ kring_reap(struct kring *r, int *res)
 }
 
 /*
- * kring_run
- *	Submit requests 0..n-1 (written with kring_sqe()) and wait for all
+ * mp_kring_run
+ *	Submit requests 0..n-1 (written with mp_kring_sqe()) and wait for all
  *	of them: res[i] is request i's result, as io_uring gives it (a
  *	negative errno on failure).  Returns 0.
  *	If the ring fails under it (an enter refused outright, or taking
@@ -192,7 +192,7 @@ kring_reap(struct kring *r, int *res)
  *	enter that took it returns; the wait is for form's sake.
  */
 int
-kring_run(struct kring *r, unsigned n, int *res)
+mp_kring_run(struct kring *r, unsigned n, int *res)
 {
 	uint32_t tail = mp_load_32(r->kg_sqtail) + n, left;
 	unsigned i, reaped = 0, idle = 0;
@@ -218,6 +218,6 @@ kring_run(struct kring *r, unsigned n, int *res)
 	left = tail - mp_load_acq_32(r->kg_sqhead);
 	while ((reaped += kring_reap(r, res)) < n - left)
 		sched_yield();
-	kring_close(r);
+	mp_kring_close(r);
 	return EIO;
 }

@@ -199,19 +199,19 @@ ksig_try(int signo, struct ksig *k)
 {
 	msg_t *msg = &k->kg_msg->hdr;
 
-	if (persist_held(msg, &k->kg_ps))
+	if (mp_persist_held(msg, &k->kg_ps))
 		return;
 	if (mp_load_acq_32(&msg->ms_flags) & MSGF_ABORTED) {
 		ksig_fill(k);
 		ksig_uninstall(signo, k);
 		k->kg_msg = NULL;
-		persist_final(msg, ECANCELED);
+		mp_persist_final(msg, ECANCELED);
 		return;
 	}
 	if (k->kg_count == 0)
 		return;
 	ksig_fill(k);
-	persist_return(msg, &k->kg_ps);
+	mp_persist_return(msg, &k->kg_ps);
 }
 
 /* n occurrences of signo, the first with info (NULL: none); ksig_lock held. */
@@ -330,11 +330,11 @@ ksig_drop(struct mp_persist *ps, msg_t *msg)
 	mp_libcrit_enter();
 	klock(&ksig_lock);
 	if (k->kg_msg != NULL && &k->kg_msg->hdr == msg && mp_load_32(&ps->pp_dead) == 0 &&
-	    !persist_held(msg, ps)) {
+	    !mp_persist_held(msg, ps)) {
 		ksig_fill(k);
 		ksig_uninstall((int)(k - ksigs), k);	/* not the message's field: the user's memory */
 		k->kg_msg = NULL;
-		msg_setflags(msg, MSGF_FINAL, 0);
+		mp_msg_setflags(msg, MSGF_FINAL, 0);
 		r = 0;
 	}
 	kunlock(&ksig_lock);
@@ -343,13 +343,13 @@ ksig_drop(struct mp_persist *ps, msg_t *msg)
 }
 
 /*
- * ksignal_hold
+ * mp_ksignal_hold
  *	For tests of the ring's bound: hold ksig_lock (true) so that nothing
  *	drains and occurrences pile up in transit, or let go (false).
  *	Call both from the same thread.
  */
 void
-ksignal_hold(bool hold)
+mp_ksignal_hold(bool hold)
 {
 	if (hold) {
 		klock(&ksig_lock);
@@ -397,7 +397,7 @@ ksig_valid(int signo)
 	case SIGSEGV: case SIGBUS: case SIGFPE: case SIGILL: case SIGTRAP: case SIGSYS:
 		return false;
 	}
-	return signo != kstate.ks_intrsig && signo != up_signal();
+	return signo != mp_kstate.ks_intrsig && signo != mp_up_signal();
 }
 
 static int
@@ -416,12 +416,12 @@ ksig_start(void)
 }
 
 /*
- * krun_signal
+ * mp_krun_signal
  *	Arm a signal message: take its signal number (EBUSY if another
  *	message has it), install the handler.  EASYNC, or why not.
  */
 int
-krun_signal(msg_t *msg)
+mp_krun_signal(msg_t *msg)
 {
 	struct sys_signal *m = (struct sys_signal *)msg;
 	struct sigaction sa;
@@ -448,7 +448,7 @@ krun_signal(msg_t *msg)
 	mp_store_32(&k->kg_kicked, 0);
 	m->ninfo = 0;
 	m->dropped = 0;
-	persist_bind(msg, &k->kg_ps);
+	mp_persist_bind(msg, &k->kg_ps);
 	if (kaborted(msg)) {
 		k->kg_msg = NULL;
 		r = ECANCELED;
@@ -472,12 +472,12 @@ out:
 }
 
 /*
- * ksignal_stop
+ * mp_ksignal_stop
  *	sysport_stop(): stop the signal thread, give every signal back, and
  *	end every signal message (ECANCELED; at rearmsys() if held).
  */
 void
-ksignal_stop(void)
+mp_ksignal_stop(void)
 {
 	struct ksig *k;
 	int signo;
@@ -501,9 +501,9 @@ ksignal_stop(void)
 		if (k->kg_msg == NULL || mp_load_32(&k->kg_ps.pp_dead) != 0)
 			continue;
 		ksig_uninstall(signo, k);
-		if (!persist_held(&k->kg_msg->hdr, &k->kg_ps))
+		if (!mp_persist_held(&k->kg_msg->hdr, &k->kg_ps))
 			ksig_fill(k);
-		persist_kill(&k->kg_msg->hdr, &k->kg_ps);
+		mp_persist_kill(&k->kg_msg->hdr, &k->kg_ps);
 	}
 	kunlock(&ksig_lock);
 	mp_libcrit_exit();

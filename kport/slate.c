@@ -13,14 +13,14 @@
  *		inputs, the call, the output register; no atomic operation
  *		but one load of the slate's flags for abortsys().
  *   parallel	the thread running the slate hands up to SLATE_RUNNERS
- *		"runner" messages to the worker pool (kreq_submit, no
+ *		"runner" messages to the worker pool (mp_kreq_submit, no
  *		sendsys) and becomes a runner itself.  Runners claim entries
  *		in recorded order from one counter; an entry first waits for
  *		its dependencies (the entry its guard names, the previous
  *		user of each register it uses), which were claimed earlier
  *		by runners that are running, so nobody waits for a thread
  *		that is not running.  When no entry is left the slate's
- *		thread takes back the runners still queued (kreq_drop) and
+ *		thread takes back the runners still queued (mp_kreq_drop) and
  *		waits for the running ones to come back: each is returned to
  *		an internal reply port whose mp_replyport counts it in.
  *		Only then is the slate itself returned, so the runner
@@ -254,7 +254,7 @@ slate_probe_arrays(const struct sys_slate *sl)
 		{ sl->sl_regs, sl->sl_nregs * sizeof(sl->sl_regs[0]) },
 	};
 
-	return ucopyv(self, 2, self, 2, false);
+	return mp_ucopyv(self, 2, self, 2, false);
 }
 
 /* Entries i to i + n - 1's messages read, as far as their sizes say.
@@ -276,7 +276,7 @@ slate_probe_msgs(const struct sys_slate *sl, uint32_t i, uint32_t n)
 		ua[k].iov_base = e->se_msg;
 		ua[k].iov_len = la[k].iov_len;
 	}
-	return ucopyv(la, n, ua, n, true);
+	return mp_ucopyv(la, n, ua, n, true);
 }
 
 /* Judge entries i to i + SLATE_PROBEN - 1 (as many as there are), in
@@ -429,9 +429,9 @@ slate_call(struct sys_slate *sl, msg_t *m)
 {
 	int r;
 
-	while ((r = systab[m->ms_cmd].kc_run(m)) == EINTR && kpool_worker) {
+	while ((r = mp_systab[m->ms_cmd].kc_run(m)) == EINTR && mp_kpool_worker) {
 		/* a runner of a slate sent synchronously: shutdown aborts it */
-		if (kaborted(&sl->hdr) || !sysport_running())
+		if (kaborted(&sl->hdr) || !mp_sysport_running())
 			return -1;
 		if (!krestarts(m))
 			break;
@@ -630,14 +630,14 @@ slate_rport_rm(msgport_t *port)
 
 static const struct msgport_ops slate_rport_ops = {
 	.mp_name = "slate",
-	.mp_sendport = msg_send,
-	.mp_putport = port_nosend,
-	.mp_getport = port_noget,
-	.mp_waitport = port_nowait,
+	.mp_sendport = mp_msg_send,
+	.mp_putport = mp_port_nosend,
+	.mp_getport = mp_port_noget,
+	.mp_waitport = mp_port_nowait,
 	.mp_replyport = slate_runner_back,
-	.mp_dropmsg = port_nodrop,
-	.mp_portfd = port_nofd,
-	.mp_closeport = port_noclose,
+	.mp_dropmsg = mp_port_nodrop,
+	.mp_portfd = mp_port_nofd,
+	.mp_closeport = mp_port_noclose,
 	.mp_rmport = slate_rport_rm,
 };
 
@@ -704,7 +704,7 @@ slate_deps(struct sys_slate *sl)
 static int
 slate_parallel(struct sys_slate *sl)
 {
-	struct kstate *ks = &kstate;
+	struct mp_kstate *ks = &mp_kstate;
 	uint32_t want, k, got, i, v, stop;
 	int error = 0;
 
@@ -733,7 +733,7 @@ slate_parallel(struct sys_slate *sl)
 		r->ms_target = sl->hdr.ms_target;
 		r->ms_cookie = sl;
 		mp_faa_32(&sl->sl_active, 1);
-		if (kreq_submit(r, &slate_runner_cmd, -1, 0, false, false) != EASYNC) {
+		if (mp_kreq_submit(r, &slate_runner_cmd, -1, 0, false, false) != EASYNC) {
 			mp_faa_32(&sl->sl_active, (uint32_t)-1);
 			break;
 		}
@@ -743,7 +743,7 @@ slate_parallel(struct sys_slate *sl)
 
 	/* every entry is claimed: runners not started yet have nothing to do */
 	for (k = 0; k < got; k++)
-		if (kreq_drop(&sl->sl_runner[k]) == 0)
+		if (mp_kreq_drop(&sl->sl_runner[k]) == 0)
 			slate_runner_back(&slate_rport, &sl->sl_runner[k]);
 	while ((v = mp_load_acq_32(&sl->sl_active)) != 0)
 		mp_futex_wait(&sl->sl_active, v, NULL);
@@ -762,13 +762,13 @@ slate_parallel(struct sys_slate *sl)
 }
 
 /*
- * krun_slate
+ * mp_krun_slate
  *	Run a slate (its command's kc_run): judge it, then run it in order
  *	or in parallel.  Its error: 0, the stopping entry's, ECANCELED, or
  *	why it was refused (nothing ran).
  */
 int
-krun_slate(msg_t *msg)
+mp_krun_slate(msg_t *msg)
 {
 	struct sys_slate *sl = (struct sys_slate *)msg;
 	int r;
@@ -783,14 +783,14 @@ krun_slate(msg_t *msg)
 }
 
 /*
- * ktry_slate
+ * mp_ktry_slate
  *	An asynchronous slate, in the sender's thread: refuse a malformed
  *	one at once; else mark every entry to run as canceled, which is what
  *	the user finds if the slate is aborted before it starts, and let the
  *	pool run it (EAGAIN).
  */
 int
-ktry_slate(msg_t *msg)
+mp_ktry_slate(msg_t *msg)
 {
 	struct sys_slate *sl = (struct sys_slate *)msg;
 	uint32_t i;
@@ -859,7 +859,7 @@ slate_add(struct sys_slate *sl, msg_t *msg, size_t msgsize, const struct slate_o
 	if ((r = slate_check_entry(sl, &e, sl->sl_n)) != 0)
 		return r;
 	/* the entry array is the user's memory: written as the kernel would */
-	if (ucopyout(&sl->sl_ent[sl->sl_n], &e, sizeof(e)) != 0)
+	if (mp_ucopyout(&sl->sl_ent[sl->sl_n], &e, sizeof(e)) != 0)
 		return EFAULT;
 	msg->ms_size = (uint32_t)msgsize;
 	sl->sl_n++;

@@ -43,14 +43,14 @@ ksqe_rw(struct io_uring_sqe *sqe, uint8_t op, int fd, const void *addr, size_t l
 }
 
 int
-krun_openat(msg_t *msg)
+mp_krun_openat(msg_t *msg)
 {
 	ARGS(sys_openat);
 	return kret(msg, openat(a->dirfd, a->path, a->flags, a->mode));
 }
 
 int
-ktry_openat(msg_t *msg)
+mp_ktry_openat(msg_t *msg)
 {
 	ARGS(sys_openat);
 	struct open_how how = {
@@ -67,22 +67,22 @@ ktry_openat(msg_t *msg)
 /* What waits on the descriptor comes back first (ECANCELED): see close(2)'s
    entry in prep_sys(3). */
 int
-krun_close(msg_t *msg)
+mp_krun_close(msg_t *msg)
 {
 	ARGS(sys_close);
-	evloop_cancelfd(a->fd);
+	mp_evloop_cancelfd(a->fd);
 	return kret(msg, close(a->fd));
 }
 
 int MP_HOT
-krun_read(msg_t *msg)
+mp_krun_read(msg_t *msg)
 {
 	ARGS(sys_read);
 	return kret(msg, read(a->fd, a->buf, a->count));
 }
 
 int
-ktry_read(msg_t *msg)
+mp_ktry_read(msg_t *msg)
 {
 	ARGS(sys_read);
 	struct iovec iov = { a->buf, a->count };
@@ -91,28 +91,28 @@ ktry_read(msg_t *msg)
 }
 
 int
-ksqe_read(msg_t *msg, struct io_uring_sqe *sqe)
+mp_ksqe_read(msg_t *msg, struct io_uring_sqe *sqe)
 {
 	ARGS(sys_read);
 	return ksqe_rw(sqe, IORING_OP_READ, a->fd, a->buf, a->count, -1);
 }
 
 int
-kfd_read(msg_t *msg, short *events)
+mp_kfd_read(msg_t *msg, short *events)
 {
 	*events = KEV_READ;
 	return ((struct sys_read *)msg)->fd;
 }
 
 int MP_HOT
-krun_write(msg_t *msg)
+mp_krun_write(msg_t *msg)
 {
 	ARGS(sys_write);
 	return kret(msg, write(a->fd, a->buf, a->count));
 }
 
 int
-ktry_write(msg_t *msg)
+mp_ktry_write(msg_t *msg)
 {
 	ARGS(sys_write);
 	struct iovec iov = { (void *)a->buf, a->count };
@@ -121,40 +121,40 @@ ktry_write(msg_t *msg)
 }
 
 int
-ksqe_write(msg_t *msg, struct io_uring_sqe *sqe)
+mp_ksqe_write(msg_t *msg, struct io_uring_sqe *sqe)
 {
 	ARGS(sys_write);
 	return ksqe_rw(sqe, IORING_OP_WRITE, a->fd, a->buf, a->count, -1);
 }
 
 int
-kfd_write(msg_t *msg, short *events)
+mp_kfd_write(msg_t *msg, short *events)
 {
 	*events = KEV_WRITE;
 	return ((struct sys_write *)msg)->fd;
 }
 
 int MP_HOT
-krun_pread(msg_t *msg)
+mp_krun_pread(msg_t *msg)
 {
 	ARGS(sys_pread);
 	return kret(msg, pread(a->fd, a->buf, a->count, a->offset));
 }
 
 int
-ktry_pread(msg_t *msg)
+mp_ktry_pread(msg_t *msg)
 {
 	ARGS(sys_pread);
 	struct iovec iov = { a->buf, a->count };
 
 	/* a negative offset would mean "file position" to preadv2 */
 	if (a->offset < 0)
-		return krun_pread(msg);
+		return mp_krun_pread(msg);
 	return kret_try(msg, preadv2(a->fd, &iov, 1, a->offset, RWF_NOWAIT));
 }
 
 int
-ksqe_pread(msg_t *msg, struct io_uring_sqe *sqe)
+mp_ksqe_pread(msg_t *msg, struct io_uring_sqe *sqe)
 {
 	ARGS(sys_pread);
 	if (a->offset < 0)
@@ -163,25 +163,25 @@ ksqe_pread(msg_t *msg, struct io_uring_sqe *sqe)
 }
 
 int MP_HOT
-krun_pwrite(msg_t *msg)
+mp_krun_pwrite(msg_t *msg)
 {
 	ARGS(sys_pwrite);
 	return kret(msg, pwrite(a->fd, a->buf, a->count, a->offset));
 }
 
 int
-ktry_pwrite(msg_t *msg)
+mp_ktry_pwrite(msg_t *msg)
 {
 	ARGS(sys_pwrite);
 	struct iovec iov = { (void *)a->buf, a->count };
 
 	if (a->offset < 0)
-		return krun_pwrite(msg);
+		return mp_krun_pwrite(msg);
 	return kret_try(msg, pwritev2(a->fd, &iov, 1, a->offset, RWF_NOWAIT));
 }
 
 int
-ksqe_pwrite(msg_t *msg, struct io_uring_sqe *sqe)
+mp_ksqe_pwrite(msg_t *msg, struct io_uring_sqe *sqe)
 {
 	ARGS(sys_pwrite);
 	if (a->offset < 0)
@@ -190,21 +190,21 @@ ksqe_pwrite(msg_t *msg, struct io_uring_sqe *sqe)
 }
 
 int
-krun_readv(msg_t *msg)
+mp_krun_readv(msg_t *msg)
 {
 	ARGS(sys_readv);
 	return kret(msg, readv(a->fd, a->iov, a->iovcnt));
 }
 
 int
-ktry_readv(msg_t *msg)
+mp_ktry_readv(msg_t *msg)
 {
 	ARGS(sys_readv);
 	return kret_try(msg, preadv2(a->fd, a->iov, a->iovcnt, -1, RWF_NOWAIT));
 }
 
 int
-ksqe_readv(msg_t *msg, struct io_uring_sqe *sqe)
+mp_ksqe_readv(msg_t *msg, struct io_uring_sqe *sqe)
 {
 	ARGS(sys_readv);
 	if (a->iovcnt < 0)
@@ -213,28 +213,28 @@ ksqe_readv(msg_t *msg, struct io_uring_sqe *sqe)
 }
 
 int
-kfd_readv(msg_t *msg, short *events)
+mp_kfd_readv(msg_t *msg, short *events)
 {
 	*events = KEV_READ;
 	return ((struct sys_readv *)msg)->fd;
 }
 
 int
-krun_writev(msg_t *msg)
+mp_krun_writev(msg_t *msg)
 {
 	ARGS(sys_writev);
 	return kret(msg, writev(a->fd, a->iov, a->iovcnt));
 }
 
 int
-ktry_writev(msg_t *msg)
+mp_ktry_writev(msg_t *msg)
 {
 	ARGS(sys_writev);
 	return kret_try(msg, pwritev2(a->fd, a->iov, a->iovcnt, -1, RWF_NOWAIT));
 }
 
 int
-ksqe_writev(msg_t *msg, struct io_uring_sqe *sqe)
+mp_ksqe_writev(msg_t *msg, struct io_uring_sqe *sqe)
 {
 	ARGS(sys_writev);
 	if (a->iovcnt < 0)
@@ -243,35 +243,35 @@ ksqe_writev(msg_t *msg, struct io_uring_sqe *sqe)
 }
 
 int
-kfd_writev(msg_t *msg, short *events)
+mp_kfd_writev(msg_t *msg, short *events)
 {
 	*events = KEV_WRITE;
 	return ((struct sys_writev *)msg)->fd;
 }
 
 int
-krun_lseek(msg_t *msg)
+mp_krun_lseek(msg_t *msg)
 {
 	ARGS(sys_lseek);
 	return kret_sys(msg, ksys(SYS_lseek, a->fd, a->offset, a->whence));
 }
 
 int
-krun_fstat(msg_t *msg)
+mp_krun_fstat(msg_t *msg)
 {
 	ARGS(sys_fstat);
 	return kret(msg, fstat(a->fd, a->st));
 }
 
 int
-krun_fstatat(msg_t *msg)
+mp_krun_fstatat(msg_t *msg)
 {
 	ARGS(sys_fstatat);
 	return kret(msg, fstatat(a->dirfd, a->path, a->st, a->flags));
 }
 
 /*
- * krun_fstatatv
+ * mp_krun_fstatatv
  *	fstatat() of each name in turn.  The arrays are the library's to
  *	read and write, so they are copied as the kernel would (ucopy.c):
  *	names[] in with one call before anything runs, errs[] out with one
@@ -283,7 +283,7 @@ krun_fstatat(msg_t *msg)
  *	fstatat(), it finishes.
  */
 int
-krun_fstatatv(msg_t *msg)
+mp_krun_fstatatv(msg_t *msg)
 {
 	ARGS(sys_fstatatv);
 	const char *names[FSTATATV_MAX];
@@ -295,7 +295,7 @@ krun_fstatatv(msg_t *msg)
 		return EINVAL;
 	if (a->n > 0 && (a->names == NULL || a->st == NULL || a->errs == NULL))
 		return EFAULT;
-	if (ucopyin(names, a->names, a->n * sizeof(names[0])) != 0)
+	if (mp_ucopyin(names, a->names, a->n * sizeof(names[0])) != 0)
 		return EFAULT;
 	for (i = 0; i < a->n; i++) {
 		if (names[i] == NULL)
@@ -304,35 +304,35 @@ krun_fstatatv(msg_t *msg)
 			errs[i] = fstatat(a->dirfd, names[i], &a->st[i], a->flags) == 0 ? 0 : errno;
 		ok += errs[i] == 0;
 	}
-	if (ucopyout(a->errs, errs, a->n * sizeof(errs[0])) != 0)
+	if (mp_ucopyout(a->errs, errs, a->n * sizeof(errs[0])) != 0)
 		return EFAULT;
 	msg->ms_result = ok;
 	return 0;
 }
 
 int
-krun_statx(msg_t *msg)
+mp_krun_statx(msg_t *msg)
 {
 	ARGS(sys_statx);
 	return kret(msg, syscall(SYS_statx, a->dirfd, a->path, a->flags, a->mask, a->stx));
 }
 
 int
-krun_fsync(msg_t *msg)
+mp_krun_fsync(msg_t *msg)
 {
 	ARGS(sys_fsync);
 	return kret(msg, fsync(a->fd));
 }
 
 int
-krun_fdatasync(msg_t *msg)
+mp_krun_fdatasync(msg_t *msg)
 {
 	ARGS(sys_fsync);
 	return kret(msg, fdatasync(a->fd));
 }
 
 int
-krun_ftruncate(msg_t *msg)
+mp_krun_ftruncate(msg_t *msg)
 {
 	ARGS(sys_ftruncate);
 	return kret(msg, ftruncate(a->fd, a->length));
@@ -342,7 +342,7 @@ krun_ftruncate(msg_t *msg)
 #define DIRENT64_MAX	((offsetof(struct dirent64, d_name) + 256 + 7) & ~(size_t)7)
 
 /*
- * krun_getdents64
+ * mp_krun_getdents64
  *	getdents64(), then again into what room is left while another entry
  *	could fit: a directory that fits in the buffer is read to its end in
  *	one message, and eof says so, sparing the sender the message that
@@ -350,7 +350,7 @@ krun_ftruncate(msg_t *msg)
  *	for the next message to meet.
  */
 int
-krun_getdents64(msg_t *msg)
+mp_krun_getdents64(msg_t *msg)
 {
 	ARGS(sys_getdents64);
 	long n = syscall(SYS_getdents64, a->fd, a->buf, a->count), more;
@@ -368,21 +368,21 @@ krun_getdents64(msg_t *msg)
 }
 
 int
-krun_mkdirat(msg_t *msg)
+mp_krun_mkdirat(msg_t *msg)
 {
 	ARGS(sys_mkdirat);
 	return kret(msg, mkdirat(a->dirfd, a->path, a->mode));
 }
 
 int
-krun_unlinkat(msg_t *msg)
+mp_krun_unlinkat(msg_t *msg)
 {
 	ARGS(sys_unlinkat);
 	return kret(msg, unlinkat(a->dirfd, a->path, a->flags));
 }
 
 int
-krun_renameat(msg_t *msg)
+mp_krun_renameat(msg_t *msg)
 {
 	ARGS(sys_renameat);
 	return kret(msg, renameat(a->olddirfd, a->oldpath, a->newdirfd, a->newpath));

@@ -12,7 +12,7 @@
 #include "kport-internal.h"
 
 int
-krun_syscall(msg_t *msg)
+mp_krun_syscall(msg_t *msg)
 {
 	struct sys_syscall *a = (struct sys_syscall *)msg;
 

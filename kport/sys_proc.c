@@ -4,7 +4,7 @@
  * nanosleep (whose asynchronous form is a timer of the event loop).
  *
  * The waiting ones have their own form for the worker pool (kc_intr),
- * which keeps a deadline across interrupts: they wait in kwait(), which
+ * which keeps a deadline across interrupts: they wait in mp_kwait(), which
  * gives up once the message is aborted.  Workers keep the interrupt
  * signal unblocked: one that lands before ppoll() starts is spent, and
  * the abort's next one (pool.c repeats it until the worker has left the
@@ -44,13 +44,13 @@ kremaining(const struct timespec *deadline, struct timespec *rem)
 }
 
 /*
- * kwait
+ * mp_kwait
  *	ppoll() until something is ready or the deadline (NULL: none)
  *	passes, with the interrupt signal unblocked.  Returns ppoll's
  *	count, -1 with errno, or -2 when msg was aborted.
  */
 int
-kwait(msg_t *msg, struct pollfd *fds, unsigned long nfds, const struct timespec *deadline)
+mp_kwait(msg_t *msg, struct pollfd *fds, unsigned long nfds, const struct timespec *deadline)
 {
 	struct timespec rem;
 	int r;
@@ -65,27 +65,27 @@ kwait(msg_t *msg, struct pollfd *fds, unsigned long nfds, const struct timespec 
 }
 
 int MP_HOT
-krun_getpid(msg_t *msg)
+mp_krun_getpid(msg_t *msg)
 {
 	return kret_sys(msg, ksys(SYS_getpid, 0, 0, 0));
 }
 
 int
-krun_kill(msg_t *msg)
+mp_krun_kill(msg_t *msg)
 {
 	ARGS(sys_kill);
 	return kret_sys(msg, ksys(SYS_kill, a->pid, a->sig, 0));
 }
 
 int
-krun_waitpid(msg_t *msg)
+mp_krun_waitpid(msg_t *msg)
 {
 	ARGS(sys_waitpid);
 	return kret(msg, wait4(a->pid, a->status, a->options, NULL));
 }
 
 int
-ktry_waitpid(msg_t *msg)
+mp_ktry_waitpid(msg_t *msg)
 {
 	ARGS(sys_waitpid);
 	pid_t r = wait4(a->pid, a->status, a->options | WNOHANG, NULL);
@@ -96,27 +96,27 @@ ktry_waitpid(msg_t *msg)
 }
 
 /*
- * kintr_waitpid
+ * mp_kintr_waitpid
  *	For one child's exit, wait on its pidfd; other waits (any child,
  *	stops) cannot be cut short and block in wait4().
  */
 int
-kintr_waitpid(msg_t *msg)
+mp_kintr_waitpid(msg_t *msg)
 {
 	ARGS(sys_waitpid);
 	struct pollfd pfd = { .events = POLLIN };
 	int r;
 
 	if (a->pid <= 0 || (a->options & (WUNTRACED | WCONTINUED)))
-		return krun_waitpid(msg);
+		return mp_krun_waitpid(msg);
 	pfd.fd = (int)syscall(SYS_pidfd_open, a->pid, 0);
 	if (pfd.fd < 0)
-		return krun_waitpid(msg);
+		return mp_krun_waitpid(msg);
 	for (;;) {
-		r = ktry_waitpid(msg);
+		r = mp_ktry_waitpid(msg);
 		if (r != EAGAIN)
 			break;
-		if ((r = kwait(msg, &pfd, 1, NULL)) < 0) {
+		if ((r = mp_kwait(msg, &pfd, 1, NULL)) < 0) {
 			r = r == -2 ? kcancel(msg) : kret(msg, r);
 			break;
 		}
@@ -126,14 +126,14 @@ kintr_waitpid(msg_t *msg)
 }
 
 int
-krun_poll(msg_t *msg)
+mp_krun_poll(msg_t *msg)
 {
 	ARGS(sys_poll);
 	return kret(msg, poll(a->fds, a->nfds, a->timeout));
 }
 
 int
-ktry_poll(msg_t *msg)
+mp_ktry_poll(msg_t *msg)
 {
 	ARGS(sys_poll);
 	int r = poll(a->fds, a->nfds, 0);
@@ -144,7 +144,7 @@ ktry_poll(msg_t *msg)
 }
 
 int
-kintr_poll(msg_t *msg)
+mp_kintr_poll(msg_t *msg)
 {
 	ARGS(sys_poll);
 	struct timespec dl, rel;
@@ -155,32 +155,32 @@ kintr_poll(msg_t *msg)
 		rel.tv_nsec = (a->timeout % 1000) * 1000000L;
 		mp_deadline(&rel, &dl);
 	}
-	r = kwait(msg, a->fds, a->nfds, a->timeout >= 0 ? &dl : NULL);
+	r = mp_kwait(msg, a->fds, a->nfds, a->timeout >= 0 ? &dl : NULL);
 	return r == -2 ? kcancel(msg) : kret(msg, r);
 }
 
 int
-krun_nanosleep(msg_t *msg)
+mp_krun_nanosleep(msg_t *msg)
 {
 	ARGS(sys_nanosleep);
 	return kret(msg, nanosleep(a->req, a->rem));
 }
 
 /*
- * ksleep_nanosleep
+ * mp_ksleep_nanosleep
  *	An asynchronous nanosleep waits as a timer of the event loop
  *	(evloop.c), not in a worker: how long (the request, read without
  *	trusting it: EFAULT, or EINVAL as nanosleep(2) says), or, cut short,
  *	what was left, into rem as an interrupted nanosleep(2) does.
  */
 int
-ksleep_nanosleep(msg_t *msg, struct timespec *t, bool left)
+mp_ksleep_nanosleep(msg_t *msg, struct timespec *t, bool left)
 {
 	ARGS(sys_nanosleep);
 
 	if (left)
-		return a->rem != NULL ? ucopyout(a->rem, t, sizeof(*t)) : 0;
-	if (ucopyin(t, a->req, sizeof(*t)) != 0) {
+		return a->rem != NULL ? mp_ucopyout(a->rem, t, sizeof(*t)) : 0;
+	if (mp_ucopyin(t, a->req, sizeof(*t)) != 0) {
 		msg->ms_result = -1;
 		return EFAULT;
 	}

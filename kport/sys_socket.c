@@ -21,35 +21,35 @@
 #define ARGS(type) struct type *a = (struct type *)msg
 
 int
-krun_socket(msg_t *msg)
+mp_krun_socket(msg_t *msg)
 {
 	ARGS(sys_socket);
 	return kret(msg, socket(a->domain, a->type, a->protocol));
 }
 
 int
-krun_bind(msg_t *msg)
+mp_krun_bind(msg_t *msg)
 {
 	ARGS(sys_bind);
 	return kret(msg, bind(a->fd, a->addr, a->addrlen));
 }
 
 int
-krun_listen(msg_t *msg)
+mp_krun_listen(msg_t *msg)
 {
 	ARGS(sys_listen);
 	return kret(msg, listen(a->fd, a->backlog));
 }
 
 int
-krun_accept4(msg_t *msg)
+mp_krun_accept4(msg_t *msg)
 {
 	ARGS(sys_accept4);
 	return kret(msg, accept4(a->fd, a->addr, a->addrlen, a->flags));
 }
 
 int
-ktry_accept4(msg_t *msg)
+mp_ktry_accept4(msg_t *msg)
 {
 	ARGS(sys_accept4);
 	struct pollfd pfd = { .fd = a->fd, .events = POLLIN };
@@ -60,14 +60,14 @@ ktry_accept4(msg_t *msg)
 }
 
 int
-kfd_accept4(msg_t *msg, short *events)
+mp_kfd_accept4(msg_t *msg, short *events)
 {
 	*events = KEV_READ;
 	return ((struct sys_accept4 *)msg)->fd;
 }
 
 int
-krun_connect(msg_t *msg)
+mp_krun_connect(msg_t *msg)
 {
 	ARGS(sys_connect);
 	return kret(msg, connect(a->fd, a->addr, a->addrlen));
@@ -99,14 +99,14 @@ kconn_result(msg_t *msg, int fd)
 }
 
 /*
- * ktry_connect
+ * mp_ktry_connect
  *	A non-blocking socket: start the connection (EINPROGRESS: EAGAIN,
  *	and the event loop waits for writability), or, started, see how it
  *	went.  A blocking socket would block in connect(): EAGAIN at once,
- *	nothing started, and kfd_connect() sends it to the pool.
+ *	nothing started, and mp_kfd_connect() sends it to the pool.
  */
 int
-ktry_connect(msg_t *msg)
+mp_ktry_connect(msg_t *msg)
 {
 	ARGS(sys_connect);
 	int fl;
@@ -127,20 +127,20 @@ ktry_connect(msg_t *msg)
 
 /* The loop waits only for a connection under way; otherwise the pool. */
 int
-kfd_connect(msg_t *msg, short *events)
+mp_kfd_connect(msg_t *msg, short *events)
 {
 	*events = KEV_WRITE;
 	return msg->ms_result == KCONN_STARTED ? ((struct sys_connect *)msg)->fd : -1;
 }
 
 /*
- * kintr_connect
+ * mp_kintr_connect
  *	The pool's connect: an interrupted blocking connect() goes on in
  *	the kernel, so it is not made again: the worker waits for the
  *	socket to be writable (interruptibly) and reads SO_ERROR.
  */
 int
-kintr_connect(msg_t *msg)
+mp_kintr_connect(msg_t *msg)
 {
 	ARGS(sys_connect);
 	struct pollfd pfd = { .fd = a->fd, .events = POLLOUT };
@@ -154,7 +154,7 @@ kintr_connect(msg_t *msg)
 		msg->ms_result = KCONN_STARTED;
 	}
 	for (;;) {
-		if ((r = kwait(msg, &pfd, 1, NULL)) < 0)
+		if ((r = mp_kwait(msg, &pfd, 1, NULL)) < 0)
 			return r == -2 ? kcancel(msg) : kret(msg, r);
 		if ((r = kconn_result(msg, a->fd)) != EAGAIN)
 			return r;
@@ -162,14 +162,14 @@ kintr_connect(msg_t *msg)
 }
 
 int
-krun_sendto(msg_t *msg)
+mp_krun_sendto(msg_t *msg)
 {
 	ARGS(sys_sendto);
 	return kret(msg, sendto(a->fd, a->buf, a->len, a->flags, a->addr, a->addrlen));
 }
 
 int
-ktry_sendto(msg_t *msg)
+mp_ktry_sendto(msg_t *msg)
 {
 	ARGS(sys_sendto);
 	return kret_try(msg, sendto(a->fd, a->buf, a->len, a->flags | MSG_DONTWAIT,
@@ -189,7 +189,7 @@ ksqe_sr(struct io_uring_sqe *sqe, uint8_t op, int fd, const void *addr, size_t l
 }
 
 int
-ksqe_sendto(msg_t *msg, struct io_uring_sqe *sqe)
+mp_ksqe_sendto(msg_t *msg, struct io_uring_sqe *sqe)
 {
 	ARGS(sys_sendto);
 	if (a->addr != NULL || !(a->flags & MSG_NOSIGNAL))
@@ -198,21 +198,21 @@ ksqe_sendto(msg_t *msg, struct io_uring_sqe *sqe)
 }
 
 int
-kfd_sendto(msg_t *msg, short *events)
+mp_kfd_sendto(msg_t *msg, short *events)
 {
 	*events = KEV_WRITE;
 	return ((struct sys_sendto *)msg)->fd;
 }
 
 int
-krun_recvfrom(msg_t *msg)
+mp_krun_recvfrom(msg_t *msg)
 {
 	ARGS(sys_recvfrom);
 	return kret(msg, recvfrom(a->fd, a->buf, a->len, a->flags, a->addr, a->addrlen));
 }
 
 int
-ktry_recvfrom(msg_t *msg)
+mp_ktry_recvfrom(msg_t *msg)
 {
 	ARGS(sys_recvfrom);
 	return kret_try(msg, recvfrom(a->fd, a->buf, a->len, a->flags | MSG_DONTWAIT,
@@ -220,7 +220,7 @@ ktry_recvfrom(msg_t *msg)
 }
 
 int
-ksqe_recvfrom(msg_t *msg, struct io_uring_sqe *sqe)
+mp_ksqe_recvfrom(msg_t *msg, struct io_uring_sqe *sqe)
 {
 	ARGS(sys_recvfrom);
 	if (a->addr != NULL || a->addrlen != NULL)
@@ -229,28 +229,28 @@ ksqe_recvfrom(msg_t *msg, struct io_uring_sqe *sqe)
 }
 
 int
-kfd_recvfrom(msg_t *msg, short *events)
+mp_kfd_recvfrom(msg_t *msg, short *events)
 {
 	*events = KEV_READ;
 	return ((struct sys_recvfrom *)msg)->fd;
 }
 
 int
-krun_sendmsg(msg_t *msg)
+mp_krun_sendmsg(msg_t *msg)
 {
 	ARGS(sys_sendmsg);
 	return kret(msg, sendmsg(a->fd, a->mh, a->flags));
 }
 
 int
-ktry_sendmsg(msg_t *msg)
+mp_ktry_sendmsg(msg_t *msg)
 {
 	ARGS(sys_sendmsg);
 	return kret_try(msg, sendmsg(a->fd, a->mh, a->flags | MSG_DONTWAIT));
 }
 
 int
-ksqe_sendmsg(msg_t *msg, struct io_uring_sqe *sqe)
+mp_ksqe_sendmsg(msg_t *msg, struct io_uring_sqe *sqe)
 {
 	ARGS(sys_sendmsg);
 	if (!(a->flags & MSG_NOSIGNAL))
@@ -259,42 +259,42 @@ ksqe_sendmsg(msg_t *msg, struct io_uring_sqe *sqe)
 }
 
 int
-kfd_sendmsg(msg_t *msg, short *events)
+mp_kfd_sendmsg(msg_t *msg, short *events)
 {
 	*events = KEV_WRITE;
 	return ((struct sys_sendmsg *)msg)->fd;
 }
 
 int
-krun_recvmsg(msg_t *msg)
+mp_krun_recvmsg(msg_t *msg)
 {
 	ARGS(sys_recvmsg);
 	return kret(msg, recvmsg(a->fd, a->mh, a->flags));
 }
 
 int
-ktry_recvmsg(msg_t *msg)
+mp_ktry_recvmsg(msg_t *msg)
 {
 	ARGS(sys_recvmsg);
 	return kret_try(msg, recvmsg(a->fd, a->mh, a->flags | MSG_DONTWAIT));
 }
 
 int
-ksqe_recvmsg(msg_t *msg, struct io_uring_sqe *sqe)
+mp_ksqe_recvmsg(msg_t *msg, struct io_uring_sqe *sqe)
 {
 	ARGS(sys_recvmsg);
 	return ksqe_sr(sqe, IORING_OP_RECVMSG, a->fd, a->mh, 1, a->flags);
 }
 
 int
-kfd_recvmsg(msg_t *msg, short *events)
+mp_kfd_recvmsg(msg_t *msg, short *events)
 {
 	*events = KEV_READ;
 	return ((struct sys_recvmsg *)msg)->fd;
 }
 
 int
-krun_shutdown(msg_t *msg)
+mp_krun_shutdown(msg_t *msg)
 {
 	ARGS(sys_shutdown);
 	return kret(msg, shutdown(a->fd, a->how));

@@ -5,7 +5,7 @@
  * Its sendport is the whole synchronous path (sys_sendport): check the
  * command and size against the table, claim, run the handler in the
  * sender's thread, store the outcome, all in sendsys's tail call.  What
- * it does not take goes through msg_send() to its putport, which sorts
+ * it does not take goes through mp_msg_send() to its putport, which sorts
  * out errors; asynchronous messages are tried without blocking first and
  * only then handed to the event loop or the pool (pool.c, evloop.c).
  *
@@ -36,7 +36,7 @@ struct sysport {
 	uint32_t	sp_state;	/* SP_* */
 };
 
-struct kstate kstate = {
+struct mp_kstate mp_kstate = {
 	.ks_lock = PTHREAD_MUTEX_INITIALIZER,
 	.ks_work = PTHREAD_COND_INITIALIZER,
 	.ks_room = PTHREAD_COND_INITIALIZER,
@@ -68,13 +68,13 @@ kpollable(int fd, bool *chardev)
 }
 
 /*
- * kpass
+ * mp_kpass
  *	An asynchronous message whose try says it would block: give it a
  *	slot in the event loop (a pollable descriptor) or the pool.  EASYNC,
- *	or why not (see kreq_submit(); held: see plug.c).
+ *	or why not (see mp_kreq_submit(); held: see plug.c).
  */
 int
-kpass(msg_t *msg, const struct kcmd *kc, bool held)
+mp_kpass(msg_t *msg, const struct kcmd *kc, bool held)
 {
 	bool chardev = false;
 	short events = 0;
@@ -92,26 +92,26 @@ kpass(msg_t *msg, const struct kcmd *kc, bool held)
 			return ksettle(msg, error);	/* never held: no ring form */
 		fd = KFD_TIMER;
 	}
-	return kreq_submit(msg, kc, fd, events, chardev, held);
+	return mp_kreq_submit(msg, kc, fd, events, chardev, held);
 }
 
 /*
- * kbehind
+ * mp_kbehind
  *	Must msg wait behind messages already waiting on its descriptor,
  *	rather than be tried first?  First in, first out per descriptor: a
  *	try now could take the bytes, the room or the connection that is
  *	the head's.  One load when nothing waits in the loop.
  */
 bool
-kbehind(msg_t *msg, const struct kcmd *kc)
+mp_kbehind(msg_t *msg, const struct kcmd *kc)
 {
 	short events;
 	int fd;
 
-	if (!(kc->kc_flags & KC_POLLABLE) || mp_load_32(&kstate.ks_nfds) == 0)
+	if (!(kc->kc_flags & KC_POLLABLE) || mp_load_32(&mp_kstate.ks_nfds) == 0)
 		return false;
 	fd = kc->kc_fd(msg, &events);
-	return evloop_busy(fd, events);
+	return mp_evloop_busy(fd, events);
 }
 
 /*
@@ -130,18 +130,18 @@ sys_putasync(msg_t *msg, const struct kcmd *kc)
 	int error;
 
 	if (mp_load_32(&msg->ms_flags) & MSGF_PERSISTENT)
-		return msg_refuse(msg, EINVAL);
+		return mp_msg_refuse(msg, EINVAL);
 	if (!(kc->kc_flags & KC_BLOCKS))
 		return ksettle(msg, kc->kc_run(msg));
-	if (kc->kc_sqe != NULL && kplug_depth != 0)
-		return kplug_hold(msg, kc);
-	if (kbehind(msg, kc))
-		return kpass(msg, kc, false);
+	if (kc->kc_sqe != NULL && mp_kplug_depth != 0)
+		return mp_kplug_hold(msg, kc);
+	if (mp_kbehind(msg, kc))
+		return mp_kpass(msg, kc, false);
 	if (kc->kc_try != NULL && (error = kc->kc_try(msg)) != EAGAIN)
 		return ksettle(msg, error);
-	if ((kc->kc_flags & KC_GUESS) && kguess_inline(msg->ms_cmd))
-		return ksettle(msg, kguess_run(msg, kc));
-	return kpass(msg, kc, false);
+	if ((kc->kc_flags & KC_GUESS) && mp_kguess_inline(msg->ms_cmd))
+		return ksettle(msg, mp_kguess_run(msg, kc));
+	return mp_kpass(msg, kc, false);
 }
 
 /*
@@ -155,9 +155,9 @@ sys_putpersist(msg_t *msg, const struct kcmd *kc)
 	int r;
 
 	if ((mp_load_32(&msg->ms_flags) & (MSGF_ASYNC | MSGF_PERSISTENT)) != (MSGF_ASYNC | MSGF_PERSISTENT))
-		return msg_refuse(msg, EINVAL);
+		return mp_msg_refuse(msg, EINVAL);
 	r = kc->kc_run(msg);
-	return r == EASYNC ? r : msg_refuse(msg, r);
+	return r == EASYNC ? r : mp_msg_refuse(msg, r);
 }
 
 /*
@@ -172,12 +172,12 @@ sys_putport(msgport_t *port, msg_t *msg)
 
 	state = mp_load_acq_32(&((struct sysport *)port)->sp_state);
 	if (__builtin_expect(state != SP_RUNNING, 0))
-		return msg_refuse(msg, state == SP_DEAD ? EOWNERDEAD : EPIPE);
+		return mp_msg_refuse(msg, state == SP_DEAD ? EOWNERDEAD : EPIPE);
 	if (cmd - 1 >= KCMD_MAX - 1)
-		return msg_refuse(msg, ENOSYS);
-	kc = &systab[cmd];
+		return mp_msg_refuse(msg, ENOSYS);
+	kc = &mp_systab[cmd];
 	if (msg->ms_size != kc->kc_size)
-		return msg_refuse(msg, EINVAL);
+		return mp_msg_refuse(msg, EINVAL);
 	if (__builtin_expect(kc->kc_flags & KC_PERSIST, 0))
 		return sys_putpersist(msg, kc);
 	if (mp_load_32(&msg->ms_flags) & (MSGF_ASYNC | MSGF_PERSISTENT))
@@ -193,11 +193,11 @@ sys_putport(msgport_t *port, msg_t *msg)
  *	frame: one compare-and-swap to claim it (it is what refuses a
  *	concurrent send of the same message, EBUSY), the handler, and one
  *	release store of the flags to settle it.  Anything else, errors
- *	included, goes the generic way (msg_send() and sys_putport()), which
+ *	included, goes the generic way (mp_msg_send() and sys_putport()), which
  *	sorts it out with the right error.
  *	NOTE: only the header fields the inline path needs are reset: the
  *	queue links and ms_onport are only for messages that leave this
- *	thread, and msg_send() resets them before any such send.  ms_target
+ *	thread, and mp_msg_send() resets them before any such send.  ms_target
  *	is set and ms_kstate cleared for good measure, but a racing
  *	abortsys() reads neither: MSGF_SYNC without MSGF_ABORTABLE tells it
  *	there is nothing to take back (the claim publishes it; the header
@@ -211,16 +211,16 @@ sys_sendport(msgport_t *port, msg_t *msg, size_t msgsize)
 	int error;
 
 	if (__builtin_expect(cmd - 1 >= KCMD_MAX - 1, 0))
-		return msg_send(port, msg, msgsize);
-	kc = &systab[cmd];
+		return mp_msg_send(port, msg, msgsize);
+	kc = &mp_systab[cmd];
 	f = mp_load_32(&msg->ms_flags);
 	if (__builtin_expect(msgsize != kc->kc_size || (kc->kc_flags & KC_PERSIST) ||
 	    (f & (MSGF_INFLIGHT | MSGF_REQUESTS)) ||
 	    mp_load_acq_32(&((struct sysport *)port)->sp_state) != SP_RUNNING, 0))
-		return msg_send(port, msg, msgsize);
+		return mp_msg_send(port, msg, msgsize);
 	if (__builtin_expect(!mp_cas_32(&msg->ms_flags, &f,
 	    (f & MSGF_USERMASK) | MSGF_INFLIGHT | MSGF_SYNC), 0))
-		return msg_send(port, msg, msgsize);
+		return mp_msg_send(port, msg, msgsize);
 
 	msg->ms_size = (uint32_t)msgsize;
 	msg->ms_result = 0;
@@ -236,8 +236,8 @@ sys_dropmsg(msgport_t *port, msg_t *msg)
 {
 	(void)port;
 	if (mp_load_32(&msg->ms_flags) & MSGF_PERSISTENT)
-		return persist_drop(msg);
-	return kreq_drop(msg);
+		return mp_persist_drop(msg);
+	return mp_kreq_drop(msg);
 }
 
 /* The system port is for ever: sysport_stop() is how it ends. */
@@ -254,25 +254,25 @@ sys_rmport(msgport_t *port)
 	.mp_name = "system",			\
 	.mp_sendport = (sendport),		\
 	.mp_putport = sys_putport,		\
-	.mp_getport = port_noget,		\
-	.mp_waitport = port_nowait,		\
-	.mp_replyport = port_noreply,		\
+	.mp_getport = mp_port_noget,		\
+	.mp_waitport = mp_port_nowait,		\
+	.mp_replyport = mp_port_noreply,		\
 	.mp_dropmsg = sys_dropmsg,		\
-	.mp_portfd = port_nofd,			\
-	.mp_closeport = port_noclose,		\
+	.mp_portfd = mp_port_nofd,			\
+	.mp_closeport = mp_port_noclose,		\
 	.mp_rmport = sys_rmport,		\
 }
 static const struct msgport_ops sys_ops = SYS_OPS(sys_sendport);
-static const struct msgport_ops sys_ops_traced = SYS_OPS(msg_send);
+static const struct msgport_ops sys_ops_traced = SYS_OPS(mp_msg_send);
 
 /*
  * kretire
  *	Put the slot array aside for good: stale ms_kstate pointers may
- *	still point into it (kreq_drop() finds nothing there), so it is
+ *	still point into it (mp_kreq_drop() finds nothing there), so it is
  *	kept, chained to stay reachable.
  */
 static void
-kretire(struct kstate *ks)
+kretire(struct mp_kstate *ks)
 {
 	if (ks->ks_slots != NULL) {
 		ks->ks_slots[0].kr_next = ks->ks_retired;
@@ -297,7 +297,7 @@ kretire(struct kstate *ks)
 static void
 sysport_atfork_child(void)
 {
-	struct kstate *ks = &kstate;
+	struct mp_kstate *ks = &mp_kstate;
 
 	kretire(ks);
 	pthread_mutex_init(&sysp_ctl, NULL);
@@ -343,7 +343,7 @@ sysport_create(void)
 			return r;
 		sysp_atfork = true;
 	}
-	s = (struct sysport *)port_alloc(sizeof(struct sysport),
+	s = (struct sysport *)mp_port_alloc(sizeof(struct sysport),
 	    mp_tracing() ? &sys_ops_traced : &sys_ops);
 	if (s == NULL)
 		return errno;
@@ -382,7 +382,7 @@ static int
 kstart(const struct sysport_attr *attr)
 {
 	static const struct sysport_attr none;
-	struct kstate *ks = &kstate;
+	struct mp_kstate *ks = &mp_kstate;
 	struct sigaction sa;
 	struct kreq *slots = NULL;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -427,17 +427,17 @@ kstart(const struct sysport_attr *attr)
 	ks->ks_stopping = true;		/* until the loop is there */
 	kunlock(&ks->ks_lock);
 
-	kguess_init();
+	mp_kguess_init();
 	/* A sender delayed since before the last stop may take the lock any
 	   moment: it must find the loop ready or ks_stopping set. */
-	if ((r = kev_start(ks)) != 0)
+	if ((r = mp_kev_start(ks)) != 0)
 		return r;
 	klock(&ks->ks_lock);
 	ks->ks_stopping = false;
 	kunlock(&ks->ks_lock);
-	if ((r = pool_start(ks)) != 0) {
-		kreq_cancelall(ks);
-		evloop_stop(ks);
+	if ((r = mp_pool_start(ks)) != 0) {
+		mp_kreq_cancelall(ks);
+		mp_evloop_stop(ks);
 		return r;
 	}
 	return 0;
@@ -477,7 +477,7 @@ sysport_start(const struct sysport_attr *attr)
 	klock(&sysp_ctl);
 	if ((r = sysport_create()) == 0 && mp_load_32(&sysp->sp_state) == SP_RUNNING)
 		r = EBUSY;
-	else if (r == 0 && (r = systab_check()) == 0 && (r = kev_init()) == 0 &&
+	else if (r == 0 && (r = mp_systab_check()) == 0 && (r = mp_kev_init()) == 0 &&
 	    (r = kstart(attr)) == 0)
 		mp_store_rel_32(&sysp->sp_state, SP_RUNNING);
 	kunlock(&sysp_ctl);
@@ -497,7 +497,7 @@ sysport_start(const struct sysport_attr *attr)
 int
 sysport_stop(void)
 {
-	struct kstate *ks = &kstate;
+	struct mp_kstate *ks = &mp_kstate;
 
 	klock(&sysp_ctl);
 	if (sysp == NULL || mp_load_32(&sysp->sp_state) != SP_RUNNING) {
@@ -506,18 +506,18 @@ sysport_stop(void)
 	}
 	mp_store_rel_32(&sysp->sp_state, SP_STOPPED);
 	mp_faa_32(&ks->ks_gen, 1);	/* the messages plugged threads hold are canceled */
-	ksignal_stop();
-	ktimer_stop();
-	kreq_cancelall(ks);
-	pool_stop(ks);
-	evloop_stop(ks);
+	mp_ksignal_stop();
+	mp_ktimer_stop();
+	mp_kreq_cancelall(ks);
+	mp_pool_stop(ks);
+	mp_evloop_stop(ks);
 	kunlock(&sysp_ctl);
 	return 0;
 }
 
 /* Does the system port take messages now? */
 bool
-sysport_running(void)
+mp_sysport_running(void)
 {
 	struct sysport *s = mp_load_acq_ptr((void *const *)&sysp);
 

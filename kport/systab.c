@@ -5,7 +5,7 @@
  * descriptor, and its handlers (see struct kcmd).  This table is the one
  * place that says how a call is executed; sysport.c only reads it.
  *
- * Designated initializers keep entry and command together; systab_check()
+ * Designated initializers keep entry and command together; mp_systab_check()
  * runs at every start and refuses a table with a hole or an incoherent
  * entry.
  */
@@ -18,50 +18,50 @@
 
 /* A call that never blocks: always inline. */
 #define INLINE(cmd, name, type) \
-	[cmd] = { #name, sizeof(struct type), 0, krun_##name, NULL, NULL, NULL, NULL, NULL }
+	[cmd] = { #name, sizeof(struct type), 0, mp_krun_##name, NULL, NULL, NULL, NULL, NULL }
 /* A call that can only block: asynchronous ones go to the pool.  more:
    KC_NOINTR if the kernel does not cut it short once it runs. */
 #define BLOCKS(cmd, name, type, more) \
-	[cmd] = { #name, sizeof(struct type), KC_BLOCKS | (more), krun_##name, NULL, NULL, NULL, NULL, NULL }
+	[cmd] = { #name, sizeof(struct type), KC_BLOCKS | (more), mp_krun_##name, NULL, NULL, NULL, NULL, NULL }
 /* A call that can only block, but seldom does: while it has not been
    blocking, asynchronous ones run inline (guess.c); else in the pool.
    All of them are file system work: KC_NOINTR. */
 #define GUESSES(cmd, name, type) \
-	[cmd] = { #name, sizeof(struct type), KC_BLOCKS | KC_GUESS | KC_NOINTR, krun_##name, \
+	[cmd] = { #name, sizeof(struct type), KC_BLOCKS | KC_GUESS | KC_NOINTR, mp_krun_##name, \
 		  NULL, NULL, NULL, NULL, NULL }
 /* A call with a non-blocking try; if that would block, the pool runs it. */
 #define TRIES(cmd, name, type) \
-	[cmd] = { #name, sizeof(struct type), KC_BLOCKS, krun_##name, ktry_##name, NULL, NULL, NULL, NULL }
+	[cmd] = { #name, sizeof(struct type), KC_BLOCKS, mp_krun_##name, mp_ktry_##name, NULL, NULL, NULL, NULL }
 /* As TRIES, and a worker can be interrupted while it waits. */
 #define INTR(cmd, name, type, try) \
-	[cmd] = { #name, sizeof(struct type), KC_BLOCKS, krun_##name, try, kintr_##name, NULL, NULL, NULL }
+	[cmd] = { #name, sizeof(struct type), KC_BLOCKS, mp_krun_##name, try, mp_kintr_##name, NULL, NULL, NULL }
 /* Would-block waits in the event loop when the descriptor is pollable. */
 #define POLLS(cmd, name, type, more) \
 	[cmd] = { #name, sizeof(struct type), KC_BLOCKS | KC_POLLABLE | (more), \
-		  krun_##name, ktry_##name, NULL, kfd_##name, NULL, NULL }
+		  mp_krun_##name, mp_ktry_##name, NULL, mp_kfd_##name, NULL, NULL }
 /* As POLLS, with the pool's own form (kc_intr). */
 #define POLLS_INTR(cmd, name, type, more) \
 	[cmd] = { #name, sizeof(struct type), KC_BLOCKS | KC_POLLABLE | (more), \
-		  krun_##name, ktry_##name, kintr_##name, kfd_##name, NULL, NULL }
+		  mp_krun_##name, mp_ktry_##name, mp_kintr_##name, mp_kfd_##name, NULL, NULL }
 /* As TRIES and POLLS, and a plugged thread's ring can try it (plug.c). */
 #define RING_TRIES(cmd, name, type, more) \
-	[cmd] = { #name, sizeof(struct type), KC_BLOCKS | (more), krun_##name, ktry_##name, NULL, \
-		  NULL, ksqe_##name, NULL }
+	[cmd] = { #name, sizeof(struct type), KC_BLOCKS | (more), mp_krun_##name, mp_ktry_##name, NULL, \
+		  NULL, mp_ksqe_##name, NULL }
 #define RING_POLLS(cmd, name, type, more) \
 	[cmd] = { #name, sizeof(struct type), KC_BLOCKS | KC_POLLABLE | (more), \
-		  krun_##name, ktry_##name, NULL, kfd_##name, ksqe_##name, NULL }
+		  mp_krun_##name, mp_ktry_##name, NULL, mp_kfd_##name, mp_ksqe_##name, NULL }
 
 /* A call that only waits for time: asynchronous ones wait as a timer of
    the event loop, holding no worker (kc_sleep). */
 #define SLEEPS(cmd, name, type) \
-	[cmd] = { #name, sizeof(struct type), KC_BLOCKS, krun_##name, NULL, NULL, NULL, NULL, \
-		  ksleep_##name }
+	[cmd] = { #name, sizeof(struct type), KC_BLOCKS, mp_krun_##name, NULL, NULL, NULL, NULL, \
+		  mp_ksleep_##name }
 
 /* A persistent message: kc_run arms it (signal.c, timer.c). */
 #define PERSIST(cmd, name, type) \
-	[cmd] = { #name, sizeof(struct type), KC_PERSIST, krun_##name, NULL, NULL, NULL, NULL, NULL }
+	[cmd] = { #name, sizeof(struct type), KC_PERSIST, mp_krun_##name, NULL, NULL, NULL, NULL, NULL }
 
-const struct kcmd systab[KCMD_MAX] = {
+const struct kcmd mp_systab[KCMD_MAX] = {
 	/* files */
 	TRIES(KCMD_OPENAT, openat, sys_openat),
 	INLINE(KCMD_CLOSE, close, sys_close),
@@ -98,11 +98,11 @@ const struct kcmd systab[KCMD_MAX] = {
 	INLINE(KCMD_SHUTDOWN, shutdown, sys_shutdown),
 
 	/* waiting, processes */
-	INTR(KCMD_POLL, poll, sys_poll, ktry_poll),
+	INTR(KCMD_POLL, poll, sys_poll, mp_ktry_poll),
 	SLEEPS(KCMD_NANOSLEEP, nanosleep, sys_nanosleep),
 	INLINE(KCMD_GETPID, getpid, sys_getpid),
 	INLINE(KCMD_KILL, kill, sys_kill),
-	INTR(KCMD_WAITPID, waitpid, sys_waitpid, ktry_waitpid),
+	INTR(KCMD_WAITPID, waitpid, sys_waitpid, mp_ktry_waitpid),
 
 	/* anything else */
 	BLOCKS(KCMD_SYSCALL, syscall, sys_syscall, 0),
@@ -116,18 +116,18 @@ const struct kcmd systab[KCMD_MAX] = {
 };
 
 /*
- * systab_check
+ * mp_systab_check
  *	Every command has an entry; an entry's flags agree with its handlers.
  *	Returns 0, or ENOTRECOVERABLE naming the bad entry on stderr.
  */
 int
-systab_check(void)
+mp_systab_check(void)
 {
 	const struct kcmd *kc;
 	uint32_t cmd;
 
 	for (cmd = 1; cmd < KCMD_MAX; cmd++) {
-		kc = &systab[cmd];
+		kc = &mp_systab[cmd];
 		if (kc->kc_name == NULL || kc->kc_run == NULL || kc->kc_size < sizeof(msg_t) ||
 		    ((kc->kc_flags & KC_POLLABLE) && (kc->kc_try == NULL || kc->kc_fd == NULL)) ||
 		    (kc->kc_sqe != NULL && kc->kc_try == NULL) ||

@@ -102,13 +102,13 @@ ktimer_try(struct ktimer *t)
 	msg_t *msg = &t->kt_msg->hdr;
 	bool clockset = t->kt_clockset;
 
-	if (persist_held(msg, &t->kt_ps))
+	if (mp_persist_held(msg, &t->kt_ps))
 		return;
 	if ((mp_load_acq_32(&msg->ms_flags) & MSGF_ABORTED) || clockset) {
 		ktimer_fill(t);
 		msg->ms_result = clockset;
 		ktimer_free(t);
-		persist_final(msg, ECANCELED);
+		mp_persist_final(msg, ECANCELED);
 		return;
 	}
 	if (t->kt_pending == 0)
@@ -116,9 +116,9 @@ ktimer_try(struct ktimer *t)
 	ktimer_fill(t);
 	if (t->kt_oneshot) {
 		ktimer_free(t);
-		persist_final(msg, 0);
+		mp_persist_final(msg, 0);
 	} else {
-		persist_return(msg, &t->kt_ps);
+		mp_persist_return(msg, &t->kt_ps);
 	}
 }
 
@@ -223,11 +223,11 @@ ktimer_drop(struct mp_persist *ps, msg_t *msg)
 	mp_libcrit_enter();
 	klock(&kt_lock);
 	if (t->kt_msg != NULL && &t->kt_msg->hdr == msg && mp_load_32(&ps->pp_dead) == 0 &&
-	    !persist_held(msg, ps)) {
+	    !mp_persist_held(msg, ps)) {
 		ktimer_collect(t);
 		ktimer_fill(t);
 		ktimer_free(t);
-		msg_setflags(msg, MSGF_FINAL, 0);
+		mp_msg_setflags(msg, MSGF_FINAL, 0);
 		r = 0;
 	}
 	kunlock(&kt_lock);
@@ -312,12 +312,12 @@ ts_valid(const struct timespec *ts)
 }
 
 /*
- * krun_timer
+ * mp_krun_timer
  *	Arm a timer message: check it, take a slot and a timerfd, start it.
  *	EASYNC, or why not (EINVAL, EAGAIN: no slot free, a timerfd errno).
  */
 int
-krun_timer(msg_t *msg)
+mp_krun_timer(msg_t *msg)
 {
 	struct sys_timer *m = (struct sys_timer *)msg;
 	struct itimerspec its;
@@ -362,7 +362,7 @@ krun_timer(msg_t *msg)
 	t->kt_ps.pp_ops = &ktimer_ops;
 	t->kt_msg = m;
 	m->overruns = 0;
-	persist_bind(msg, &t->kt_ps);
+	mp_persist_bind(msg, &t->kt_ps);
 	ev.data.u64 = (uint64_t)t->kt_gen << 32 | (uint32_t)(t - kt_slots);
 	if (kaborted(msg)) {
 		r = ECANCELED;
@@ -384,12 +384,12 @@ out:
 }
 
 /*
- * ktimer_stop
+ * mp_ktimer_stop
  *	sysport_stop(): stop the timer thread and end every timer message
  *	(ECANCELED; at rearmsys() if held).
  */
 void
-ktimer_stop(void)
+mp_ktimer_stop(void)
 {
 	struct ktimer *t;
 	uint32_t i;
@@ -415,9 +415,9 @@ ktimer_stop(void)
 		epoll_ctl(kt_epfd, EPOLL_CTL_DEL, t->kt_fd, NULL);
 		close(t->kt_fd);
 		t->kt_fd = -1;
-		if (!persist_held(&t->kt_msg->hdr, &t->kt_ps))
+		if (!mp_persist_held(&t->kt_msg->hdr, &t->kt_ps))
 			ktimer_fill(t);
-		persist_kill(&t->kt_msg->hdr, &t->kt_ps);
+		mp_persist_kill(&t->kt_msg->hdr, &t->kt_ps);
 	}
 	kunlock(&kt_lock);
 	mp_libcrit_exit();

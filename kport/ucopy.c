@@ -44,14 +44,14 @@ self(void)
 }
 
 /*
- * ucopyv
+ * mp_ucopyv
  *	Copy the n user areas ua[] from (in) or to (out) our buffers la[],
  *	of the same total length, in one call.  Returns 0 or EFAULT (a
  *	short copy: some area is not mapped, or not writable).
  *	NOTE: n at most IOV_MAX (1024).
  */
 int
-ucopyv(const struct iovec *la, unsigned nl, const struct iovec *ua, unsigned n, bool in)
+mp_ucopyv(const struct iovec *la, unsigned nl, const struct iovec *ua, unsigned n, bool in)
 {
 	size_t len = 0;
 	ssize_t r;
@@ -66,17 +66,17 @@ ucopyv(const struct iovec *la, unsigned nl, const struct iovec *ua, unsigned n, 
 }
 
 int
-ucopyin(void *to, const void *from, size_t len)
+mp_ucopyin(void *to, const void *from, size_t len)
 {
 	struct iovec l = { to, len }, u = { (void *)from, len };
 
-	return ucopyv(&l, 1, &u, 1, true);
+	return mp_ucopyv(&l, 1, &u, 1, true);
 }
 
 int
-ucopyout(void *to, const void *from, size_t len)
+mp_ucopyout(void *to, const void *from, size_t len)
 {
 	struct iovec l = { (void *)from, len }, u = { to, len };
 
-	return ucopyv(&l, 1, &u, 1, false);
+	return mp_ucopyv(&l, 1, &u, 1, false);
 }

@@ -55,7 +55,7 @@ td_dispatch(struct mp_td *td, bool flush)
 		td->td_held = 0;
 		mp_barrier();
 		for (up = td->td_ports; up != NULL; up = up->up_next)
-			if (up_due(td, up, flush))
+			if (mp_up_due(td, up, flush))
 				break;
 		if (up != NULL)
 			up->up_running = 1;
@@ -67,7 +67,7 @@ td_dispatch(struct mp_td *td, bool flush)
 				continue;
 			return ran;
 		}
-		ran += up_run(up, flush);
+		ran += mp_up_run(up, flush);
 		mp_barrier();
 		up->up_running = 0;
 	}
@@ -122,7 +122,7 @@ up_threadexit(void *unused)
 		next = up->up_next;
 		td->td_ports = next;
 		mp_barrier();
-		up_orphan(up);
+		mp_up_orphan(up);
 	}
 	td->td_held = 0;
 	mp_libcrit_exit();
@@ -219,13 +219,13 @@ upcallsig(int signo)
 }
 
 /*
- * up_install
+ * mp_up_install
  *	Make sure the upcall signal is installed: the one upcallsig() chose,
  *	else $MSGPORT_UPCALL_SIGNAL (a number), else MSGPORT_UPCALL_DEFAULT.
  *	Returns 0 or an errno value.
  */
 int
-up_install(void)
+mp_up_install(void)
 {
 	const char *env;
 	char *end;
@@ -247,25 +247,25 @@ up_install(void)
 }
 
 int
-up_signal(void)
+mp_up_signal(void)
 {
 	return up_signo;
 }
 
 /* The calling process's id, as of the last fork. */
 pid_t
-up_process(void)
+mp_up_process(void)
 {
 	return (pid_t)mp_load_acq_32(&up_procpid);
 }
 
 /*
- * up_attach
+ * mp_up_attach
  *	Add up to the calling thread's ports, and make sure this thread
  *	takes the upcall signal and orphans its ports when it exits.
  */
 int
-up_attach(struct upcall_port *up)
+mp_up_attach(struct upcall_port *up)
 {
 	struct mp_td *td = &mp_td;
 	sigset_t set;
@@ -289,13 +289,13 @@ up_attach(struct upcall_port *up)
 }
 
 /*
- * up_detach
+ * mp_up_detach
  *	Take up off the calling thread's ports.
  *	NOTE: the caller is inside a library section, so neither the handler
  *	nor an upcall walks the list while it changes.
  */
 void
-up_detach(struct upcall_port *up)
+mp_up_detach(struct upcall_port *up)
 {
 	struct upcall_port *volatile *pp;
 

@@ -15,11 +15,11 @@
 #include "trace-internal.h"
 
 /*
- * msg_setflags
+ * mp_msg_setflags
  *	Set and clear bits of msg's flags atomically; returns the old flags.
  */
 uint32_t
-msg_setflags(msg_t *msg, uint32_t set, uint32_t clear)
+mp_msg_setflags(msg_t *msg, uint32_t set, uint32_t clear)
 {
 	uint32_t f = mp_load_32(&msg->ms_flags);
 
@@ -50,21 +50,21 @@ msg_claim(msg_t *msg)
 }
 
 /*
- * msg_refuse
+ * mp_msg_refuse
  *	Give a claimed message back to the user, unsent, with error.
  */
 int
-msg_refuse(msg_t *msg, int error)
+mp_msg_refuse(msg_t *msg, int error)
 {
 	mp_store_ptr((void **)&msg->ms_target, NULL);	/* see abortsys() */
 	msg->ms_error = error;
 	MP_TRACE("refuse", msg, NULL, NULL, NULL);
-	msg_setflags(msg, 0, MSGF_STATE);
+	mp_msg_setflags(msg, 0, MSGF_STATE);
 	return error;
 }
 
 /*
- * msg_return
+ * mp_msg_return
  *	Return msg, its results stored, to its sender: wake a synchronous
  *	sender, queue it on its reply port, or with no reply port just mark
  *	it done.  Every stored result happens-before MSGF_DONE.
@@ -74,7 +74,7 @@ msg_refuse(msg_t *msg, int error)
  *	that, so the target outlives every touch.
  */
 void
-msg_return(msg_t *msg)
+mp_msg_return(msg_t *msg)
 {
 	msgport_t *rport = msg->ms_reply_port, *target = msg->ms_target;
 	uint32_t f = mp_load_32(&msg->ms_flags), nf;
@@ -114,12 +114,12 @@ msg_settled(uint32_t f)
 }
 
 /*
- * msg_sleep
+ * mp_msg_sleep
  *	Sleep until msg is done or idle, or until the deadline (ETIMEDOUT).
  *	Spins briefly first: a reply that is about to land costs no sleep.
  */
 int
-msg_sleep(msg_t *msg, const struct timespec *deadline)
+mp_msg_sleep(msg_t *msg, const struct timespec *deadline)
 {
 	uint32_t f;
 	int spin;
@@ -145,27 +145,27 @@ msg_sleep(msg_t *msg, const struct timespec *deadline)
 }
 
 /*
- * msg_taken
+ * mp_msg_taken
  *	msg has just been taken off port's queue.  A returned message is the
  *	user's again; a request stays in flight with the server that took it.
  */
 void
-msg_taken(msgport_t *port, msg_t *msg)
+mp_msg_taken(msgport_t *port, msg_t *msg)
 {
 	uint32_t f = mp_load_acq_32(&msg->ms_flags);
 
 	MP_TRACE("take", msg, port, NULL, mp_trace_via != NULL ? mp_trace_via : "getport");
 	if (msg_persists(f)) {
 		/* an occurrence: the user's to read, the kernel's still */
-		msg_setflags(msg, 0, MSGF_QUEUED);
+		mp_msg_setflags(msg, 0, MSGF_QUEUED);
 		return;
 	}
 	if (f & MSGF_DONE) {
 		mp_faa_32(&port->mp_inflight, (uint32_t)-1);
-		msg_setflags(msg, 0, MSGF_INFLIGHT | MSGF_QUEUED);
+		mp_msg_setflags(msg, 0, MSGF_INFLIGHT | MSGF_QUEUED);
 	} else {
 		/* a server has it now: abortsys() can only flag it */
-		msg_setflags(msg, 0, MSGF_QUEUED | MSGF_ABORTABLE);
+		mp_msg_setflags(msg, 0, MSGF_QUEUED | MSGF_ABORTABLE);
 	}
 }
 
@@ -181,7 +181,7 @@ initmsg(msg_t *msg, uint32_t cmd, uint32_t flags, msgport_t *reply_port)
 }
 
 /*
- * msg_send
+ * mp_msg_send
  *	The generic send (every port's mp_sendport but the system port's
  *	fast path): claim msg, reset its header, count an owed reply, and
  *	hand it to port's mp_putport.
@@ -189,7 +189,7 @@ initmsg(msg_t *msg, uint32_t cmd, uint32_t flags, msgport_t *reply_port)
  *	that port until it is taken off it, so rmport() knows what is owed.
  */
 int
-msg_send(msgport_t *port, msg_t *msg, size_t msgsize)
+mp_msg_send(msgport_t *port, msg_t *msg, size_t msgsize)
 {
 	msgport_t *rport;
 	bool owed;
@@ -214,7 +214,7 @@ msg_send(msgport_t *port, msg_t *msg, size_t msgsize)
 		mp_faa_32(&rport->mp_inflight, 1);
 		if (port_closed(rport)) {
 			mp_faa_32(&rport->mp_inflight, (uint32_t)-1);
-			return msg_refuse(msg, EPIPE);
+			return mp_msg_refuse(msg, EPIPE);
 		}
 	}
 	r = port->mp_ops->mp_putport(port, msg);
@@ -266,7 +266,7 @@ replymsg(msg_t *msg, int error)
 			return EINVAL;
 	} while (!mp_cas_32(&msg->ms_flags, &f, f | MSGF_RETURNING));
 	msg->ms_error = error;
-	msg_return(msg);
+	mp_msg_return(msg);
 	return 0;
 }
 
@@ -302,14 +302,14 @@ abortsys(msg_t *msg)
 	if ((f & (MSGF_SYNC | MSGF_ABORTABLE | MSGF_QUEUED)) == MSGF_SYNC)
 		return 0;
 	/* Claimed, but its sender has not yet said where it goes (a life's
-	   end clears ms_target, msg_send() stores it last): the flag is all,
-	   and the port it goes to looks at it (kreq_submit(), say). */
+	   end clears ms_target, mp_msg_send() stores it last): the flag is all,
+	   and the port it goes to looks at it (mp_kreq_submit(), say). */
 	if ((target = mp_load_acq_ptr((void *const *)&msg->ms_target)) == NULL)
 		return 0;
 
 	if (target->mp_ops->mp_dropmsg(target, msg) == 0) {
 		msg->ms_error = ECANCELED;
-		msg_return(msg);
+		mp_msg_return(msg);
 	}
 	return 0;
 }

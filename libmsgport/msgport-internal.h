@@ -24,11 +24,11 @@
  *
  * mp_sendport	sendsys() once its arguments are checked (msg, port not NULL,
  *		msgsize in range); msg is not claimed yet.  Every kind but
- *		the system port points it at msg_send(): claim, reset the
+ *		the system port points it at mp_msg_send(): claim, reset the
  *		header, count an owed reply, then mp_putport.  A kind may
  *		take a fast path of its own first, but must hand anything
- *		it does not finish to msg_send() untouched, so the outcomes
- *		(EBUSY, EINVAL, ...) stay msg_send()'s.
+ *		it does not finish to mp_msg_send() untouched, so the outcomes
+ *		(EBUSY, EINVAL, ...) stay mp_msg_send()'s.
  * mp_putport	Accept msg, just sent to this port and already claimed
  *		(MSGF_INFLIGHT, ms_target set).  Returns EASYNC when msg will
  *		be returned later through replymsg(); anything else means
@@ -42,7 +42,7 @@
  *		has been returned to this port, in which case take it off.
  *		Returns 0 (or msg's error), ETIMEDOUT, EPIPE.
  * mp_replyport	Make msg, returned to this port (its reply port), reachable
- *		there and notify as the kind does.  msg_return() has already
+ *		there and notify as the kind does.  mp_msg_return() has already
  *		stored the results and set MSGF_DONE|MSGF_REPLY|MSGF_QUEUED;
  *		once msg is reachable it is the consumer's, never touch it.
  * mp_dropmsg	abortsys() on msg, sent to this port.  If the port still
@@ -155,44 +155,44 @@ struct msgport {
 #define MSG_MAXSIZE	65536
 
 /* msg.c: message state, for ports' use */
-uint32_t msg_setflags(msg_t *msg, uint32_t set, uint32_t clear);
-int	msg_send(msgport_t *port, msg_t *msg, size_t msgsize);
-int	msg_refuse(msg_t *msg, int error);
-void	msg_return(msg_t *msg);
-int	msg_sleep(msg_t *msg, const struct timespec *deadline);
-void	msg_taken(msgport_t *port, msg_t *msg);
+uint32_t mp_msg_setflags(msg_t *msg, uint32_t set, uint32_t clear);
+int	mp_msg_send(msgport_t *port, msg_t *msg, size_t msgsize);
+int	mp_msg_refuse(msg_t *msg, int error);
+void	mp_msg_return(msg_t *msg);
+int	mp_msg_sleep(msg_t *msg, const struct timespec *deadline);
+void	mp_msg_taken(msgport_t *port, msg_t *msg);
 
 /* queue.c: the queue every waitable port has */
-int	mpq_init(struct mp_queue *q);
-void	mpq_fini(struct mp_queue *q);
-void	mpq_put(struct mp_queue *q, msg_t *msg);
-msg_t	*mpq_get(msgport_t *port);
-bool	mpq_remove(msgport_t *port, msg_t *msg);
-msg_t	*mpq_split(msgport_t *port, uint32_t *replies);
-int	mpq_wait(msgport_t *port, const struct timespec *deadline);
-bool	mpq_landed(msgport_t *port);
-int	mpq_waitmsg(msgport_t *port, msg_t *msg, const struct timespec *deadline);
-int	mpq_fd(msgport_t *port);
-void	mpq_close(struct mp_queue *q);
-void	mpq_quiesce(struct mp_queue *q);
+int	mp_q_init(struct mp_queue *q);
+void	mp_q_fini(struct mp_queue *q);
+void	mp_q_put(struct mp_queue *q, msg_t *msg);
+msg_t	*mp_q_get(msgport_t *port);
+bool	mp_q_remove(msgport_t *port, msg_t *msg);
+msg_t	*mp_q_split(msgport_t *port, uint32_t *replies);
+int	mp_q_wait(msgport_t *port, const struct timespec *deadline);
+bool	mp_q_landed(msgport_t *port);
+int	mp_q_waitmsg(msgport_t *port, msg_t *msg, const struct timespec *deadline);
+int	mp_q_fd(msgport_t *port);
+void	mp_q_close(struct mp_queue *q);
+void	mp_q_quiesce(struct mp_queue *q);
 
 /* port.c: filling a vector, and stubs for slots a kind lacks */
-msgport_t *port_alloc(size_t size, const struct msgport_ops *ops);
-void	port_free(msgport_t *port);
-int	port_nosend(msgport_t *port, msg_t *msg);
-msg_t	*port_noget(msgport_t *port);
-int	port_nowait(msgport_t *port, msg_t *msg, const struct timespec *deadline);
-void	port_noreply(msgport_t *port, msg_t *msg);
-int	port_nodrop(msgport_t *port, msg_t *msg);
-int	port_nofd(msgport_t *port);
-int	port_noclose(msgport_t *port);
+msgport_t *mp_port_alloc(size_t size, const struct msgport_ops *ops);
+void	mp_port_free(msgport_t *port);
+int	mp_port_nosend(msgport_t *port, msg_t *msg);
+msg_t	*mp_port_noget(msgport_t *port);
+int	mp_port_nowait(msgport_t *port, msg_t *msg, const struct timespec *deadline);
+void	mp_port_noreply(msgport_t *port, msg_t *msg);
+int	mp_port_nodrop(msgport_t *port, msg_t *msg);
+int	mp_port_nofd(msgport_t *port);
+int	mp_port_noclose(msgport_t *port);
 
 /* port.c: the queue kind's slots, for kinds that are a queue plus more */
-msg_t	*queue_getport(msgport_t *port);
-int	queue_waitport(msgport_t *port, msg_t *msg, const struct timespec *deadline);
-int	queue_portfd(msgport_t *port);
-int	queue_closeport(msgport_t *port);
-int	queue_rmport(msgport_t *port);
+msg_t	*mp_queue_getport(msgport_t *port);
+int	mp_queue_waitport(msgport_t *port, msg_t *msg, const struct timespec *deadline);
+int	mp_queue_portfd(msgport_t *port);
+int	mp_queue_closeport(msgport_t *port);
+int	mp_queue_rmport(msgport_t *port);
 
 /* A persistent message returned for an occurrence: still owed, not final. */
 static inline bool

@@ -11,7 +11,7 @@
  * then on the kernel may return it.  So MSGF_DONE alone says who may
  * write the message's results:
  *
- *	DONE clear	the kernel (it stores, then sets DONE in persist_return)
+ *	DONE clear	the kernel (it stores, then sets DONE in mp_persist_return)
  *	DONE set	the user reads; the kernel only counts, in its own state
  *
  * The final return (abortsys, a one-shot timer, shutdown) adds
@@ -55,11 +55,11 @@ struct mp_persist {
 	uint32_t	pp_dead;
 };
 
-void	persist_bind(msg_t *msg, struct mp_persist *ps);
-bool	persist_held(msg_t *msg, struct mp_persist *ps);
-void	persist_return(msg_t *msg, struct mp_persist *ps);
-void	persist_final(msg_t *msg, int error);
-int	persist_drop(msg_t *msg);
-void	persist_kill(msg_t *msg, struct mp_persist *ps);
+void	mp_persist_bind(msg_t *msg, struct mp_persist *ps);
+bool	mp_persist_held(msg_t *msg, struct mp_persist *ps);
+void	mp_persist_return(msg_t *msg, struct mp_persist *ps);
+void	mp_persist_final(msg_t *msg, int error);
+int	mp_persist_drop(msg_t *msg);
+void	mp_persist_kill(msg_t *msg, struct mp_persist *ps);
 
 #endif /* MSGPORT_PERSIST_INTERNAL_H */

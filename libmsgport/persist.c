@@ -19,13 +19,13 @@
 #include "trace-internal.h"
 
 /*
- * persist_bind
+ * mp_persist_bind
  *	Point msg, just accepted by the kernel, at its state ps.
  *	NOTE: a full barrier, so that an abortsys() that found ms_kstate
  *	still NULL has set MSGF_ABORTED where the caller's check sees it.
  */
 void
-persist_bind(msg_t *msg, struct mp_persist *ps)
+mp_persist_bind(msg_t *msg, struct mp_persist *ps)
 {
 	mp_store_32(&ps->pp_owed, 0);
 	mp_store_32(&ps->pp_dead, 0);
@@ -33,13 +33,13 @@ persist_bind(msg_t *msg, struct mp_persist *ps)
 }
 
 /*
- * persist_held
+ * mp_persist_held
  *	The kernel has something for msg: is the user holding it?  If so the
  *	owed mark stays and rearmsys() will kick the kernel; if not, the
  *	kernel may store results and return it.
  */
 bool
-persist_held(msg_t *msg, struct mp_persist *ps)
+mp_persist_held(msg_t *msg, struct mp_persist *ps)
 {
 	mp_or_32(&ps->pp_owed, 1);
 	if (mp_faa_32(&msg->ms_flags, 0) & MSGF_DONE)
@@ -49,13 +49,13 @@ persist_held(msg_t *msg, struct mp_persist *ps)
 }
 
 /*
- * persist_return
+ * mp_persist_return
  *	Return msg, not held and its results stored, for one more
  *	occurrence: done, queued on its reply port, still in flight.
- *	NOTE: as msg_return(), the last touch of msg but for the futex wake.
+ *	NOTE: as mp_msg_return(), the last touch of msg but for the futex wake.
  */
 void
-persist_return(msg_t *msg, struct mp_persist *ps)
+mp_persist_return(msg_t *msg, struct mp_persist *ps)
 {
 	msgport_t *rport = msg->ms_reply_port;
 	uint32_t f = mp_load_32(&msg->ms_flags), nf;
@@ -74,26 +74,26 @@ persist_return(msg_t *msg, struct mp_persist *ps)
 }
 
 /*
- * persist_final
+ * mp_persist_final
  *	The last return of msg, not held, with error: taken (or at once with
  *	no reply port) it is idle.
  */
 void
-persist_final(msg_t *msg, int error)
+mp_persist_final(msg_t *msg, int error)
 {
 	msg->ms_error = error;
-	msg_setflags(msg, MSGF_FINAL, 0);
-	msg_return(msg);
+	mp_msg_setflags(msg, MSGF_FINAL, 0);
+	mp_msg_return(msg);
 }
 
 /*
- * persist_drop
+ * mp_persist_drop
  *	abortsys() on a persistent message that is not held: ask its kernel.
  *	ENOENT if it has no state yet (its send is still arming it, and will
  *	see MSGF_ABORTED).
  */
 int
-persist_drop(msg_t *msg)
+mp_persist_drop(msg_t *msg)
 {
 	struct mp_persist *ps = mp_load_acq_ptr(&msg->ms_kstate);
 
@@ -103,12 +103,12 @@ persist_drop(msg_t *msg)
 }
 
 /*
- * persist_kill
+ * mp_persist_kill
  *	The kernel stops keeping msg: return it ECANCELED now if the user
  *	does not hold it, else leave that to rearmsys().
  */
 void
-persist_kill(msg_t *msg, struct mp_persist *ps)
+mp_persist_kill(msg_t *msg, struct mp_persist *ps)
 {
 	uint32_t one = 1;
 
@@ -116,7 +116,7 @@ persist_kill(msg_t *msg, struct mp_persist *ps)
 	if (mp_faa_32(&msg->ms_flags, 0) & MSGF_DONE)
 		return;
 	if (mp_cas_32(&ps->pp_dead, &one, 2))
-		persist_final(msg, ECANCELED);
+		mp_persist_final(msg, ECANCELED);
 }
 
 /*
@@ -151,7 +151,7 @@ rearmsys(msg_t *msg)
 	ps = mp_load_acq_ptr(&msg->ms_kstate);
 	if (mp_faa_32(&ps->pp_dead, 0) != 0) {
 		if (mp_cas_32(&ps->pp_dead, &one, 2))
-			persist_final(msg, ECANCELED);
+			mp_persist_final(msg, ECANCELED);
 		return 0;
 	}
 	if ((f & MSGF_ABORTED) || mp_faa_32(&ps->pp_owed, 0) != 0)

@@ -17,12 +17,12 @@
 #include "trace-internal.h"
 
 /*
- * port_alloc
+ * mp_port_alloc
  *	Allocate and set up a port of size bytes (a kind may embed struct
  *	msgport first) with the kind's vector.  Returns NULL with errno set.
  */
 msgport_t *
-port_alloc(size_t size, const struct msgport_ops *ops)
+mp_port_alloc(size_t size, const struct msgport_ops *ops)
 {
 	msgport_t *port;
 	int r;
@@ -31,7 +31,7 @@ port_alloc(size_t size, const struct msgport_ops *ops)
 	if (port == NULL)
 		return NULL;
 	memset(port, 0, size);
-	if ((r = mpq_init(&port->mp_queue)) != 0) {
+	if ((r = mp_q_init(&port->mp_queue)) != 0) {
 		free(port);
 		errno = r;
 		return NULL;
@@ -41,22 +41,22 @@ port_alloc(size_t size, const struct msgport_ops *ops)
 }
 
 void
-port_free(msgport_t *port)
+mp_port_free(msgport_t *port)
 {
-	mpq_fini(&port->mp_queue);
+	mp_q_fini(&port->mp_queue);
 	free(port);
 }
 
 /* Stubs for the slots a kind does not support: fail loudly, never NULL. */
 int
-port_nosend(msgport_t *port, msg_t *msg)
+mp_port_nosend(msgport_t *port, msg_t *msg)
 {
 	(void)port;
-	return msg_refuse(msg, EOPNOTSUPP);
+	return mp_msg_refuse(msg, EOPNOTSUPP);
 }
 
 msg_t *
-port_noget(msgport_t *port)
+mp_port_noget(msgport_t *port)
 {
 	(void)port;
 	errno = EOPNOTSUPP;
@@ -64,14 +64,14 @@ port_noget(msgport_t *port)
 }
 
 int
-port_nowait(msgport_t *port, msg_t *msg, const struct timespec *deadline)
+mp_port_nowait(msgport_t *port, msg_t *msg, const struct timespec *deadline)
 {
 	(void)port, (void)msg, (void)deadline;
 	return EOPNOTSUPP;
 }
 
 void
-port_noreply(msgport_t *port, msg_t *msg)
+mp_port_noreply(msgport_t *port, msg_t *msg)
 {
 	/* Never a reply port: sendsys() cannot get here, so this is a bug. */
 	(void)port, (void)msg;
@@ -79,14 +79,14 @@ port_noreply(msgport_t *port, msg_t *msg)
 }
 
 int
-port_nodrop(msgport_t *port, msg_t *msg)
+mp_port_nodrop(msgport_t *port, msg_t *msg)
 {
 	(void)port, (void)msg;
 	return ENOENT;
 }
 
 int
-port_nofd(msgport_t *port)
+mp_port_nofd(msgport_t *port)
 {
 	(void)port;
 	errno = EOPNOTSUPP;
@@ -95,7 +95,7 @@ port_nofd(msgport_t *port)
 
 /* A port that lasts for ever (the system port) is never closed either. */
 int
-port_noclose(msgport_t *port)
+mp_port_noclose(msgport_t *port)
 {
 	(void)port;
 	return EPERM;
@@ -109,39 +109,39 @@ queue_putport(msgport_t *port, msg_t *msg)
 	bool sync = !(msg->ms_flags & MSGF_ASYNC);
 
 	if (msg->ms_flags & MSGF_PERSISTENT)
-		return msg_refuse(msg, EINVAL);
+		return mp_msg_refuse(msg, EINVAL);
 	if (port_closed(port))
-		return msg_refuse(msg, EPIPE);
+		return mp_msg_refuse(msg, EPIPE);
 	mp_faa_32(&port->mp_serving, 1);
-	msg_setflags(msg, MSGF_QUEUED | MSGF_ABORTABLE | MSGF_COUNTED | (sync ? MSGF_SYNC : 0), 0);
-	mpq_put(&port->mp_queue, msg);
+	mp_msg_setflags(msg, MSGF_QUEUED | MSGF_ABORTABLE | MSGF_COUNTED | (sync ? MSGF_SYNC : 0), 0);
+	mp_q_put(&port->mp_queue, msg);
 	if (!sync)
 		return EASYNC;
-	msg_sleep(msg, NULL);
+	mp_msg_sleep(msg, NULL);
 	return msg->ms_error;
 }
 
 msg_t *
-queue_getport(msgport_t *port)
+mp_queue_getport(msgport_t *port)
 {
-	msg_t *msg = mpq_get(port);
+	msg_t *msg = mp_q_get(port);
 
 	if (msg == NULL) {
 		errno = port_closed(port) ? EPIPE : EAGAIN;
 		return NULL;
 	}
-	msg_taken(port, msg);
+	mp_msg_taken(port, msg);
 	return msg;
 }
 
 int
-queue_waitport(msgport_t *port, msg_t *msg, const struct timespec *deadline)
+mp_queue_waitport(msgport_t *port, msg_t *msg, const struct timespec *deadline)
 {
 	int r;
 
 	if (msg == NULL)
-		return mpq_wait(port, deadline);
-	if ((r = mpq_waitmsg(port, msg, deadline)) != 0)
+		return mp_q_wait(port, deadline);
+	if ((r = mp_q_waitmsg(port, msg, deadline)) != 0)
 		return r;
 	return msg->ms_error;
 }
@@ -149,7 +149,7 @@ queue_waitport(msgport_t *port, msg_t *msg, const struct timespec *deadline)
 static void
 queue_replyport(msgport_t *port, msg_t *msg)
 {
-	mpq_put(&port->mp_queue, msg);
+	mp_q_put(&port->mp_queue, msg);
 }
 
 /*
@@ -163,31 +163,31 @@ queue_dropmsg(msgport_t *port, msg_t *msg)
 {
 	uint32_t f;
 
-	while (!mpq_remove(port, msg)) {
+	while (!mp_q_remove(port, msg)) {
 		f = mp_load_acq_32(&msg->ms_flags);
 		if (!(f & MSGF_QUEUED) || (f & MSGF_DONE))
 			return ENOENT;
 		sched_yield();
 	}
-	msg_setflags(msg, 0, MSGF_QUEUED);
+	mp_msg_setflags(msg, 0, MSGF_QUEUED);
 	return 0;
 }
 
 int
-queue_portfd(msgport_t *port)
+mp_queue_portfd(msgport_t *port)
 {
-	return mpq_fd(port);
+	return mp_q_fd(port);
 }
 
 int
-queue_closeport(msgport_t *port)
+mp_queue_closeport(msgport_t *port)
 {
-	mpq_close(&port->mp_queue);
+	mp_q_close(&port->mp_queue);
 	return 0;
 }
 
 /*
- * queue_rmport
+ * mp_queue_rmport
  *	Close the port; requests nobody took yet go back to their senders
  *	with ECANCELED; replies still queued are handed back to the user as
  *	they are (done, idle).  While a server still holds a request sent
@@ -195,47 +195,47 @@ queue_closeport(msgport_t *port)
  *	closed but intact, so the user can finish, drain and retry.
  */
 int
-queue_rmport(msgport_t *port)
+mp_queue_rmport(msgport_t *port)
 {
 	const char *via;
 	msg_t *msg, *next;
 	uint32_t queued;
 
-	queue_closeport(port);
-	for (msg = mpq_split(port, &queued); msg != NULL; msg = next) {
+	mp_queue_closeport(port);
+	for (msg = mp_q_split(port, &queued); msg != NULL; msg = next) {
 		next = msg->ms_next;
 		msg->ms_next = NULL;
-		msg_setflags(msg, 0, MSGF_QUEUED);
+		mp_msg_setflags(msg, 0, MSGF_QUEUED);
 		msg->ms_error = ECANCELED;
-		msg_return(msg);
+		mp_msg_return(msg);
 	}
-	mpq_split(port, &queued);
+	mp_q_split(port, &queued);
 	if (mp_load_acq_32(&port->mp_serving) != 0 ||
 	    mp_load_acq_32(&port->mp_inflight) > queued)
 		return EBUSY;
 	/* Everything owed is queued, and a queued message's producer is
-	   done with the port once its eventfd sync is (see mpq_put). */
-	mpq_quiesce(&port->mp_queue);
+	   done with the port once its eventfd sync is (see mp_q_put). */
+	mp_q_quiesce(&port->mp_queue);
 	via = mp_trace_via;
 	mp_trace_via = "rmport";
-	while ((msg = mpq_get(port)) != NULL)
-		msg_taken(port, msg);
+	while ((msg = mp_q_get(port)) != NULL)
+		mp_msg_taken(port, msg);
 	mp_trace_via = via;
-	port_free(port);
+	mp_port_free(port);
 	return 0;
 }
 
 static const struct msgport_ops queue_ops = {
 	.mp_name = "queue",
-	.mp_sendport = msg_send,
+	.mp_sendport = mp_msg_send,
 	.mp_putport = queue_putport,
-	.mp_getport = queue_getport,
-	.mp_waitport = queue_waitport,
+	.mp_getport = mp_queue_getport,
+	.mp_waitport = mp_queue_waitport,
 	.mp_replyport = queue_replyport,
 	.mp_dropmsg = queue_dropmsg,
-	.mp_portfd = queue_portfd,
-	.mp_closeport = queue_closeport,
-	.mp_rmport = queue_rmport,
+	.mp_portfd = mp_queue_portfd,
+	.mp_closeport = mp_queue_closeport,
+	.mp_rmport = mp_queue_rmport,
 };
 
 /*
@@ -245,7 +245,7 @@ static const struct msgport_ops queue_ops = {
 msgport_t *
 mkport_queue(void)
 {
-	return port_alloc(sizeof(struct msgport), &queue_ops);
+	return mp_port_alloc(sizeof(struct msgport), &queue_ops);
 }
 
 /* Calls every kind shares. */

@@ -88,7 +88,7 @@ mpq_ownfd(struct mp_queue *q)
 }
 
 int
-mpq_init(struct mp_queue *q)
+mp_q_init(struct mp_queue *q)
 {
 	int r;
 
@@ -109,7 +109,7 @@ mpq_init(struct mp_queue *q)
 }
 
 void
-mpq_fini(struct mp_queue *q)
+mp_q_fini(struct mp_queue *q)
 {
 	close(q->q_efd);
 	pthread_mutex_destroy(&q->q_lock);
@@ -150,7 +150,7 @@ mpq_fdclear(struct mp_queue *q)
 }
 
 /*
- * mpq_put
+ * mp_q_put
  *	Put msg on the queue, from any thread.
  *	NOTE: the caller has set msg's flags.  The message is counted before
  *	it is pushed, because once pushed it belongs to the consumer, and the
@@ -160,7 +160,7 @@ mpq_fdclear(struct mp_queue *q)
  *	until the eventfd is written.
  */
 void
-mpq_put(struct mp_queue *q, msg_t *msg)
+mp_q_put(struct mp_queue *q, msg_t *msg)
 {
 	uint32_t old = mp_load_32(&q->q_state);
 	bool fd;
@@ -190,7 +190,7 @@ mpq_put(struct mp_queue *q, msg_t *msg)
 
 /* Wait until no put still touches the port after its push: then it may go. */
 void
-mpq_quiesce(struct mp_queue *q)
+mp_q_quiesce(struct mp_queue *q)
 {
 	while (mp_load_acq_32(&q->q_busy) != 0)
 		sched_yield();
@@ -198,7 +198,7 @@ mpq_quiesce(struct mp_queue *q)
 
 /* closeport(): refuse new messages and wake every sleeper to see it. */
 void
-mpq_close(struct mp_queue *q)
+mp_q_close(struct mp_queue *q)
 {
 	mp_or_32(&q->q_state, QS_CLOSED);
 	mp_futex_wake(&q->q_state);
@@ -258,7 +258,7 @@ mpq_took(struct mp_queue *q)
 
 /* Take the oldest message, or NULL. */
 msg_t *
-mpq_get(msgport_t *port)
+mp_q_get(msgport_t *port)
 {
 	struct mp_queue *q = &port->mp_queue;
 	msg_t *m;
@@ -281,7 +281,7 @@ mpq_get(msgport_t *port)
 
 /* Take msg off the queue if it is there. */
 bool
-mpq_remove(msgport_t *port, msg_t *msg)
+mp_q_remove(msgport_t *port, msg_t *msg)
 {
 	struct mp_queue *q = &port->mp_queue;
 	bool found;
@@ -300,12 +300,12 @@ mpq_remove(msgport_t *port, msg_t *msg)
 }
 
 /*
- * mpq_split
+ * mp_q_split
  *	Take the requests (messages not yet done) off the queue, chained on
  *	ms_next, and count the replies left on it.
  */
 msg_t *
-mpq_split(msgport_t *port, uint32_t *replies)
+mp_q_split(msgport_t *port, uint32_t *replies)
 {
 	struct mp_queue *q = &port->mp_queue;
 	msg_t *m, *next, *requests = NULL, **tail = &requests;
@@ -337,7 +337,7 @@ mpq_split(msgport_t *port, uint32_t *replies)
 
 /* Is a message on the queue, pushed and ready to take? */
 bool
-mpq_landed(msgport_t *port)
+mp_q_landed(msgport_t *port)
 {
 	struct mp_queue *q = &port->mp_queue;
 	bool landed;
@@ -353,7 +353,7 @@ mpq_landed(msgport_t *port)
 }
 
 /*
- * mpq_wait
+ * mp_q_wait
  *	Sleep until a message is pending on port, or the port is closed,
  *	empty and owed nothing (EPIPE), or the deadline passes (ETIMEDOUT).
  *	NOTE: a sleeper sets QS_WAITERS in the very word it sleeps on, and
@@ -362,7 +362,7 @@ mpq_landed(msgport_t *port)
  *	futex sees the new count and does not let us sleep.
  */
 int
-mpq_wait(msgport_t *port, const struct timespec *deadline)
+mp_q_wait(msgport_t *port, const struct timespec *deadline)
 {
 	struct mp_queue *q = &port->mp_queue;
 	uint32_t v;
@@ -376,7 +376,7 @@ mpq_wait(msgport_t *port, const struct timespec *deadline)
 	for (;;) {
 		v = mp_load_acq_32(&q->q_state);
 		if (v & QS_COUNT) {
-			if (mpq_landed(port))
+			if (mp_q_landed(port))
 				return 0;
 			sched_yield();		/* a push is landing */
 			continue;
@@ -396,25 +396,25 @@ mpq_wait(msgport_t *port, const struct timespec *deadline)
 }
 
 /*
- * mpq_waitmsg
+ * mp_q_waitmsg
  *	Sleep until msg, whose reply port this is, has been returned here,
  *	then take it off.  Returns 0 (also when another thread took it
  *	first) or ETIMEDOUT.
  */
 int
-mpq_waitmsg(msgport_t *port, msg_t *msg, const struct timespec *deadline)
+mp_q_waitmsg(msgport_t *port, msg_t *msg, const struct timespec *deadline)
 {
 	int r;
 
 	/* Until DONE, msg is not ours to look for: sleep on msg itself. */
-	if ((r = msg_sleep(msg, deadline)) != 0)
+	if ((r = mp_msg_sleep(msg, deadline)) != 0)
 		return r;
 	for (;;) {
-		if (mpq_remove(port, msg)) {
+		if (mp_q_remove(port, msg)) {
 			const char *via = mp_trace_via;
 
 			mp_trace_via = "waitsys";
-			msg_taken(port, msg);
+			mp_msg_taken(port, msg);
 			mp_trace_via = via;
 			return 0;
 		}
@@ -426,14 +426,14 @@ mpq_waitmsg(msgport_t *port, msg_t *msg, const struct timespec *deadline)
 }
 
 /*
- * mpq_fd
+ * mp_q_fd
  *	Arm the readiness eventfd and return it (-1 with errno if a fork
  *	child could not have its own: see mpq_ownfd()).
  *	NOTE: a put counted before the port was armed does not write it; if
  *	any is pending, write it once that has landed.
  */
 int
-mpq_fd(msgport_t *port)
+mp_q_fd(msgport_t *port)
 {
 	struct mp_queue *q = &port->mp_queue;
 	bool own;
@@ -450,7 +450,7 @@ mpq_fd(msgport_t *port)
 		/* a full-barrier RMW: either a producer sees armed, or we see its count */
 		mp_or_32(&q->q_state, QS_ARMED);
 		if (mp_load_acq_32(&q->q_state) & QS_COUNT) {
-			while (!mpq_landed(port))
+			while (!mp_q_landed(port))
 				sched_yield();
 			mp_libcrit_enter();
 			mpq_fdsignal(q);

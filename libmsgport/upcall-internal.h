@@ -113,15 +113,15 @@ mp_libcrit_exit(void)
 #define MSGPORT_UPCALL_DEFAULT	5
 
 /* crit.c: the signal, and the thread's list of ports */
-int	up_install(void);
-int	up_signal(void);
-pid_t	up_process(void);
-int	up_attach(struct upcall_port *up);
-void	up_detach(struct upcall_port *up);
+int	mp_up_install(void);
+int	mp_up_signal(void);
+pid_t	mp_up_process(void);
+int	mp_up_attach(struct upcall_port *up);
+void	mp_up_detach(struct upcall_port *up);
 
 /* upcall.c: what the dispatcher asks of a port */
-bool	up_due(struct mp_td *td, struct upcall_port *up, bool flush);
-int	up_run(struct upcall_port *up, bool flush);
-void	up_orphan(struct upcall_port *up);
+bool	mp_up_due(struct mp_td *td, struct upcall_port *up, bool flush);
+int	mp_up_run(struct upcall_port *up, bool flush);
+void	mp_up_orphan(struct upcall_port *up);
 
 #endif /* MSGPORT_UPCALL_INTERNAL_H */

@@ -9,7 +9,7 @@
  * or, for a passive port, by a POSIX timer that sends the same signal to
  * the same thread when the port's timeout runs out.  The owner's signal
  * handler (crit.c) then asks each port whether its upcall is due
- * (up_due) and runs it (up_run).  No library thread ever runs an upcall.
+ * (mp_up_due) and runs it (mp_up_run).  No library thread ever runs an upcall.
  *
  * The upcall runs once per message that is still queued when it runs;
  * each run is expected to take one message with getport().
@@ -66,10 +66,10 @@ up_replyport(msgport_t *port, msg_t *msg)
 
 	mp_libcrit_enter();
 	mp_faa_32(&q->q_busy, 1);
-	mpq_put(q, msg);
+	mp_q_put(q, msg);
 	if (mp_faa_32(&up->up_pending, 1) == 0) {
 		tid = mp_load_acq_32(&up->up_tid);
-		if (tid != UP_TID_ORPHAN && tid != UP_TID_DYING && up->up_pid == up_process())
+		if (tid != UP_TID_ORPHAN && tid != UP_TID_DYING && up->up_pid == mp_up_process())
 			up_notify(up, tid);
 	}
 	mp_faa_32(&q->q_busy, (uint32_t)-1);
@@ -77,7 +77,7 @@ up_replyport(msgport_t *port, msg_t *msg)
 }
 
 /*
- * up_due
+ * mp_up_due
  *	Should up's upcall run now, on its owner's thread td?  A port whose
  *	upcall is already on the stack never is (it is run again when that
  *	one returns); one held by a critical section marks td.
@@ -87,7 +87,7 @@ up_replyport(msgport_t *port, msg_t *msg)
  *	upcalled before its own timeout, never after.
  */
 bool
-up_due(struct mp_td *td, struct upcall_port *up, bool flush)
+mp_up_due(struct mp_td *td, struct upcall_port *up, bool flush)
 {
 	if (up->up_running)
 		return false;
@@ -106,7 +106,7 @@ up_due(struct mp_td *td, struct upcall_port *up, bool flush)
 }
 
 /*
- * up_run
+ * mp_up_run
  *	Run up's upcall once per message queued on it, taking the pending
  *	count back to zero; returns how many ran.
  *	NOTE: the count is cleared with a compare-and-swap against what was
@@ -115,7 +115,7 @@ up_due(struct mp_td *td, struct upcall_port *up, bool flush)
  *	timeout of its own), and one after it finds zero and notifies anew.
  */
 int
-up_run(struct upcall_port *up, bool flush)
+mp_up_run(struct upcall_port *up, bool flush)
 {
 	msgport_t *port = &up->up_port;
 	struct mp_queue *q = &port->mp_queue;
@@ -129,7 +129,7 @@ up_run(struct upcall_port *up, bool flush)
 		   for messages getport() can take now; a landing one's own
 		   up_pending increment brings it back here */
 		n = (int32_t)(mp_load_acq_32(&q->q_state) & QS_COUNT);
-		for (; n > 0 && mpq_landed(port); n--) {
+		for (; n > 0 && mp_q_landed(port); n--) {
 			const char *via = mp_trace_via;
 
 			mp_trace_via = flush ? "flushsys" : "upcall";
@@ -147,17 +147,17 @@ up_run(struct upcall_port *up, bool flush)
 }
 
 /*
- * up_orphan
+ * mp_up_orphan
  *	up's owner is exiting: stop notifying it.  The port stays, as a
  *	plain queue port any thread may drain and remove.
  *	NOTE: called by the owner, already unlinked from its list.
  */
 void
-up_orphan(struct upcall_port *up)
+mp_up_orphan(struct upcall_port *up)
 {
 	mp_store_rel_32(&up->up_tid, UP_TID_DYING);
 	mp_faa_32(&up->up_pending, 0);	/* full barrier: repliers now see DYING */
-	mpq_quiesce(&up->up_port.mp_queue);
+	mp_q_quiesce(&up->up_port.mp_queue);
 	if (up->up_kind == UP_PASSIVE)
 		timer_delete(up->up_timer);
 	mp_store_rel_32(&up->up_tid, UP_TID_ORPHAN);
@@ -183,17 +183,17 @@ up_rmport(msgport_t *port)
 	bool passive = up->up_kind == UP_PASSIVE;
 	int r;
 
-	if (tid == UP_TID_ORPHAN || up->up_pid != up_process())
-		return queue_rmport(port);	/* owner gone (exited, or a fork parent's) */
+	if (tid == UP_TID_ORPHAN || up->up_pid != mp_up_process())
+		return mp_queue_rmport(port);	/* owner gone (exited, or a fork parent's) */
 	if (tid != (uint32_t)gettid())
 		return EPERM;
 	if (up->up_running)
 		return EBUSY;
 	mp_libcrit_enter();
-	up_detach(up);
-	if ((r = queue_rmport(port)) != 0) {
+	mp_up_detach(up);
+	if ((r = mp_queue_rmport(port)) != 0) {
 		/* still ours: back on the list, and look at it again on the way out */
-		up_attach(up);
+		mp_up_attach(up);
 		mp_td.td_held |= TD_HELD_LIB;
 	}
 	mp_libcrit_exit();
@@ -204,14 +204,14 @@ up_rmport(msgport_t *port)
 
 static const struct msgport_ops upcall_ops = {
 	.mp_name = "upcall",
-	.mp_sendport = msg_send,
-	.mp_putport = port_nosend,
-	.mp_getport = queue_getport,
-	.mp_waitport = queue_waitport,
+	.mp_sendport = mp_msg_send,
+	.mp_putport = mp_port_nosend,
+	.mp_getport = mp_queue_getport,
+	.mp_waitport = mp_queue_waitport,
 	.mp_replyport = up_replyport,
-	.mp_dropmsg = port_nodrop,
-	.mp_portfd = queue_portfd,
-	.mp_closeport = queue_closeport,
+	.mp_dropmsg = mp_port_nodrop,
+	.mp_portfd = mp_queue_portfd,
+	.mp_closeport = mp_queue_closeport,
 	.mp_rmport = up_rmport,
 };
 
@@ -231,11 +231,11 @@ up_make(int kind, upcall_fn fn, void *arg, const struct timespec *timeout)
 		errno = EINVAL;
 		return NULL;
 	}
-	if ((r = up_install()) != 0) {
+	if ((r = mp_up_install()) != 0) {
 		errno = r;
 		return NULL;
 	}
-	up = (struct upcall_port *)port_alloc(sizeof(*up), &upcall_ops);
+	up = (struct upcall_port *)mp_port_alloc(sizeof(*up), &upcall_ops);
 	if (up == NULL)
 		return NULL;
 	up->up_fn = fn;
@@ -243,7 +243,7 @@ up_make(int kind, upcall_fn fn, void *arg, const struct timespec *timeout)
 	up->up_kind = kind;
 	up->up_id = mp_faa_32(&up_lastid, 1) + 1;
 	up->up_pid = getpid();
-	up->up_signo = up_signal();
+	up->up_signo = mp_up_signal();
 	up->up_tid = (uint32_t)gettid();
 	if (kind == UP_PASSIVE) {
 		up->up_timeout = *timeout;
@@ -257,14 +257,14 @@ up_make(int kind, upcall_fn fn, void *arg, const struct timespec *timeout)
 			goto fail;
 		}
 	}
-	if ((r = up_attach(up)) != 0) {
+	if ((r = mp_up_attach(up)) != 0) {
 		if (kind == UP_PASSIVE)
 			timer_delete(up->up_timer);
 		goto fail;
 	}
 	return &up->up_port;
 fail:
-	port_free(&up->up_port);
+	mp_port_free(&up->up_port);
 	errno = r;
 	return NULL;
 }

@@ -31,7 +31,7 @@ wait_until(msgport_t *port, msg_t *msg, const struct timespec *deadline)
 		return EINVAL;
 	mp_send_held();		/* what this thread waits for may be among them */
 	if (port == NULL) {
-		if ((r = msg_sleep(msg, deadline)) != 0)
+		if ((r = mp_msg_sleep(msg, deadline)) != 0)
 			return r;
 		if (!(mp_load_acq_32(&msg->ms_flags) & MSGF_QUEUED))
 			return msg->ms_error;	/* idle, or taken by now */

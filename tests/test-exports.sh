@@ -3,7 +3,9 @@
 # Description: the library exports exactly the names in
 # libmsgport/libmsgport.map: nm -g --defined-only on libmsgport.a, and
 # the dynamic symbols of libmsgport.so (msgport_version in its own node,
-# MSGPORT_0.2).  Anything else is an internal that leaks.
+# MSGPORT_0.2).  Anything else is an internal that leaks.  And every
+# internal name shared between the library's own files has the one
+# internal prefix, mp_ (libuv's uv__, liburing's __io_uring_).
 # Environment: srcdir, top_builddir (tests/include.am).
 set -u
 srcdir=${srcdir:-.}
@@ -43,6 +45,20 @@ if [ -f "$so" ]; then
 	if ! readelf -W --dyn-syms "$so" | grep -q ' msgport_version@@MSGPORT_0\.2$'; then
 		echo "FAIL: msgport_version is not in its node MSGPORT_0.2"
 		fail=1
+	fi
+fi
+# The objects the library is made of: their global names are the map's
+# or mp_ ones.
+objs=$(ls "$top_builddir"/libmsgport/.libs/*.o "$top_builddir"/kport/.libs/*.o 2>/dev/null)
+if [ -n "$objs" ]; then
+	nm -g --defined-only $objs | awk 'NF == 3 { print $3 }' | ours |
+		grep -v -x -F -f "$work/map" | grep -v '^mp_' >"$work/unprefixed"
+	if [ -s "$work/unprefixed" ]; then
+		echo "FAIL: internal names without the mp_ prefix:"
+		head -40 "$work/unprefixed"
+		fail=1
+	else
+		echo "ok: every internal name of the library's objects starts with mp_"
 	fi
 fi
 exit $fail

@@ -2,7 +2,7 @@
 /*
  * Description: more signal occurrences in transit than the ring between
  * the handlers and the signal thread holds (KSIG_RING).  With the drain
- * held off (ksignal_hold(), an internal hook: this program links the
+ * held off (mp_ksignal_hold(), an internal hook: this program links the
  * static library), a storm from a child fills the ring; the occurrences
  * that find it full lose their info but are still counted, so the
  * message reports every one of them, infos oldest first, and
@@ -32,11 +32,11 @@ ring_overflow_is_counted(void **s)
 	m.qmax = QMAX;
 	assert_int_equal(sendsys(sysport(), &m.hdr, sizeof(m)), EASYNC);
 
-	ksignal_hold(true);
+	mp_ksignal_hold(true);
 	pid = ps_child_queue(STORM_SIG, 0, N, 0);
 	ps_reap(pid);			/* every handler has run: all in transit */
 	assert_null(getport(rp));	/* nothing drained them */
-	ksignal_hold(false);
+	mp_ksignal_hold(false);
 
 	/* the first occurrence returns it; the rest come while it is held */
 	assert_int_equal(ps_take(rp, &m.hdr), 0);
