@@ -12,6 +12,8 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
+#include <sys/syscall.h>
+
 #include "kputil.h"
 
 /* ThreadSanitizer refuses threads in a child of a threaded parent unless told. */
@@ -170,6 +172,7 @@ child_busy(void *arg)
 	static const struct timespec ms = { 0, 1000000 };
 	struct sys_read rd;
 	struct sys_recvfrom rc;
+	struct sys_syscall sc;
 	struct sys_nanosleep ns;
 	struct sys_timer tm;
 	msgport_t *rp;
@@ -197,10 +200,14 @@ child_busy(void *arg)
 		return 34;
 	if (kp_waitdone(rp, &rc.hdr) != 0 || rc.hdr.ms_result != 1 || c != 's')
 		return 35;
-	prep_nanosleep(&ns, &ms, NULL);
+	prep_syscall(&sc, SYS_getppid, 0, 0, 0, 0, 0, 0);	/* the generic message: the pool */
+	prep_async(&sc.hdr, rp);
+	if (sendsys(sysport(), &sc.hdr, sizeof(sc)) != EASYNC || kp_waitdone(rp, &sc.hdr) != 0)
+		return 36;
+	prep_nanosleep(&ns, &ms, NULL);				/* a timer of the loop */
 	prep_async(&ns.hdr, rp);
 	if (sendsys(sysport(), &ns.hdr, sizeof(ns)) != EASYNC || kp_waitdone(rp, &ns.hdr) != 0)
-		return 36;
+		return 39;
 	prep_timer(&tm, CLOCK_MONOTONIC, 0, &ms, NULL, rp);
 	if (sendsys(sysport(), &tm.hdr, sizeof(tm)) != EASYNC || kp_waitdone(rp, &tm.hdr) != 0 ||
 	    tm.hdr.ms_count != 1)
@@ -214,8 +221,7 @@ static void
 child_restarts_after_a_busy_fork(void **s)
 {
 	static struct sys_read rd[BUSY_READS];
-	static struct sys_nanosleep ns[BUSY_SLEEPS];
-	static const struct timespec long_ = { 60, 0 };
+	static struct sys_poll ns[BUSY_SLEEPS];		/* polls of nothing: they hold workers */
 	msgport_t *rp = mkport_queue();
 	char buf[BUSY_READS];
 	int p[2], i;
@@ -228,7 +234,7 @@ child_restarts_after_a_busy_fork(void **s)
 		assert_int_equal(sendsys(sysport(), &rd[i].hdr, sizeof(rd[i])), EASYNC);
 	}
 	for (i = 0; i < BUSY_SLEEPS; i++) {
-		prep_nanosleep(&ns[i], &long_, NULL);
+		prep_poll(&ns[i], NULL, 0, 60 * 1000);
 		prep_async(&ns[i].hdr, rp);
 		assert_int_equal(sendsys(sysport(), &ns[i].hdr, sizeof(ns[i])), EASYNC);
 	}

@@ -92,13 +92,12 @@ one_worker(void)
 	assert_int_equal(sysport_start(&(struct sysport_attr){ .sa_workers = 1 }), 0);
 }
 
-/* One worker asleep in a long nanosleep: everything else stays queued. */
+/* One worker held by a long poll of nothing: everything else stays
+   queued.  (An asynchronous nanosleep would hold no worker: a timer.) */
 static void
-sleeper(struct sys_nanosleep *ns, struct timespec *req, msgport_t *rp)
+sleeper(struct sys_poll *ns, msgport_t *rp)
 {
-	req->tv_sec = 20;
-	req->tv_nsec = 0;
-	prep_nanosleep(ns, req, NULL);
+	prep_poll(ns, NULL, 0, 20000);
 	prep_async(&ns->hdr, rp);
 	assert_int_equal(sendsys(sysport(), &ns->hdr, sizeof(*ns)), EASYNC);
 }
@@ -108,13 +107,12 @@ aborted_while_queued_come_back_canceled(void **state)
 {
 	static struct smsg msgs[100];
 	msgport_t *rp = mkport_queue();
-	struct sys_nanosleep ns;
-	struct timespec req;
+	struct sys_poll ns;
 	int i;
 
 	(void)state;
 	one_worker();
-	sleeper(&ns, &req, rp);
+	sleeper(&ns, rp);
 	queue_stats(msgs, 100, -1, rp);
 	for (i = 0; i < 100; i++)
 		assert_int_equal(abortsys(&msgs[i].m.hdr), 0);
@@ -133,14 +131,13 @@ interruptible_call_among_batched_ones_is_aborted(void **state)
 {
 	static struct smsg before[20], after[20];
 	msgport_t *rp = mkport_queue();
-	struct sys_nanosleep ns;
-	struct timespec req;
+	struct sys_poll ns;
 	int i;
 
 	(void)state;
 	one_worker();
 	queue_stats(before, 20, 0, rp);
-	sleeper(&ns, &req, rp);
+	sleeper(&ns, rp);
 	queue_stats(after, 20, 1, rp);
 	for (i = 0; i < 20; i++)
 		assert_int_equal(kp_waitdone(rp, &before[i].m.hdr), 0);

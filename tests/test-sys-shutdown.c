@@ -15,7 +15,7 @@
 
 union anymsg {
 	msg_t			hdr;
-	struct sys_nanosleep	ns;
+	struct sys_poll	ns;
 	struct sys_recvfrom	rc;
 };
 
@@ -27,7 +27,6 @@ static void
 stop_returns_everything_in_flight(void **s)
 {
 	struct sysport_attr attr = { .sa_workers = 2, .sa_slots = 16384 };
-	static const struct timespec hour = { 3600, 0 };
 	msgport_t *rp = mkport_queue();
 	struct sys_getpid g;
 	int sv[NPAIR][2], i, n = 0;
@@ -42,7 +41,7 @@ stop_returns_everything_in_flight(void **s)
 		if (i % 2)
 			prep_recv(&m[i].rc, sv[i % NPAIR][1], &buf[i], 1, 0);
 		else
-			prep_nanosleep(&m[i].ns, &hour, NULL);
+			prep_poll(&m[i].ns, NULL, 0, 3600 * 1000);
 		prep_async(&m[i].hdr, rp);
 		m[i].hdr.ms_cookie = (void *)(long)i;
 		assert_int_equal(sendsys(sysport(), &m[i].hdr,
@@ -89,14 +88,13 @@ static void
 stop_start_cycles(void **s)
 {
 	msgport_t *rp = mkport_queue();
-	static const struct timespec hour = { 3600, 0 };
-	struct sys_nanosleep ns[8];
+	struct sys_poll ns[8];
 	int round, i;
 
 	(void)s;
 	for (round = 0; round < 20; round++) {
 		for (i = 0; i < 8; i++) {
-			prep_nanosleep(&ns[i], &hour, NULL);
+			prep_poll(&ns[i], NULL, 0, 3600 * 1000);
 			prep_async(&ns[i].hdr, rp);
 			assert_int_equal(sendsys(sysport(), &ns[i].hdr, sizeof(ns[i])), EASYNC);
 		}
