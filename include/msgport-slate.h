@@ -162,6 +162,7 @@ struct sys_slate {
 	uint32_t	sl_nran;	/* entries that ran */
 	uint32_t	sl_rerun;	/* slate_run_until: run only SLATE_AGAIN entries */
 	uint32_t	sl_canceled;	/* parallel: an entry was canceled */
+	uint64_t	sl_probed[2];	/* the memory a run last proved readable (slate.c) */
 	msg_t		sl_runner[SLATE_RUNNERS];
 };
 

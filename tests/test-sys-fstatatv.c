@@ -234,12 +234,11 @@ full_vectors_in_flight(void **state)
 	assert_null(getport(rp));
 }
 
-/* Queued behind a sleeper on the only worker: abortsys() returns it unrun. */
+/* Queued behind a poll of nothing on the only worker: abortsys() returns it unrun. */
 static void
 aborted_while_queued(void **state)
 {
-	struct timespec req = { 20, 0 };
-	struct sys_nanosleep ns;
+	struct sys_poll ns;
 	struct sys_fstatatv m;
 	struct stat st[NNAMES];
 	int errs[NNAMES];
@@ -247,7 +246,7 @@ aborted_while_queued(void **state)
 	(void)state;
 	assert_int_equal(sysport_stop(), 0);
 	assert_int_equal(sysport_start(&(struct sysport_attr){ .sa_workers = 1 }), 0);
-	prep_nanosleep(&ns, &req, NULL);
+	prep_poll(&ns, NULL, 0, 20000);
 	prep_async(&ns.hdr, rp);
 	assert_int_equal(sendsys(sysport(), &ns.hdr, sizeof(ns)), EASYNC);
 	memset(errs, 0x55, sizeof(errs));
