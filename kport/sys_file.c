@@ -271,6 +271,45 @@ mp_krun_fstatat(msg_t *msg)
 }
 
 /*
+ * The arrays of this thread's recent fstatatv messages that were proved
+ * readable (names) and writable (errs), by their addresses: a walker
+ * reuses a few of them for thousands of messages, and proving them
+ * again each time was two system calls per message (du hot: 7% slower).
+ * NOTE: arrays unmapped after they were proved are like a message freed
+ * while in flight: the user's error, which the library cannot see.
+ */
+#define KV_PROVEN	64	/* 1 << 6: the hash keeps the top 6 bits */
+static __thread struct kv_arrays {
+	const void	*names, *errs;
+	unsigned	n;
+} kv_cache[KV_PROVEN];
+
+static struct kv_arrays *
+kv_slot(const struct sys_fstatatv *a)
+{
+	/* Fibonacci hashing: arrays a fixed stride apart spread over the slots */
+	return &kv_cache[((uint64_t)(uintptr_t)a->names * 0x9e3779b97f4a7c15ULL) >> 58];
+}
+
+static bool
+kv_proven(const struct sys_fstatatv *a)
+{
+	const struct kv_arrays *c = kv_slot(a);
+
+	return c->names == a->names && c->errs == a->errs && a->n <= c->n;
+}
+
+static void
+kv_prove(const struct sys_fstatatv *a)
+{
+	struct kv_arrays *c = kv_slot(a);
+
+	c->names = a->names;
+	c->errs = a->errs;
+	c->n = a->n;
+}
+
+/*
  * mp_krun_fstatatv
  *	fstatat() of each name in turn.  The arrays are the library's to
  *	read and write, so they are copied as the kernel would (ucopy.c):
@@ -295,7 +334,9 @@ mp_krun_fstatatv(msg_t *msg)
 		return EINVAL;
 	if (a->n > 0 && (a->names == NULL || a->st == NULL || a->errs == NULL))
 		return EFAULT;
-	if (mp_ucopyin(names, a->names, a->n * sizeof(names[0])) != 0)
+	if (kv_proven(a))
+		memcpy(names, a->names, a->n * sizeof(names[0]));
+	else if (mp_ucopyin(names, a->names, a->n * sizeof(names[0])) != 0)
 		return EFAULT;
 	for (i = 0; i < a->n; i++) {
 		if (names[i] == NULL)
@@ -304,8 +345,12 @@ mp_krun_fstatatv(msg_t *msg)
 			errs[i] = fstatat(a->dirfd, names[i], &a->st[i], a->flags) == 0 ? 0 : errno;
 		ok += errs[i] == 0;
 	}
-	if (mp_ucopyout(a->errs, errs, a->n * sizeof(errs[0])) != 0)
+	if (kv_proven(a))
+		memcpy(a->errs, errs, a->n * sizeof(errs[0]));
+	else if (mp_ucopyout(a->errs, errs, a->n * sizeof(errs[0])) != 0)
 		return EFAULT;
+	else
+		kv_prove(a);
 	msg->ms_result = ok;
 	return 0;
 }
