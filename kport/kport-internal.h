@@ -286,6 +286,7 @@ struct kreq {
 	struct kreq	*kr_fnext, *kr_fprev;
 	uint8_t		kr_dir;		/* KDIR_* */
 	bool		kr_chardev;	/* no non-blocking form: once ready, the pool runs it */
+	bool		kr_nointr;	/* KC_NOINTR, or on a file: the kernel finishes it */
 };
 
 enum { KDIR_READ, KDIR_WRITE, KDIR_TIMER };	/* KDIR_TIMER: a sleep (kc_sleep) */
@@ -474,7 +475,10 @@ krestarts(const msg_t *msg)
 #define POOL_BATCH	16	/* messages a worker takes at once, at most */
 int	mp_pool_start(struct mp_kstate *ks);
 void	mp_pool_stop(struct mp_kstate *ks);
-int	mp_kreq_submit(msg_t *msg, const struct kcmd *kc, int fd, short events, bool chardev,
+/* mp_kreq_submit()'s how: what the descriptor says about the wait */
+#define KQ_CHARDEV	0x1u	/* a character device: once ready, the pool makes the call */
+#define KQ_FILE		0x2u	/* a file or block device: the kernel finishes the call */
+int	mp_kreq_submit(msg_t *msg, const struct kcmd *kc, int fd, short events, unsigned how,
 	    bool held);
 void	mp_kreq_queue(struct kreq *kr);
 void	mp_kreq_done(struct kreq *kr, int error);

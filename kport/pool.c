@@ -154,7 +154,7 @@ kunsent(msg_t *msg, int error, bool held)
 static void
 kintr_arm(struct mp_kstate *ks, struct kreq *kr)
 {
-	if ((kr->kr_cmd->kc_flags & KC_NOINTR) || kr->kr_intr)
+	if (kr->kr_nointr || kr->kr_intr)
 		return;
 	kr->kr_intr = true;
 	if (ks->ks_intrs++ == 0)
@@ -241,7 +241,7 @@ intr_main(void *arg)
  *	never refused: it is returned with that error instead.
  */
 int
-mp_kreq_submit(msg_t *msg, const struct kcmd *kc, int fd, short events, bool chardev, bool held)
+mp_kreq_submit(msg_t *msg, const struct kcmd *kc, int fd, short events, unsigned how, bool held)
 {
 	struct mp_kstate *ks = &mp_kstate;
 	struct kreq *kr;
@@ -265,6 +265,7 @@ mp_kreq_submit(msg_t *msg, const struct kcmd *kc, int fd, short events, bool cha
 	kr->kr_cmd = kc;
 	kr->kr_onworker = false;
 	kr->kr_kf = NULL;
+	kr->kr_nointr = (kc->kc_flags & KC_NOINTR) || (how & KQ_FILE);
 	kr->kr_state = KR_WAITING;
 	/* The slot first, then abortable: an abortsys() that flagged msg
 	   before this found no slot and left it to us; one after finds the
@@ -277,7 +278,7 @@ mp_kreq_submit(msg_t *msg, const struct kcmd *kc, int fd, short events, bool cha
 			return kunsent(msg, ECANCELED, held);
 		return ksettle(msg, kcancel(msg));
 	}
-	if ((fd < 0 && fd != KFD_TIMER) || mp_evloop_arm(kr, fd, events, chardev) != 0) {
+	if ((fd < 0 && fd != KFD_TIMER) || mp_evloop_arm(kr, fd, events, (how & KQ_CHARDEV) != 0) != 0) {
 		MP_TRACE("pool", msg, NULL, kc->kc_name, "queued");
 		kenqueue(ks, kr);
 	} else {
@@ -442,17 +443,17 @@ ktake(struct mp_kstate *ks, struct kworker *self)
 	if (want > POOL_BATCH)
 		want = POOL_BATCH;
 	for (n = 0; n < want && (kr = ks->ks_head) != NULL; n++) {
-		if (!(kr->kr_cmd->kc_flags & KC_NOINTR) && n > 0)
+		if (!kr->kr_nointr && n > 0)
 			break;
 		kunlink(ks, kr);
 		kr->kr_state = KR_RUNNING;
 		kr->kr_wk = self;
 		kr->kr_onworker = true;
-		if (kr->kr_cmd->kc_flags & KC_NOINTR)	/* the kernel will not cut it short */
+		if (kr->kr_nointr)	/* the kernel will not cut it short */
 			mp_msg_setflags(kr->kr_msg, 0, MSGF_ABORTABLE);
 		*tail = kr;
 		tail = &kr->kr_next;
-		if (!(kr->kr_cmd->kc_flags & KC_NOINTR))
+		if (!kr->kr_nointr)
 			break;
 	}
 	if (ks->ks_head != NULL)

@@ -792,7 +792,7 @@ slate_parallel(struct sys_slate *sl)
 		r->ms_target = sl->hdr.ms_target;
 		r->ms_cookie = sl;
 		mp_faa_32(&sl->sl_active, 1);
-		if (mp_kreq_submit(r, &slate_runner_cmd, -1, 0, false, false) != EASYNC) {
+		if (mp_kreq_submit(r, &slate_runner_cmd, -1, 0, 0, false) != EASYNC) {
 			mp_faa_32(&sl->sl_active, (uint32_t)-1);
 			break;
 		}

@@ -54,16 +54,20 @@ static pthread_mutex_t sysp_ctl = PTHREAD_MUTEX_INITIALIZER;	/* start, stop */
  *	loop thread can run them once ready.  Terminals and other character
  *	devices are pollable but may lack RWF_NOWAIT (a terminal's try says
  *	"would block" for ever): they wait for readiness in the loop too,
- *	and then the pool makes the call (*chardev).  Files go to the pool.
+ *	and then the pool makes the call (KQ_CHARDEV).  Files go to the
+ *	pool, where the kernel finishes their reads and writes (KQ_FILE).
  */
 static bool
-kpollable(int fd, bool *chardev)
+kpollable(int fd, unsigned *how)
 {
 	struct stat st;
 
 	if (fstat(fd, &st) != 0)
 		return false;
-	*chardev = S_ISCHR(st.st_mode);
+	if (S_ISCHR(st.st_mode))
+		*how |= KQ_CHARDEV;
+	else if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))
+		*how |= KQ_FILE;
 	return S_ISSOCK(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode);
 }
 
@@ -76,13 +80,13 @@ kpollable(int fd, bool *chardev)
 int
 mp_kpass(msg_t *msg, const struct kcmd *kc, bool held)
 {
-	bool chardev = false;
+	unsigned how = 0;
 	short events = 0;
 	int fd = -1;
 
 	if (kc->kc_flags & KC_POLLABLE) {
 		fd = kc->kc_fd(msg, &events);
-		if (!(kc->kc_flags & KC_SOCKET) && !kpollable(fd, &chardev))
+		if (!(kc->kc_flags & KC_SOCKET) && !kpollable(fd, &how))
 			fd = -1;
 	} else if (kc->kc_sleep != NULL) {
 		struct timespec t;
@@ -92,7 +96,7 @@ mp_kpass(msg_t *msg, const struct kcmd *kc, bool held)
 			return ksettle(msg, error);	/* never held: no ring form */
 		fd = KFD_TIMER;
 	}
-	return mp_kreq_submit(msg, kc, fd, events, chardev, held);
+	return mp_kreq_submit(msg, kc, fd, events, how, held);
 }
 
 /*
