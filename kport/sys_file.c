@@ -296,7 +296,7 @@ kv_proven(const struct sys_fstatatv *a)
 {
 	const struct kv_arrays *c = kv_slot(a);
 
-	return c->names == a->names && c->errs == a->errs && a->n <= c->n;
+	return a->n > 0 && c->names == a->names && c->errs == a->errs && a->n <= c->n;
 }
 
 static void
@@ -349,7 +349,7 @@ mp_krun_fstatatv(msg_t *msg)
 		memcpy(a->errs, errs, a->n * sizeof(errs[0]));
 	else if (mp_ucopyout(a->errs, errs, a->n * sizeof(errs[0])) != 0)
 		return EFAULT;
-	else
+	else if (a->n > 0)
 		kv_prove(a);
 	msg->ms_result = ok;
 	return 0;
