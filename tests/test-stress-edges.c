@@ -214,6 +214,25 @@ reader(void *arg)
 	return NULL;
 }
 
+/* The writes that came back to rp: each once; the ones that wrote, noted.  How many. */
+static int
+writes_back(msgport_t *rp, struct chan *k)
+{
+	struct rmsg *r;
+	msg_t *got;
+	int n = 0;
+
+	while ((got = getport(rp)) != NULL) {
+		r = got->ms_cookie;
+		assert_int_equal(++r->back, 1);
+		r->out = false;
+		n++;
+		if (got->ms_error == 0)
+			k->wrote[r->val] = 1;
+	}
+	return n;
+}
+
 /* Queue writes of rising values on channel c; aborted ones leave gaps. */
 static void *
 writer(void *arg)
@@ -225,7 +244,6 @@ writer(void *arg)
 	const struct timespec tick = { 0, 100000000 };
 	uint32_t seed = (uint32_t)(intptr_t)arg + 99, next = 0;
 	struct rmsg *r;
-	msg_t *got;
 	int i, inflight = 0;
 
 	while (!__atomic_load_n(&stopping, __ATOMIC_ACQUIRE) && next + NWWIN < k->cap) {
@@ -248,28 +266,14 @@ writer(void *arg)
 		/* a short wait: the pipe may stay full once the readers are done */
 		if (inflight > 0 && timedwaitsys(rp, NULL, &tick) != 0)
 			continue;
-		while ((got = getport(rp)) != NULL) {
-			r = got->ms_cookie;
-			assert_int_equal(++r->back, 1);
-			r->out = false;
-			inflight--;
-			if (got->ms_error == 0)
-				k->wrote[r->val] = 1;
-		}
+		inflight -= writes_back(rp, k);
 	}
 	for (i = 0; i < NWWIN; i++)
 		if (w[i].out)
 			(void)abortsys(&w[i].m.hdr);
 	while (inflight > 0) {
 		assert_int_equal(timedwaitsys(rp, NULL, &t), 0);
-		while ((got = getport(rp)) != NULL) {
-			r = got->ms_cookie;
-			assert_int_equal(++r->back, 1);
-			r->out = false;
-			inflight--;
-			if (got->ms_error == 0)
-				k->wrote[r->val] = 1;
-		}
+		inflight -= writes_back(rp, k);
 	}
 	assert_int_equal(rmport(rp), 0);
 	return NULL;
