@@ -35,6 +35,7 @@
 #include "config.h"
 
 #include <assert.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <time.h>
@@ -192,24 +193,20 @@ kfd_unlink(struct kfd *kf, struct kreq *kr)
 /*
  * kfd_topool
  *	kf's event could not be added (the descriptor was closed under its
- *	waiters, or the kernel is out of memory): its waiting messages go to
- *	the pool, in order, which makes the plain calls (ks_lock held).
+ *	waiters, or the kernel is out of memory): each direction's waiting
+ *	head goes to the pool, which makes the plain call, and stays the
+ *	head until it is done, so the rest still go in order (ks_lock held).
  */
 static void
 kfd_topool(struct mp_kstate *ks, struct kfd *kf)
 {
-	struct kreq *kr, *next;
+	struct kreq *kr;
 	int d;
 
 	for (d = 0; d < 2; d++)
-		for (kr = kf->kf_head[d]; kr != NULL; kr = next) {
-			next = kr->kr_fnext;
-			if (kr->kr_state == KR_WAITING) {
-				kfd_unlink(kf, kr);
-				mp_kreq_queue(kr);
-			}
-		}
-	(void)kfd_update(ks, kf);
+		if ((kr = kf->kf_head[d]) != NULL && kr->kr_state == KR_WAITING)
+			mp_kreq_queue(kr);
+	(void)kfd_update(ks, kf);	/* waits for no head the pool has */
 }
 
 /*
@@ -230,7 +227,11 @@ evloop_drain(struct mp_kstate *ks, struct kfd *kf, int d)
 	while ((kr = kf->kf_head[d]) != NULL && kr->kr_state == KR_WAITING) {
 		msg = kr->kr_msg;
 		if (kr->kr_chardev && !kaborted(msg)) {
-			mp_kreq_queue(kr);		/* the pool's now; the FIFO waits for it */
+			/* a stale wake-up must not send a terminal's read to block a worker */
+			struct pollfd p = { kf->kf_fd, d == KDIR_READ ? POLLIN : POLLOUT, 0 };
+
+			if (poll(&p, 1, 0) == 1)
+				mp_kreq_queue(kr);	/* the pool's now; the FIFO waits for it */
 			return true;
 		}
 		kr->kr_state = KR_RUNNING;
@@ -404,7 +405,8 @@ mp_evloop_arm(struct kreq *kr, int fd, short events, bool chardev)
 	if (kfd_update(ks, kf))
 		return 0;
 	kfd_unlink(kf, kr);
-	(void)kfd_update(ks, kf);
+	if (!kfd_update(ks, kf))
+		kfd_topool(ks, kf);	/* the others cannot wait here either */
 	return -1;
 }
 
@@ -487,14 +489,22 @@ mp_evloop_cancelfd(int fd)
 		for (d = 0; d < 2; d++)
 			for (kr = kf->kf_head[d]; kr != NULL; kr = next) {
 				next = kr->kr_fnext;
-				mp_msg_setflags(kr->kr_msg, MSGF_ABORTED, 0);
-				if (kr->kr_state != KR_WAITING)
+				if (kr->kr_state != KR_WAITING) {
+					mp_kreq_interrupt(kr);	/* run by the loop or the pool */
 					continue;
+				}
+				mp_msg_setflags(kr->kr_msg, MSGF_ABORTED, 0);
 				kr->kr_state = KR_CANCELED;
 				kfd_unlink(kf, kr);
 				kr->kr_next = list;
 				list = kr;
 			}
+		/* The close drops the file from epoll: a record that lives on
+		   (its head runs) must register again, for the next file. */
+		if (kf->kf_events != 0) {
+			event_del_noblock(kf->kf_ev);
+			kf->kf_events = 0;
+		}
 		if (!kfd_update(ks, kf))
 			kfd_topool(ks, kf);
 	}
@@ -531,16 +541,21 @@ evloop_main(void *arg)
 static void
 evloop_free(struct mp_kstate *ks)
 {
+	struct kfd **hash;
 	uint32_t i;
 
 	for (i = 0; ks->ks_fds != NULL && i < ks->ks_nslots; i++)
 		if (ks->ks_fds[i].kf_ev != NULL)
 			event_free(ks->ks_fds[i].kf_ev);
-	free(ks->ks_fds);
-	free(ks->ks_fdhash);
-	ks->ks_fds = ks->ks_fdfree = NULL;
+	/* a sender may look at the hash (mp_evloop_busy) until it is gone */
+	klock(&ks->ks_lock);
+	hash = ks->ks_fdhash;
 	ks->ks_fdhash = NULL;
 	mp_store_32(&ks->ks_nfds, 0);
+	kunlock(&ks->ks_lock);
+	free(hash);
+	free(ks->ks_fds);
+	ks->ks_fds = ks->ks_fdfree = NULL;
 	if (ks->ks_stopev != NULL)
 		event_free(ks->ks_stopev);
 	ks->ks_stopev = NULL;

@@ -481,6 +481,7 @@ void	mp_pool_stop(struct mp_kstate *ks);
 int	mp_kreq_submit(msg_t *msg, const struct kcmd *kc, int fd, short events, unsigned how,
 	    bool held);
 void	mp_kreq_queue(struct kreq *kr);
+void	mp_kreq_interrupt(struct kreq *kr);
 void	mp_kreq_done(struct kreq *kr, int error);
 int	mp_kreq_drop(msg_t *msg);
 void	mp_kreq_cancelall(struct mp_kstate *ks);

@@ -99,6 +99,44 @@ kplug_ringrun(struct kplug *p, const unsigned *at, unsigned k, int *err, bool *r
 	}
 }
 
+/* Do a and b wait on the same descriptor, in the same direction? */
+static bool
+kplug_samefd(msg_t *a, msg_t *b)
+{
+	const struct kcmd *ka = &mp_systab[a->ms_cmd], *kb = &mp_systab[b->ms_cmd];
+	short ea, eb;
+
+	if (!(ka->kc_flags & KC_POLLABLE) || !(kb->kc_flags & KC_POLLABLE))
+		return false;
+	return ka->kc_fd(a, &ea) == kb->kc_fd(b, &eb) && ((ea ^ eb) & KEV_WRITE) == 0;
+}
+
+/*
+ * kplug_behind
+ *	Must held message i wait behind an earlier one of the batch on its
+ *	descriptor, which would block (first in, first out per descriptor,
+ *	as mp_kbehind() for the loop's waiters)?  An earlier one still in
+ *	the unsent ring batch is run first, to know.
+ */
+static bool
+kplug_behind(struct kplug *p, unsigned i, int *err, bool *ringed, unsigned *at, unsigned *k)
+{
+	msg_t *msg = p->kp_held[i].kh_msg;
+	unsigned j;
+
+	for (j = 0; j < i; j++) {
+		if (!kplug_samefd(p->kp_held[j].kh_msg, msg))
+			continue;
+		if (err[j] == KRING_UNSENT && *k > 0) {
+			kplug_ringrun(p, at, *k, err, ringed);
+			*k = 0;
+		}
+		if (err[j] == EAGAIN)
+			return true;
+	}
+	return false;
+}
+
 /*
  * kplug_try
  *	Try the held messages p->kp_held[0..n-1], none aborted or canceled,
@@ -117,7 +155,8 @@ kplug_try(struct kplug *p, unsigned n, int *err, bool *ringed)
 		msg = p->kp_held[i].kh_msg;
 		err[i] = KRING_UNSENT;
 		ringed[i] = false;
-		if (mp_kbehind(msg, &mp_systab[msg->ms_cmd])) {
+		if (kplug_behind(p, i, err, ringed, at, &k) ||
+		    mp_kbehind(msg, &mp_systab[msg->ms_cmd])) {
 			err[i] = EAGAIN;	/* behind its descriptor's waiters */
 			continue;
 		}

@@ -112,6 +112,22 @@ kenqueue(struct mp_kstate *ks, struct kreq *kr)
 	kwake(ks);
 }
 
+static void kintr_arm(struct mp_kstate *ks, struct kreq *kr);
+
+/*
+ * mp_kreq_interrupt
+ *	Abort kr, which its descriptor's close found running (ks_lock
+ *	held): flagged, it comes back ECANCELED from the queue, or from a
+ *	try that would block; a call a worker runs is interrupted.
+ */
+void
+mp_kreq_interrupt(struct kreq *kr)
+{
+	mp_msg_setflags(kr->kr_msg, MSGF_ABORTED, 0);
+	if (kr->kr_state == KR_RUNNING && kr->kr_onworker)
+		kintr_arm(&mp_kstate, kr);
+}
+
 /* The event loop hands kr to the pool (ks_lock held). */
 void
 mp_kreq_queue(struct kreq *kr)

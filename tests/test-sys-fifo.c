@@ -448,6 +448,51 @@ close_after_last_then_reuse(void **s)
 	assert_int_equal(rmport(rp), 0);
 }
 
+/*
+ * Within one plugged batch: a big write that must wait for room goes
+ * first, and a small one after it waits behind it rather than slip into
+ * the room that is there (io_uring's order, as unplugged).
+ */
+static void
+plugged_writes_keep_their_order(void **s)
+{
+	static char fill[65536], big[4096], small[10], out[70000];
+	msgport_t *rp = mkport_queue();
+	struct sys_write ma, mb;
+	size_t got = 0;
+	char *pa, *pb;
+	int p[2];
+	ssize_t n;
+
+	(void)s;
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(fcntl(p[1], F_SETFL, O_NONBLOCK), 0);
+	assert_int_equal(write(p[1], fill, 65536 - 100), 65536 - 100);	/* room: 100 */
+	assert_int_equal(fcntl(p[1], F_SETFL, 0), 0);
+	memset(big, 'A', sizeof(big));
+	memset(small, 'B', sizeof(small));
+	prep_write(&ma, p[1], big, sizeof(big));
+	prep_async(&ma.hdr, rp);
+	prep_write(&mb, p[1], small, sizeof(small));
+	prep_async(&mb.hdr, rp);
+	assert_int_equal(plugsys(), 0);
+	assert_int_equal(sendsys(sysport(), &ma.hdr, sizeof(ma)), EASYNC);
+	assert_int_equal(sendsys(sysport(), &mb.hdr, sizeof(mb)), EASYNC);
+	assert_int_equal(unplugsys(), 0);
+	while (got < 65536 - 100 + sizeof(big) + sizeof(small)) {
+		assert_true((n = read(p[0], out + got, sizeof(out) - got)) > 0);
+		got += (size_t)n;
+	}
+	assert_int_equal(kp_waitdone(rp, &ma.hdr), 0);
+	assert_int_equal(kp_waitdone(rp, &mb.hdr), 0);
+	assert_non_null(pa = memchr(out, 'A', got));
+	assert_non_null(pb = memchr(out, 'B', got));
+	assert_true(pa < pb);
+	assert_int_equal(rmport(rp), 0);
+	close(p[0]);
+	close(p[1]);
+}
+
 int
 main(void)
 {
@@ -460,6 +505,7 @@ main(void)
 		cmocka_unit_test(close_returns_waiters_first),
 		cmocka_unit_test(pty_read_abort_and_stop),
 		cmocka_unit_test(plugged_reads_behind_waiters),
+		cmocka_unit_test(plugged_writes_keep_their_order),
 		cmocka_unit_test(direct_close_then_stop),
 		cmocka_unit_test(close_after_last_then_reuse),
 		cmocka_unit_test(many_waiters_then_stop),
