@@ -564,6 +564,26 @@ evloop_free(struct mp_kstate *ks)
 	ks->ks_base = NULL;
 }
 
+/*
+ * evloop_reserve
+ *	Grow libevent's timer heap to one timer per record now, by adding
+ *	and deleting them all before the loop runs: a sleep sent from an
+ *	upcall (a signal handler) must not make libevent call realloc().
+ */
+static int
+evloop_reserve(struct mp_kstate *ks)
+{
+	struct timeval year = { 366 * 24 * 3600, 0 };
+	uint32_t i;
+	int r = 0;
+
+	for (i = 0; i < ks->ks_nslots && r == 0; i++)
+		r = event_add(ks->ks_fds[i].kf_ev, &year);
+	for (i = 0; i < ks->ks_nslots; i++)
+		event_del(ks->ks_fds[i].kf_ev);
+	return r == 0 ? 0 : ENOMEM;
+}
+
 /* The records, their events and the hash, for ks_nslots waiters. */
 static int
 evloop_records(struct mp_kstate *ks)
@@ -585,7 +605,7 @@ evloop_records(struct mp_kstate *ks)
 		ks->ks_fds[i].kf_hnext = ks->ks_fdfree;
 		ks->ks_fdfree = &ks->ks_fds[i];
 	}
-	return 0;
+	return evloop_reserve(ks);
 }
 
 /*
