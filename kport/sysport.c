@@ -260,10 +260,10 @@ sys_rmport(msgport_t *port)
 	.mp_putport = sys_putport,		\
 	.mp_getport = mp_port_noget,		\
 	.mp_waitport = mp_port_nowait,		\
-	.mp_replyport = mp_port_noreply,		\
+	.mp_replyport = mp_port_noreply,	\
 	.mp_dropmsg = sys_dropmsg,		\
-	.mp_portfd = mp_port_nofd,			\
-	.mp_closeport = mp_port_noclose,		\
+	.mp_portfd = mp_port_nofd,		\
+	.mp_closeport = mp_port_noclose,	\
 	.mp_rmport = sys_rmport,		\
 }
 static const struct msgport_ops sys_ops = SYS_OPS(sys_sendport);

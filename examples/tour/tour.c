@@ -157,7 +157,7 @@ main(int argc, char **argv)
 	r = sendsys(sysport(), &gp.hdr, sizeof(gp));
 	printf("  getpid() as a message: sendsys=%d result=%lld (getpid() says %d)\n",
 	    r, (long long)gp.hdr.ms_result, (int)getpid());
-	prep_nanosleep(&ns, &nap, NULL);	/* asynchronous: a worker sleeps for us */
+	prep_nanosleep(&ns, &nap, NULL);	/* asynchronous: a timer of the event loop, no worker held */
 	prep_async(&ns.hdr, rport);
 	r = sendsys(sysport(), &ns.hdr, sizeof(ns));
 	printf("  nanosleep(20 ms) sent: %s\n", r == EASYNC ? "EASYNC" : strerror(r));
