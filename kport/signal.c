@@ -284,6 +284,7 @@ ksig_main(void *arg)
 	uint32_t v, spin;
 
 	(void)arg;
+	mp_name_thread("signal", -1);
 	for (;;) {
 		v = mp_load_acq_32(&kwake) & ~1u;
 		klock(&ksig_lock);

@@ -151,6 +151,7 @@ ktimer_main(void *arg)
 	bool kicked;
 
 	(void)arg;
+	mp_name_thread("timer", -1);
 	for (;;) {
 		nev = epoll_wait(kt_epfd, ev, 64, -1);
 		klock(&kt_lock);

@@ -47,6 +47,14 @@ mp_tracing(void)
 void	mp_trace_step(const char *what, const msg_t *msg, const msgport_t *port,
 	    const char *cmdname, const char *how);
 
+/*
+ * mp_name_thread
+ *	Name the calling thread "mp-" what, and index when index >= 0
+ *	("mp-pool-3"), for ps, gdb and the trace, which writes a thread's
+ *	name down (a "name" line) at its first step and whenever it changed.
+ */
+void	mp_name_thread(const char *what, int index);
+
 /* How this thread is taking messages now (NULL: getport): "upcall", "flushsys", ... */
 extern __thread const char *mp_trace_via __attribute__((tls_model("initial-exec")));
 

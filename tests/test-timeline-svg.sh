@@ -3,7 +3,7 @@
 # msgport-timeline --svg: the tour's trace drawn as a sequence diagram is
 # well-formed XML, renders to a PNG of the size it says (1280x720), and
 # holds one lifeline per thread and one band per message life of the
-# trace; --from/--to keep a window; a generated trace of 100,000 steps
+# trace, the threads and commands by name; --from/--to keep a window; a generated trace of 100,000 steps
 # renders, whole and windowed, well inside a generous bound.
 set -u
 command -v xmllint >/dev/null && command -v rsvg-convert >/dev/null ||
@@ -37,6 +37,15 @@ for m in send inline loop plug abort return take; do
 done
 grep -q '>= 144<' "$dir/tour.svg" || fail "the first square's result is not on an arrow"
 grep -q '>nanosleep<' "$dir/tour.svg" || fail "the command's name is not on an arrow"
+# names: the server thread's own (pthread_setname_np), the library's event
+# loop, and the server port's commands (portcmdnames)
+for name in tour server mp-evloop; do
+	grep -q "font-weight=\"bold\">$name<" "$dir/tour.svg" || fail "no lifeline named $name"
+done
+grep -q '>square<' "$dir/tour.svg" || fail "the server's command has no name on its arrow"
+$tl -l "$dir/tour.trace" | grep -q '^#1 .* tour  *send square (sync) .*\[server\]' ||
+	fail "-l does not name the threads and the command"
+$tl -c "$dir/tour.trace" | grep -q '"thread_name".*"name":"mp-evloop"' || fail "-c does not name the loop thread"
 
 # a window: the steps from 2 ms on only (the system port's part of the tour)
 $tl --svg --from 2ms "$dir/tour.trace" >"$dir/win.svg" || fail "--from exited $?"

@@ -206,6 +206,23 @@ struct life {
 static struct life lives[MAXLIVES];
 static int nlives;
 
+/* The threads' names ("name" lines), and the names of the threads that ran a call where. */
+#define MAXNAMES 64
+static struct { long tid; char name[32]; } names[MAXNAMES];
+static int nnames;
+static char ran_by_pool[32], ran_by_loop[32];
+
+static const char *
+name_of(long tid)
+{
+	int i;
+
+	for (i = nnames - 1; i >= 0; i--)
+		if (names[i].tid == tid)
+			return names[i].name;
+	return "";
+}
+
 static const char *
 field(const char *line, const char *key, char *out, size_t len)
 {
@@ -231,9 +248,18 @@ read_trace(void)
 	FILE *f = fopen(trace, "r");
 
 	assert_non_null(f);
-	nlives = 0;
+	nlives = nnames = 0;
+	ran_by_pool[0] = ran_by_loop[0] = '\0';
 	while (fgets(line, sizeof(line), f) != NULL) {
 		assert_int_equal(sscanf(line, "%ld %ld %31s", &ns, &tid, what), 3);
+		if (strcmp(what, "name") == 0) {
+			assert_true(nnames < MAXNAMES);
+			names[nnames].tid = tid;
+			field(line, " name=", names[nnames++].name, sizeof(names[0].name));
+			continue;
+		}
+		/* every thread says its name before its first step */
+		assert_string_not_equal(name_of(tid), "");
 		field(line, " msg=", msg, sizeof(msg));
 		field(line, " how=", how, sizeof(how));
 		field(line, " cmd=", cmd, sizeof(cmd));
@@ -248,6 +274,10 @@ read_trace(void)
 			memset(&lives[k], 0, sizeof(lives[k]));
 			lives[k].sender = tid;
 		}
+		if (strcmp(what, "run") == 0 && strcmp(how, "pool") == 0)
+			snprintf(ran_by_pool, sizeof(ran_by_pool), "%s", name_of(tid));
+		if (strcmp(what, "run") == 0 && strcmp(how, "loop") == 0)
+			snprintf(ran_by_loop, sizeof(ran_by_loop), "%s", name_of(tid));
 		if (strchr(cmd, '/') != NULL)
 			snprintf(lives[k].cmd, sizeof(lives[k].cmd), "%s", strchr(cmd, '/') + 1);
 		snprintf(lives[k].steps + strlen(lives[k].steps),
@@ -292,6 +322,9 @@ every_road_is_traced_step_by_step(void **state)
 	assert_int_equal(run_child(trace, err, sizeof(err)), 0);
 	assert_string_equal(err, "");
 	read_trace();
+	/* the library's own threads carry their names */
+	assert_memory_equal(ran_by_pool, "mp-pool-", strlen("mp-pool-"));
+	assert_string_equal(ran_by_loop, "mp-evloop");
 	assert_int_equal(nlives, (int)(sizeof(expect) / sizeof(expect[0])));
 	for (i = 0; i < sizeof(expect) / sizeof(expect[0]); i++) {
 		if (i == 6) {
