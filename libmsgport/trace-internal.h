@@ -39,7 +39,7 @@ mp_tracing(void)
  * mp_trace_step
  *	Write one step of msg's life: what happened (a word: "send",
  *	"inline", "pool", "loop", "run", "return", "take", "abort",
- *	"refuse", "hold"), the port it concerns (NULL: none), the command's name if
+ *	"refuse", "hold", "owe", "wait"), the port it concerns (NULL: none), the command's name if
  *	known, and how (a word, or NULL).  Reads msg's header only, by
  *	whoever owns msg at that step (an "abort" leaves its results out:
  *	the aborting thread does not own it).

@@ -182,8 +182,12 @@ mp_trace_step(const char *what, const msg_t *msg, const msgport_t *port, const c
 		put(&l, " how=");
 		put(&l, how);
 	}
-	/* an aborting thread does not own msg: its results may be being written */
-	if (msg != NULL && strcmp(what, "abort") != 0) {
+	/*
+	 * An aborting thread does not own msg: its results may be being
+	 * written; nor does the kernel that owes a held persistent message
+	 * one more occurrence: the user reads them.
+	 */
+	if (msg != NULL && strcmp(what, "abort") != 0 && strcmp(what, "owe") != 0) {
 		putfield(&l, " err=", msg->ms_error);
 		putfield(&l, " res=", msg->ms_result);
 	}

@@ -106,6 +106,27 @@ child(void)
 	if (plugsys() != 0 || sendsys(sysport(), &pr.hdr, sizeof(pr)) != EASYNC ||
 	    waitsys(rp, &pr.hdr) != 0 || unplugsys() != 0)
 		return 14;
+	/* 10: no reply port, waited for alone: waitsys(NULL, msg) */
+	prep_syscall(&sc, SYS_getppid, 0, 0, 0, 0, 0, 0);
+	prep_async(&sc.hdr, NULL);
+	if (sendsys(sysport(), &sc.hdr, sizeof(sc)) != EASYNC || waitsys(NULL, &sc.hdr) != 0)
+		return 15;
+	/* 11: a timer every millisecond, held 20 ms (occurrences owed), handed back, aborted */
+	struct timespec ms = { 0, 1000000 }, hold = { 0, 20000000 };
+	struct sys_timer tm;
+
+	prep_timer(&tm, CLOCK_MONOTONIC, 0, &ms, &ms, rp);
+	if (sendsys(sysport(), &tm.hdr, sizeof(tm)) != EASYNC || waitsys(rp, &tm.hdr) != 0)
+		return 16;
+	nanosleep(&hold, NULL);
+	if (rearmsys(&tm.hdr) != 0 || waitsys(rp, &tm.hdr) != 0 || abortsys(&tm.hdr) != 0)
+		return 17;
+	while (!(msgflags(&tm.hdr) & MSGF_FINAL))	/* the last return says ECANCELED */
+		if (rearmsys(&tm.hdr) != 0 || (waitsys(rp, &tm.hdr) != 0 &&
+		    !(msgflags(&tm.hdr) & MSGF_FINAL)))
+			return 18;
+	if (tm.hdr.ms_error != ECANCELED)
+		return 19;
 	close(fd), close(sv[0]), close(sv[1]);
 	return rmport(rp) || rmport(upp) || rmport(crp) ? 13 : 0;
 }
@@ -311,6 +332,8 @@ every_road_is_traced_step_by_step(void **state)
 		{ "nanosleep", "send/async@s loop/waiting@s" },
 		{ "", "send/async@s refuse@s" },
 		{ "pread", "send/async@s hold/plug@s run/ring@s return/port@s take/waitsys@s" },
+		{ "syscall", "send/async@s pool/queued@s run/pool@o return/done@o wait/done@s" },
+		{ "timer", "send/async@s return/occurrence@o take/waitsys@s owe/held@o" },
 	};
 	/* without io_uring (a seccomp filter, say) the held one is tried alone */
 	static const char plugged_alone[] =
@@ -337,6 +360,12 @@ every_road_is_traced_step_by_step(void **state)
 			assert_null(strstr(ret + 1, " return"));
 			assert_string_equal(ret + strlen(ret) - strlen(" take/waitsys@s"),
 			    " take/waitsys@s");
+		} else if (i == 10) {
+			/* each tick told; the ticks while the user held it owed, then the last return */
+			assert_ptr_equal(strstr(lives[i].steps, expect[i].steps), lives[i].steps);
+			assert_non_null(strstr(lives[i].steps, " abort@s"));
+			assert_string_equal(lives[i].steps + strlen(lives[i].steps) -
+			    strlen(" take/waitsys@s"), " take/waitsys@s");
 		} else if (i == 8 && strcmp(lives[i].steps, plugged_alone) == 0) {
 			print_message("no io_uring here: the plugged road was tried alone\n");
 		} else {
@@ -401,7 +430,7 @@ the_timeline_renders_every_life(void **state)
 	while (fgets(line, sizeof(line), p) != NULL)
 		lines += line[0] == '#';
 	assert_int_equal(pclose(p), 0);
-	assert_int_equal(lines, 9);
+	assert_int_equal(lines, 11);
 
 	snprintf(cmd, sizeof(cmd), "sh %s %s", timeline, trace);
 	assert_non_null(p = popen(cmd, "r"));
@@ -416,7 +445,7 @@ the_timeline_renders_every_life(void **state)
 	while (fgets(line, sizeof(line), p) != NULL)
 		json += strstr(line, "\"ph\":\"X\"") != NULL;
 	assert_int_equal(pclose(p), 0);
-	assert_int_equal(json, 9);
+	assert_int_equal(json, 11);
 }
 
 int
