@@ -31,6 +31,7 @@
 
 #include "msgport-internal.h"
 #include "msgport-sys.h"
+#include "systab-internal.h"
 #include "trace-internal.h"
 #include "upcall-internal.h"
 
@@ -40,71 +41,12 @@ struct event_base;
 /* Nothing here leaves the library (and the table is reached without the GOT). */
 #pragma GCC visibility push(hidden)
 
-/*
- * A command table entry (systab.c).  Handlers take the message, store the
- * call's return value in ms_result (-1 on failure) and return 0 or the
- * errno.
- *
- * kc_run	Run the call, blocking if it must: the synchronous path and
- *		the worker pool.  Never NULL.
- * kc_try	Run it without blocking; EAGAIN means it would block (and
- *		nothing was done).  NULL: the call has no such form and an
- *		asynchronous message goes straight to the pool.
- * kc_intr	The worker's own form of a call that an interrupted plain run
- *		could not simply restart (a sleep's deadline, a connection
- *		under way): like kc_run, but it waits in mp_kwait() and returns
- *		ECANCELED if the message was aborted.  NULL: the worker runs
- *		kc_run, and restarts it on an EINTR the abort did not cause.
- * kc_fd	Pollable commands: the descriptor and the libevent events
- *		(EV_READ/EV_WRITE) to wait for when kc_try says EAGAIN.
- * kc_sqe	kc_try as an io_uring request, for a plugged thread to try
- *		many at once (plug.c): fill sqe, non-blocking, and return 0;
- *		or return EINVAL for a message the ring cannot express, which
- *		is then tried at once with kc_try.  NULL: never in a ring.
- * kc_sleep	A call that only waits for time to pass: with left false, how
- *		long into *t (0), or why it cannot be (an errno, ms_result
- *		-1); with left true, the sleep was cut short with *t left
- *		(stored where the call says, as nanosleep's rem).  An
- *		asynchronous one waits as a timer of the event loop, holding
- *		no worker: nanosleep was DragonFly's first asynchronous call.
- *		NULL: not a sleep.
- */
-struct kcmd {
-	const char	*kc_name;
-	uint32_t	kc_size;	/* the message's size: sendsys checks msgsize */
-	uint32_t	kc_flags;	/* KC_* */
-	int		(*kc_run)(msg_t *msg);
-	int		(*kc_try)(msg_t *msg);
-	int		(*kc_intr)(msg_t *msg);
-	int		(*kc_fd)(msg_t *msg, short *events);
-	int		(*kc_sqe)(msg_t *msg, struct io_uring_sqe *sqe);
-	int		(*kc_sleep)(msg_t *msg, struct timespec *t, bool left);
-};
-
-#define KC_BLOCKS	0x01u	/* may block: asynchronous messages may leave the sender */
-#define KC_POLLABLE	0x02u	/* would-block waits for readiness on kc_fd(), if a socket or pipe */
-#define KC_SOCKET	0x04u	/* kc_fd() is always a socket: no need to look at its type */
-/* Persistent (signal.c, timer.c): must be sent MSGF_ASYNC | MSGF_PERSISTENT;
-   kc_run arms it, returning EASYNC, or an errno to refuse it with.  Its
-   own thread returns it from then on (see persist-internal.h). */
-#define KC_PERSIST	0x08u
-#define KC_GUESS	0x10u	/* no non-blocking form: run inline while it has not blocked (guess.c) */
-/* Once running, the kernel does not cut it short for a signal (file system
-   work in uninterruptible sleep): not MSGF_ABORTABLE while a worker runs it. */
-#define KC_NOINTR	0x20u
-
-/* kc_fd events, the same bits as libevent's EV_READ and EV_WRITE */
-#define KEV_READ	0x02
-#define KEV_WRITE	0x04
-
-extern const struct kcmd mp_systab[KCMD_MAX];
 
 /* guess.c: predictive inline for KC_GUESS commands */
 void	mp_kguess_init(void);
 bool	mp_kguess_inline(uint32_t cmd);
 int	mp_kguess_run(msg_t *msg, const struct kcmd *kc);
 void	mp_kguess_resync(void);
-int	mp_systab_check(void);
 
 /*
  * klock, kunlock
@@ -356,103 +298,15 @@ kintrmask(void)
 	return &mp_kstate.ks_intrmask;
 }
 
-/* The handlers, one file per family. */
-/* sys_file.c */
-int	mp_krun_openat(msg_t *msg);
-int	mp_ktry_openat(msg_t *msg);
-int	mp_krun_close(msg_t *msg);
-int	mp_krun_read(msg_t *msg);
-int	mp_ktry_read(msg_t *msg);
-int	mp_ksqe_read(msg_t *msg, struct io_uring_sqe *sqe);
-int	mp_kfd_read(msg_t *msg, short *events);
-int	mp_krun_write(msg_t *msg);
-int	mp_ktry_write(msg_t *msg);
-int	mp_ksqe_write(msg_t *msg, struct io_uring_sqe *sqe);
-int	mp_kfd_write(msg_t *msg, short *events);
-int	mp_krun_pread(msg_t *msg);
-int	mp_ktry_pread(msg_t *msg);
-int	mp_ksqe_pread(msg_t *msg, struct io_uring_sqe *sqe);
-int	mp_krun_pwrite(msg_t *msg);
-int	mp_ktry_pwrite(msg_t *msg);
-int	mp_ksqe_pwrite(msg_t *msg, struct io_uring_sqe *sqe);
-int	mp_krun_readv(msg_t *msg);
-int	mp_ktry_readv(msg_t *msg);
-int	mp_ksqe_readv(msg_t *msg, struct io_uring_sqe *sqe);
-int	mp_kfd_readv(msg_t *msg, short *events);
-int	mp_krun_writev(msg_t *msg);
-int	mp_ktry_writev(msg_t *msg);
-int	mp_ksqe_writev(msg_t *msg, struct io_uring_sqe *sqe);
-int	mp_kfd_writev(msg_t *msg, short *events);
-int	mp_krun_lseek(msg_t *msg);
-int	mp_krun_fstat(msg_t *msg);
-int	mp_krun_fstatat(msg_t *msg);
-int	mp_krun_fstatatv(msg_t *msg);
-int	mp_krun_statx(msg_t *msg);
-int	mp_krun_fsync(msg_t *msg);
-int	mp_krun_fdatasync(msg_t *msg);
-int	mp_krun_ftruncate(msg_t *msg);
-int	mp_krun_getdents64(msg_t *msg);
-int	mp_krun_mkdirat(msg_t *msg);
-int	mp_krun_unlinkat(msg_t *msg);
-int	mp_krun_renameat(msg_t *msg);
-
-/* sys_socket.c */
-int	mp_krun_socket(msg_t *msg);
-int	mp_krun_bind(msg_t *msg);
-int	mp_krun_listen(msg_t *msg);
-int	mp_krun_accept4(msg_t *msg);
-int	mp_ktry_accept4(msg_t *msg);
-int	mp_kfd_accept4(msg_t *msg, short *events);
-int	mp_krun_connect(msg_t *msg);
-int	mp_ktry_connect(msg_t *msg);
-int	mp_kintr_connect(msg_t *msg);
-int	mp_kfd_connect(msg_t *msg, short *events);
-int	mp_krun_sendto(msg_t *msg);
-int	mp_ktry_sendto(msg_t *msg);
-int	mp_ksqe_sendto(msg_t *msg, struct io_uring_sqe *sqe);
-int	mp_kfd_sendto(msg_t *msg, short *events);
-int	mp_krun_recvfrom(msg_t *msg);
-int	mp_ktry_recvfrom(msg_t *msg);
-int	mp_ksqe_recvfrom(msg_t *msg, struct io_uring_sqe *sqe);
-int	mp_kfd_recvfrom(msg_t *msg, short *events);
-int	mp_krun_sendmsg(msg_t *msg);
-int	mp_ktry_sendmsg(msg_t *msg);
-int	mp_ksqe_sendmsg(msg_t *msg, struct io_uring_sqe *sqe);
-int	mp_kfd_sendmsg(msg_t *msg, short *events);
-int	mp_krun_recvmsg(msg_t *msg);
-int	mp_ktry_recvmsg(msg_t *msg);
-int	mp_ksqe_recvmsg(msg_t *msg, struct io_uring_sqe *sqe);
-int	mp_kfd_recvmsg(msg_t *msg, short *events);
-int	mp_krun_shutdown(msg_t *msg);
-
-/* sys_proc.c */
+/* sys_proc.c: the kc_intr forms' interruptible wait */
 struct pollfd;
 int	mp_kwait(msg_t *msg, struct pollfd *fds, unsigned long nfds, const struct timespec *deadline);
-int	mp_krun_getpid(msg_t *msg);
-int	mp_krun_kill(msg_t *msg);
-int	mp_krun_waitpid(msg_t *msg);
-int	mp_ktry_waitpid(msg_t *msg);
-int	mp_kintr_waitpid(msg_t *msg);
-int	mp_krun_poll(msg_t *msg);
-int	mp_ktry_poll(msg_t *msg);
-int	mp_kintr_poll(msg_t *msg);
-int	mp_krun_nanosleep(msg_t *msg);
-int	mp_ksleep_nanosleep(msg_t *msg, struct timespec *t, bool left);
-
-/* sys_indirect.c */
-int	mp_krun_syscall(msg_t *msg);
 
 /* signal.c, timer.c: persistent messages */
-int	mp_krun_signal(msg_t *msg);
 void	mp_ksignal_stop(void);
 #define KSIG_RING	4096		/* signal occurrences in transit; a power of two */
 void	mp_ksignal_hold(bool hold);	/* tests only: see signal.c */
-int	mp_krun_timer(msg_t *msg);
 void	mp_ktimer_stop(void);
-
-/* slate.c */
-int	mp_krun_slate(msg_t *msg);
-int	mp_ktry_slate(msg_t *msg);
 
 /* pool.c */
 extern __thread bool mp_kpool_worker __attribute__((tls_model("initial-exec")));	/* a worker's thread */
