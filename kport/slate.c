@@ -39,7 +39,10 @@
 
 #include "futex-internal.h"
 #include "kport-internal.h"
+#include "kreq-internal.h"
 #include "msgport-slate.h"
+#include "pool-internal.h"
+#include "ucopy-internal.h"
 
 /* The sizes msgport-slate.h documents. */
 _Static_assert(sizeof(struct slate_entry) == 64, "struct slate_entry is 64 bytes");
@@ -437,7 +440,7 @@ slate_call(struct sys_slate *sl, msg_t *m)
 
 	while ((r = mp_systab[m->ms_cmd].kc_run(m)) == EINTR && mp_kpool_worker) {
 		/* a runner of a slate sent synchronously: shutdown aborts it */
-		if (kaborted(&sl->hdr) || !mp_sysport_running())
+		if (kaborted(&sl->hdr) || !kstate_running())
 			return -1;
 		if (!krestarts(m))
 			break;

@@ -24,7 +24,10 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "evloop-internal.h"
 #include "kport-internal.h"
+#include "ksys-internal.h"
+#include "ucopy-internal.h"
 
 #define ARGS(type) struct type *a = (struct type *)msg
 
