@@ -102,6 +102,7 @@ struct kcmd {
 
 extern const struct kcmd mp_systab[KCMD_MAX];
 int	mp_systab_check(void);
+const char *mp_systab_fault(const struct kcmd *kc);	/* why kc is malformed, or NULL */
 
 /* The handlers, one file per family. */
 /* sys_file.c */

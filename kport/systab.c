@@ -311,8 +311,8 @@ const struct kcmd mp_systab[KCMD_MAX] = {
 #undef OUT
 
 /* Why entry kc is malformed, or NULL. */
-static const char *
-systab_fault(const struct kcmd *kc)
+const char *
+mp_systab_fault(const struct kcmd *kc)
 {
 	const struct karg *ka;
 	bool ended = false;
@@ -364,7 +364,7 @@ mp_systab_check(void)
 	uint32_t cmd;
 
 	for (cmd = 1; cmd < KCMD_MAX; cmd++) {
-		if ((why = systab_fault(&mp_systab[cmd])) != NULL) {
+		if ((why = mp_systab_fault(&mp_systab[cmd])) != NULL) {
 			fprintf(stderr, "msgport: system command %u (%s) is malformed: %s\n", cmd,
 			    mp_systab[cmd].kc_name ? mp_systab[cmd].kc_name : "empty", why);
 			return ENOTRECOVERABLE;
