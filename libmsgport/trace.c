@@ -8,7 +8,7 @@
  * address is reused from one life to the next: a life starts at "send".
  * Before a thread's first step, and again when its name has changed:
  *           NS TID name name=NAME
- * (the kernel's name for the thread, blanks and '=' written as '_').
+ * (the kernel's name for the thread, blanks, '=', '"' and '\\' written as '_').
  */
 #include "config.h"
 
@@ -55,12 +55,20 @@ put(struct line *l, const char *s)
 		l->buf[l->len++] = *s++;
 }
 
-/* A word a user gave (a command's name): blanks and '=' would split fields. */
+/* Not in a word a user gave: blanks and '=' split fields; quotes and
+   backslashes would need escaping in the renderers' JSON. */
+static bool
+unwordly(char c)
+{
+	return c <= ' ' || c > '~' || c == '=' || c == '"' || c == '\\';
+}
+
+/* A word a user gave (a command's name, a thread's). */
 static void
 putword(struct line *l, const char *s)
 {
 	for (; *s != '\0' && l->len < sizeof(l->buf) - 1; s++)
-		l->buf[l->len++] = *s <= ' ' || *s == '=' || *s > '~' ? '_' : *s;
+		l->buf[l->len++] = unwordly(*s) ? '_' : *s;
 }
 
 static void
@@ -118,7 +126,7 @@ trace_name_line(uint64_t now)
 		return;
 	name[sizeof(name) - 1] = '\0';
 	for (i = 0; name[i] != '\0'; i++)
-		if (name[i] <= ' ' || name[i] == '=' || name[i] > '~')
+		if (unwordly(name[i]))
 			name[i] = '_';
 	if (strcmp(name, trace_name) == 0 && name[0] != '\0')
 		return;
