@@ -57,6 +57,22 @@ late=$(awk '$3 == "name" || $4 ~ /^msg=0x0?$/ { next }
 [ "$(count band "$dir/win.svg")" -eq "$late" ] || fail "the window holds $(count band "$dir/win.svg") bands, not $late"
 $tl --svg --from 1x "$dir/tour.trace" >/dev/null 2>&1; [ $? -eq 2 ] || fail "a bad time is not refused"
 
+# a held upcall (a hold step of the port, no message) marks the life that
+# waits there, and an upcall takes it
+cat >"$dir/held.trace" <<'END'
+10 7 name name=owner
+10 7 send msg=0x10 cmd=31 port=0x1/system how=async err=0 res=0 flags=0x101
+20 8 name name=mp-evloop
+20 8 return msg=0x10 cmd=31 port=0x2/upcall how=port err=0 res=0 flags=0x2101
+30 7 hold msg=0x0 port=0x2/upcall how=crit
+40 7 take msg=0x10 cmd=31 port=0x2/upcall how=upcall err=0 res=0 flags=0xf01
+END
+$tl --svg "$dir/held.trace" >"$dir/held.svg" || fail "--svg exited $?"
+[ "$(count m-crit "$dir/held.svg")" -eq 2 ] && [ "$(count m-upcall "$dir/held.svg")" -eq 2 ] &&
+	[ "$(count band "$dir/held.svg")" -eq 1 ] || fail "a held upcall is not drawn on its life"
+$tl -l "$dir/held.trace" | grep -q 'held by a critical section .* upcall interrupts' ||
+	fail "-l does not tell the held upcall"
+
 # 100,000 steps: 20,000 lives of five steps over four threads
 awk 'BEGIN {
 	for (i = 0; i < 20000; i++) {
