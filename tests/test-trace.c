@@ -32,6 +32,23 @@ took(msgport_t *port, void *arg)
 		upcalls++;
 }
 
+/* Does this process's own trace (MSGPORT_TRACE) hold a line with s yet? */
+static bool
+trace_says(const char *s)
+{
+	const char *path = getenv("MSGPORT_TRACE");
+	char line[512];
+	bool found = false;
+	FILE *f;
+
+	if (path == NULL || (f = fopen(path, "r")) == NULL)
+		return true;		/* untraced: nothing to wait for */
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		found = strstr(line, s) != NULL;
+	fclose(f);
+	return found;
+}
+
 static int
 child(void)
 {
@@ -85,6 +102,9 @@ child(void)
 	if (sendsys(sysport(), &held.hdr, sizeof(held)) != EASYNC)
 		return 9;
 	while (!msgdone(&held.hdr))	/* not waitsys(): it would take it */
+		usleep(1000);
+	/* its upcall signal has come, and been held: the trace says so */
+	for (int i = 0; i < 10000 && !trace_says(" hold msg=0x0 "); i++)
 		usleep(1000);
 	if (flushsys() != 1 || upcalls != 2)
 		return 10;
@@ -220,6 +240,7 @@ run_child(const char *value, char *err, size_t errlen)
 struct life {
 	char	cmd[32];
 	char	steps[512];
+	char	port[48];	/* the port it was returned to */
 	long	sender;
 };
 
@@ -263,7 +284,7 @@ static void
 read_trace(void)
 {
 	static char addr[MAXLIVES][32];
-	char line[512], what[32], msg[32], how[32], cmd[48];
+	char line[512], what[32], msg[32], how[32], cmd[48], port[48];
 	int i, k;
 	long ns, tid;
 	FILE *f = fopen(trace, "r");
@@ -284,6 +305,18 @@ read_trace(void)
 		field(line, " msg=", msg, sizeof(msg));
 		field(line, " how=", how, sizeof(how));
 		field(line, " cmd=", cmd, sizeof(cmd));
+		field(line, " port=", port, sizeof(port));
+		port[strcspn(port, "/")] = '\0';
+		/* a port's upcalls held back: a step of the life last returned there */
+		if (strcmp(what, "hold") == 0 && strcmp(msg, "0x0") == 0) {
+			for (k = nlives - 1; k >= 0 && strcmp(lives[k].port, port) != 0; k--)
+				;
+			assert_true(k >= 0);
+			snprintf(lives[k].steps + strlen(lives[k].steps),
+			    sizeof(lives[k].steps) - strlen(lives[k].steps), " hold/%s@%c", how,
+			    tid == lives[k].sender ? 's' : 'o');
+			continue;
+		}
 		/* an address is reused: a step belongs to its newest life */
 		for (k = -1, i = 0; i < nlives; i++)
 			if (strcmp(addr[i], msg) == 0)
@@ -299,6 +332,8 @@ read_trace(void)
 			snprintf(ran_by_pool, sizeof(ran_by_pool), "%s", name_of(tid));
 		if (strcmp(what, "run") == 0 && strcmp(how, "loop") == 0)
 			snprintf(ran_by_loop, sizeof(ran_by_loop), "%s", name_of(tid));
+		if (strcmp(what, "return") == 0)
+			snprintf(lives[k].port, sizeof(lives[k].port), "%s", port);
 		if (strchr(cmd, '/') != NULL)
 			snprintf(lives[k].cmd, sizeof(lives[k].cmd), "%s", strchr(cmd, '/') + 1);
 		snprintf(lives[k].steps + strlen(lives[k].steps),
@@ -328,7 +363,7 @@ every_road_is_traced_step_by_step(void **state)
 		{ "syscall", "send/async@s pool/queued@s run/pool@o return/port@o take/waitsys@s" },
 		{ "recvfrom", "send/async@s loop/waiting@s run/loop@o return/port@o take/getport@s" },
 		{ "syscall", "send/async@s pool/queued@s run/pool@o return/port@o take/upcall@s" },
-		{ "syscall", "send/async@s pool/queued@s run/pool@o return/port@o take/flushsys@s" },
+		{ "syscall", "send/async@s pool/queued@s run/pool@o return/port@o hold/crit@s take/flushsys@s" },
 		{ "nanosleep", "send/async@s loop/waiting@s" },
 		{ "", "send/async@s refuse@s" },
 		{ "pread", "send/async@s hold/plug@s run/ring@s return/port@s take/waitsys@s" },
