@@ -252,7 +252,7 @@ static int nlives;
 #define MAXNAMES 64
 static struct { long tid; char name[32]; } names[MAXNAMES];
 static int nnames;
-static char ran_by_pool[32], ran_by_loop[32];
+static char ran_by_pool[32], ran_by_loop[32], owed_by[32];
 
 static const char *
 name_of(long tid)
@@ -291,7 +291,7 @@ read_trace(void)
 
 	assert_non_null(f);
 	nlives = nnames = 0;
-	ran_by_pool[0] = ran_by_loop[0] = '\0';
+	ran_by_pool[0] = ran_by_loop[0] = owed_by[0] = '\0';
 	while (fgets(line, sizeof(line), f) != NULL) {
 		assert_int_equal(sscanf(line, "%ld %ld %31s", &ns, &tid, what), 3);
 		if (strcmp(what, "name") == 0) {
@@ -332,6 +332,8 @@ read_trace(void)
 			snprintf(ran_by_pool, sizeof(ran_by_pool), "%s", name_of(tid));
 		if (strcmp(what, "run") == 0 && strcmp(how, "loop") == 0)
 			snprintf(ran_by_loop, sizeof(ran_by_loop), "%s", name_of(tid));
+		if (strcmp(what, "owe") == 0)
+			snprintf(owed_by, sizeof(owed_by), "%s", name_of(tid));
 		if (strcmp(what, "return") == 0)
 			snprintf(lives[k].port, sizeof(lives[k].port), "%s", port);
 		if (strchr(cmd, '/') != NULL)
@@ -383,6 +385,7 @@ every_road_is_traced_step_by_step(void **state)
 	/* the library's own threads carry their names */
 	assert_memory_equal(ran_by_pool, "mp-pool-", strlen("mp-pool-"));
 	assert_string_equal(ran_by_loop, "mp-evloop");
+	assert_string_equal(owed_by, "mp-timer");
 	assert_int_equal(nlives, (int)(sizeof(expect) / sizeof(expect[0])));
 	for (i = 0; i < sizeof(expect) / sizeof(expect[0]); i++) {
 		if (i == 6) {
