@@ -42,6 +42,7 @@
 
 #include "kport-internal.h"
 #include "msgport-slate.h"
+#include "owncalls-internal.h"
 #include "record-internal.h"
 
 #ifndef PR_SET_SYSCALL_USER_DISPATCH
@@ -56,9 +57,12 @@
 #define REC_NSITES	64	/* distinct clone/fork call sites the gate serves */
 #define REC_STRMAX	4096	/* a copied string's bytes at most, NUL included */
 
-/* A recording thread's state.  sel is read by the kernel at each call. */
+/* The dispatch selector, read by the kernel at each of the thread's
+   calls; 0 (ALLOW) while not recording (owncalls-internal.h). */
+__thread volatile char mp_rec_sel __attribute__((tls_model("initial-exec")));
+
+/* A recording thread's state. */
 struct rec_thread {
-	volatile char	sel;
 	bool		on;
 	bool		sigsys_held;	/* SIGSYS was blocked before begin */
 	bool		sigsys_asked;	/* the recorded code blocked SIGSYS (not applied) */
@@ -127,6 +131,9 @@ struct rec_ksigaction {
 };
 #define REC_SA_RESTORER	0x04000000ul
 
+static void rec_unmask(int sig, const struct rec_ksigaction *ka);
+static void rec_unmask_all(void);
+
 static pthread_mutex_t rec_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint32_t rec_users;			/* threads recording (rec_lock) */
 static struct rec_ksigaction rec_oldact;	/* SIGSYS's action before the first */
@@ -141,15 +148,15 @@ rec_err(long r)
 
 /* Made from the gate with the selector at BLOCK: recorded if it traps. */
 static long
-rec_usercall(struct rec_thread *t, long nr, const long *a)
+rec_usercall(long nr, const long *a)
 {
 	long r;
 
-	t->sel = REC_BLOCK;
+	mp_rec_sel = REC_BLOCK;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	r = mp_rec_syscall6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	t->sel = REC_ALLOW;
+	mp_rec_sel = REC_ALLOW;
 	return r;
 }
 
@@ -403,6 +410,7 @@ rec_trap(struct rec_thread *t, ucontext_t *uc)
 	struct sys_slate *sl = t->sl;
 	const struct mp_rec_call *rc;
 	long nr = g[REG_RAX], r, a[6], b[6];
+	struct rec_ksigaction ka;
 	struct slate_opts o;
 	struct slate_entry *e;
 	uint64_t set;
@@ -469,14 +477,21 @@ rec_trap(struct rec_thread *t, ucontext_t *uc)
 		{
 			long s[6] = { (long)&set, 8, 0, 0, 0, 0 };
 
-			r = rec_usercall(t, nr, s);
+			r = rec_usercall(nr, s);
 		}
 		break;
 	case RS_SIGACTION:
-		r = a[0] == SIGSYS && a[1] != 0 ? -EBUSY : rec_usercall(t, nr, a);
+		if (a[0] == SIGSYS && a[1] != 0) {
+			r = -EBUSY;
+			break;
+		}
+		r = rec_usercall(nr, a);
+		if (!rec_err(r) && a[1] != 0 && a[3] == 8 &&
+		    mp_ucopyin(&ka, (void *)a[1], sizeof(ka)) == 0)
+			rec_unmask((int)a[0], &ka);
 		break;
 	case RS_PRCTL:
-		r = a[0] == PR_SET_SYSCALL_USER_DISPATCH ? -EBUSY : rec_usercall(t, nr, a);
+		r = a[0] == PR_SET_SYSCALL_USER_DISPATCH ? -EBUSY : rec_usercall(nr, a);
 		break;
 	case RS_EXEC:
 		/* a new program must not start with our selector */
@@ -484,10 +499,10 @@ rec_trap(struct rec_thread *t, ucontext_t *uc)
 		    0, 0);
 		r = mp_rec_syscall6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 		mp_rec_syscall6(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON,
-		    (long)mp_rec_gate_start, mp_rec_gate_end - mp_rec_gate_start, (long)&t->sel, 0);
+		    (long)mp_rec_gate_start, mp_rec_gate_end - mp_rec_gate_start, (long)&mp_rec_sel, 0);
 		break;
 	default:
-		r = rec_usercall(t, nr, a);
+		r = rec_usercall(nr, a);
 		break;
 	}
 	g[REG_RAX] = r;
@@ -558,13 +573,13 @@ rec_sigsys(int sig, siginfo_t *si, void *ucv)
 		rec_chain(sig, si, ucv);
 		return;
 	}
-	t->sel = REC_ALLOW;
+	mp_rec_sel = REC_ALLOW;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	saved = errno;
 	rec_trap(t, ucv);
 	errno = saved;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	t->sel = REC_BLOCK;
+	mp_rec_sel = REC_BLOCK;
 }
 
 /* SIGSYS to rec_sigsys while anyone records; its own flags: SA_NODEFER
@@ -585,10 +600,40 @@ rec_install(void)
 	if (rec_users == 0 &&
 	    rec_err(mp_rec_syscall6(SYS_rt_sigaction, SIGSYS, (long)&ka, (long)&rec_oldact, 8, 0, 0)))
 		r = ENOSYS;
-	if (r == 0)
-		rec_users++;
+	if (r == 0 && rec_users++ == 0)
+		rec_unmask_all();
 	pthread_mutex_unlock(&rec_lock);
 	return r;
+}
+
+/*
+ * A handler running with SIGSYS blocked would be killed by its first
+ * trapped call (the kernel cannot deliver a blocked SIGSYS it forces):
+ * every handler's mask leaves SIGSYS out while anyone records, those
+ * there at the start (rec_unmask_all) and those set meanwhile.
+ */
+static void
+rec_unmask(int sig, const struct rec_ksigaction *ka)
+{
+	struct rec_ksigaction k = *ka;
+
+	if (k.ka_handler == (void *)SIG_DFL || k.ka_handler == (void *)SIG_IGN ||
+	    !(k.ka_mask & SIGBIT(SIGSYS)))
+		return;
+	k.ka_mask &= ~SIGBIT(SIGSYS);
+	mp_rec_syscall6(SYS_rt_sigaction, sig, (long)&k, 0, 8, 0, 0);
+}
+
+static void
+rec_unmask_all(void)
+{
+	struct rec_ksigaction ka;
+	int sig;
+
+	for (sig = 1; sig <= 64; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP && sig != SIGSYS &&
+		    !rec_err(mp_rec_syscall6(SYS_rt_sigaction, sig, 0, (long)&ka, 8, 0, 0)))
+			rec_unmask(sig, &ka);
 }
 
 static void
@@ -637,9 +682,9 @@ slate_record_begin(struct sys_slate *sl, struct slate_tape *tp, unsigned what, u
 	t->sigsys_asked = t->sigsys_held;
 	t->sl = sl;
 	t->tp = tp;
-	t->sel = REC_ALLOW;
+	mp_rec_sel = REC_ALLOW;
 	if (prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON, (unsigned long)mp_rec_gate_start,
-	    (unsigned long)(mp_rec_gate_end - mp_rec_gate_start), &t->sel) != 0) {
+	    (unsigned long)(mp_rec_gate_end - mp_rec_gate_start), &mp_rec_sel) != 0) {
 		if (t->sigsys_held)
 			pthread_sigmask(SIG_BLOCK, &sys, NULL);
 		rec_uninstall();
@@ -649,7 +694,7 @@ slate_record_begin(struct sys_slate *sl, struct slate_tape *tp, unsigned what, u
 	}
 	t->on = true;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	t->sel = REC_BLOCK;	/* from here on every call of the thread traps */
+	mp_rec_sel = REC_BLOCK;	/* from here on every call of the thread traps */
 	return 0;
 }
 
@@ -662,7 +707,7 @@ slate_record_end(struct sys_slate *sl)
 
 	if (!t->on || sl == NULL || t->sl != sl)
 		return EINVAL;
-	t->sel = REC_ALLOW;	/* before any call of ours */
+	mp_rec_sel = REC_ALLOW;	/* before any call of ours */
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_OFF, 0, 0, 0);
 	t->on = false;

@@ -40,6 +40,7 @@
 #include "futex-internal.h"
 #include "kport-internal.h"
 #include "msgport-slate.h"
+#include "owncalls-internal.h"
 
 /* An argument slot: where in the message, how wide; size 0: a pointer. */
 struct slate_arg {
@@ -388,7 +389,11 @@ slate_judge(const struct sys_slate *sl, uint64_t *probed)
 int
 slate_check(const struct sys_slate *sl)
 {
-	return slate_judge(sl, NULL);
+	MP_OWNCALLS_BEGIN(own);
+	int r = slate_judge(sl, NULL);
+
+	MP_OWNCALLS_END(own);
+	return r;
 }
 
 /* Does e's guard hold? */
@@ -888,8 +893,8 @@ slate_init(struct sys_slate *sl, struct slate_entry *ent, unsigned cap, int64_t 
 	return 0;
 }
 
-int
-slate_add(struct sys_slate *sl, msg_t *msg, size_t msgsize, const struct slate_opts *opts)
+static int
+slate_add_(struct sys_slate *sl, msg_t *msg, size_t msgsize, const struct slate_opts *opts)
 {
 	static const struct slate_opts none;
 	struct slate_entry e;
@@ -925,8 +930,8 @@ slate_add(struct sys_slate *sl, msg_t *msg, size_t msgsize, const struct slate_o
 	return 0;
 }
 
-int
-slate_record_exec(struct sys_slate *sl, msg_t *msg, size_t msgsize,
+static int
+slate_record_exec_(struct sys_slate *sl, msg_t *msg, size_t msgsize,
     const struct slate_opts *opts)
 {
 	struct slate_entry *e;
@@ -936,7 +941,7 @@ slate_record_exec(struct sys_slate *sl, msg_t *msg, size_t msgsize,
 
 	if ((sp = sysport()) == NULL)
 		return errno;
-	if ((r = slate_add(sl, msg, msgsize, opts)) != 0)
+	if ((r = slate_add_(sl, msg, msgsize, opts)) != 0)
 		return r;
 	e = &sl->sl_ent[sl->sl_n - 1];
 	if (e->se_guard != SLATE_ALWAYS && !slate_guard(sl, e)) {
@@ -961,8 +966,8 @@ slate_record_exec(struct sys_slate *sl, msg_t *msg, size_t msgsize,
  *	Run sl, then again its entries not done yet, until all are done or
  *	the deadline passes.
  */
-int
-slate_run_until(struct sys_slate *sl, const struct timespec *deadline)
+static int
+slate_run_until_(struct sys_slate *sl, const struct timespec *deadline)
 {
 	struct timespec now, nap = { 0, 10000 };
 	msgport_t *sp;
@@ -1001,5 +1006,37 @@ slate_run_until(struct sys_slate *sl, const struct timespec *deadline)
 			nap.tv_nsec *= 2;
 	}
 	sl->sl_rerun = 0;
+	return r;
+}
+
+/* The library's own calls are never recorded (owncalls-internal.h). */
+int
+slate_add(struct sys_slate *sl, msg_t *msg, size_t msgsize, const struct slate_opts *opts)
+{
+	MP_OWNCALLS_BEGIN(own);
+	int r = slate_add_(sl, msg, msgsize, opts);
+
+	MP_OWNCALLS_END(own);
+	return r;
+}
+
+int
+slate_record_exec(struct sys_slate *sl, msg_t *msg, size_t msgsize,
+    const struct slate_opts *opts)
+{
+	MP_OWNCALLS_BEGIN(own);
+	int r = slate_record_exec_(sl, msg, msgsize, opts);
+
+	MP_OWNCALLS_END(own);
+	return r;
+}
+
+int
+slate_run_until(struct sys_slate *sl, const struct timespec *deadline)
+{
+	MP_OWNCALLS_BEGIN(own);
+	int r = slate_run_until_(sl, deadline);
+
+	MP_OWNCALLS_END(own);
 	return r;
 }

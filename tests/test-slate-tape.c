@@ -294,6 +294,43 @@ classes(void **s)
 	kp_rmtree(dir);
 }
 
+/* The library's own calls are never on the tape, whatever the classes:
+   the recorder's, and those of messages the recorded code sends; a
+   message given to slate_record_exec() is recorded as itself. */
+static void
+library_calls(void **s)
+{
+	char dir[256];
+	struct tape *t = tape_new(NENT, 0);
+	struct sys_getpid gp;
+	struct sys_openat op;
+	uint32_t i;
+	int n = 0;
+
+	(void)s;
+	kp_tmpdir(dir, sizeof(dir));
+	assert_non_null(sysport());
+	assert_int_equal(slate_record_begin(&t->sl, &t->tp, SLATE_REC_ALL, 0), 0);
+	prep_getpid(&gp);
+	assert_int_equal(sendsys(sysport(), &gp.hdr, sizeof(gp)), 0);
+	prep_open(&op, "made", O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+	assert_int_equal(slate_record_exec(&t->sl, &op.hdr, sizeof(op), NULL), 0);
+	close((int)op.hdr.ms_result);
+	assert_int_equal(slate_record_end(&t->sl), 0);
+	assert_int_equal(gp.hdr.ms_result, getpid());
+	assert_int_equal(tape_count(t, SYS_getpid), 0);
+	assert_int_equal(tape_count(t, SYS_openat), 0);
+	assert_int_equal(tape_count(t, SYS_process_vm_writev), 0);
+	assert_int_equal(tape_count(t, SYS_prctl), 0);
+	assert_int_equal(tape_count(t, SYS_rt_sigaction), 0);
+	assert_int_equal(tape_count(t, SYS_close), 1);	/* the code's own */
+	for (i = 0; i < t->sl.sl_n; i++)
+		n += t->ent[i].se_msg == &op.hdr;
+	assert_int_equal(n, 1);
+	kp_rmtree(dir);
+	free(t);
+}
+
 /* Signals while recording: a handler's calls are recorded where they
    ran; a full block of the mask (as pthread_create makes) keeps working. */
 static int sigpipe_w = -1;
@@ -497,6 +534,7 @@ main(void)
 		cmocka_unit_test(stdio_copy),
 		cmocka_unit_test(dirent_copy),
 		cmocka_unit_test(classes),
+		cmocka_unit_test(library_calls),
 		cmocka_unit_test(signals_threads_fork),
 		cmocka_unit_test(badinput),
 		cmocka_unit_test(full),
