@@ -67,4 +67,14 @@ struct mp_rec_call {
 
 extern const struct mp_rec_call mp_rectab[MP_REC_NSYS];
 
+/* msgport-run (tools/msgport-run-preload.c): send every call of the
+   calling thread to mp_rec_sysport as a message, counting calls and
+   errors in mp_rec_counts[nr] and mp_rec_counts[MP_REC_NSYS + nr] (NULL:
+   no counts); mp_rec_forget() in a forked child. */
+struct msgport;
+extern struct msgport *mp_rec_sysport;
+extern uint64_t *mp_rec_counts;
+int	mp_rec_run_thread(void);
+void	mp_rec_forget(void);
+
 #endif /* MSGPORT_RECORD_INTERNAL_H */

@@ -66,11 +66,15 @@ struct rec_thread {
 	bool		on;
 	bool		sigsys_held;	/* SIGSYS was blocked before begin */
 	bool		sigsys_asked;	/* the recorded code blocked SIGSYS (not applied) */
+	bool		send;		/* msgport-run: calls are sent, not recorded */
 	struct sys_slate *sl;
 	struct slate_tape *tp;
 };
 
 static __thread struct rec_thread rec_self __attribute__((tls_model("initial-exec")));
+
+msgport_t *mp_rec_sysport;	/* msgport-run: where calls are sent */
+uint64_t *mp_rec_counts;	/* msgport-run -c: calls, then errors, per number */
 
 #if defined(__x86_64__)
 
@@ -158,6 +162,21 @@ rec_usercall(long nr, const long *a)
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	mp_rec_sel = REC_ALLOW;
 	return r;
+}
+
+/* msgport-run: the call as a synchronous message to the system port
+   (made directly if the port refuses it). */
+static long
+rec_send(long nr, const long *a)
+{
+	struct sys_syscall m;
+	int e;
+
+	prep_syscall(&m, nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	e = sendsys(mp_rec_sysport, &m.hdr, sizeof(m));
+	if (!(m.hdr.ms_flags & MSGF_DONE))
+		return mp_rec_syscall6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	return e != 0 ? -(long)e : (long)m.hdr.ms_result;
 }
 
 /* The gate stub returning to site (the address after a syscall): -1 if
@@ -367,6 +386,64 @@ rec_sigmask(struct rec_thread *t, ucontext_t *uc, const long *a)
 	return 0;
 }
 
+/*
+ * rec_make
+ *	Make the trapped call: most through the gate (or, for msgport-run,
+ *	as a message to the system port), the signal and dispatch calls as
+ *	the recorder must have them.  Returns the raw result (-errno).
+ */
+static long
+rec_make(struct rec_thread *t, ucontext_t *uc, const struct mp_rec_call *rc, long nr,
+    const long *a)
+{
+	struct rec_ksigaction ka;
+	uint64_t set;
+	long r;
+
+	switch (rc->rc_special) {
+	case RS_SIGMASK:
+		r = rec_sigmask(t, uc, a);
+		break;
+	case RS_SIGSUSPEND:
+		if (a[1] != 8 || mp_ucopyin(&set, (void *)a[0], 8) != 0) {
+			r = a[1] != 8 ? -EINVAL : -EFAULT;
+			break;
+		}
+		set &= ~SIGBIT(SIGSYS);
+		{
+			long s[6] = { (long)&set, 8, 0, 0, 0, 0 };
+
+			r = rec_usercall(nr, s);
+		}
+		break;
+	case RS_SIGACTION:
+		if (a[0] == SIGSYS && a[1] != 0) {
+			r = -EBUSY;
+			break;
+		}
+		r = rec_usercall(nr, a);
+		if (!rec_err(r) && a[1] != 0 && a[3] == 8 &&
+		    mp_ucopyin(&ka, (void *)a[1], sizeof(ka)) == 0)
+			rec_unmask((int)a[0], &ka);
+		break;
+	case RS_PRCTL:
+		r = a[0] == PR_SET_SYSCALL_USER_DISPATCH ? -EBUSY : rec_usercall(nr, a);
+		break;
+	case RS_EXEC:
+		/* a new program must not start with our selector */
+		mp_rec_syscall6(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_OFF, 0, 0,
+		    0, 0);
+		r = mp_rec_syscall6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+		mp_rec_syscall6(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON,
+		    (long)mp_rec_gate_start, mp_rec_gate_end - mp_rec_gate_start, (long)&mp_rec_sel, 0);
+		break;
+	default:
+		r = t->send ? rec_send(nr, a) : rec_usercall(nr, a);
+		break;
+	}
+	return r;
+}
+
 /* Is a descriptor argument of the call one a recorded call returned? */
 static bool
 rec_follows(const struct slate_tape *tp, const struct mp_rec_call *rc, const long *a)
@@ -410,10 +487,8 @@ rec_trap(struct rec_thread *t, ucontext_t *uc)
 	struct sys_slate *sl = t->sl;
 	const struct mp_rec_call *rc;
 	long nr = g[REG_RAX], r, a[6], b[6];
-	struct rec_ksigaction ka;
 	struct slate_opts o;
 	struct slate_entry *e;
-	uint64_t set;
 	unsigned reg, cls, nin = 0;
 	bool rec, isnew;
 	int k;
@@ -422,6 +497,9 @@ rec_trap(struct rec_thread *t, ucontext_t *uc)
 	a[3] = g[REG_R10], a[4] = g[REG_R8], a[5] = g[REG_R9];
 	rc = nr >= 0 && nr < MP_REC_NSYS && mp_rectab[nr].rc_class != 0 ? &mp_rectab[nr] : &unknown;
 
+	/* (exit never returns: not counted, as strace -c does not) */
+	if (mp_rec_counts != NULL && (unsigned long)nr < MP_REC_NSYS && rc->rc_special != RS_EXIT)
+		__atomic_fetch_add(&mp_rec_counts[nr], 1, __ATOMIC_RELAXED);
 	switch (rc->rc_special) {
 	case RS_SIGRETURN:
 		g[REG_RIP] = (greg_t)(uintptr_t)mp_rec_restorer;	/* with the user's stack */
@@ -437,6 +515,12 @@ rec_trap(struct rec_thread *t, ucontext_t *uc)
 		break;
 	}
 
+	if (t->send) {
+		g[REG_RAX] = r = rec_make(t, uc, rc, nr, a);
+		if (rec_err(r) && mp_rec_counts != NULL && (unsigned long)nr < MP_REC_NSYS)
+			__atomic_fetch_add(&mp_rec_counts[MP_REC_NSYS + nr], 1, __ATOMIC_RELAXED);
+		return;
+	}
 	cls = rc->rc_class;
 	rec = !(rc->rc_flags & RC_NEVER) && ((cls & tp->st_what) ||
 	    ((rc->rc_flags & RC_FOLLOW) && rec_follows(tp, rc, a)));
@@ -464,47 +548,7 @@ rec_trap(struct rec_thread *t, ucontext_t *uc)
 			o.inreg[nin++] = (uint8_t)reg;
 		}
 
-	switch (rc->rc_special) {
-	case RS_SIGMASK:
-		r = rec_sigmask(t, uc, a);
-		break;
-	case RS_SIGSUSPEND:
-		if (a[1] != 8 || mp_ucopyin(&set, (void *)a[0], 8) != 0) {
-			r = a[1] != 8 ? -EINVAL : -EFAULT;
-			break;
-		}
-		set &= ~SIGBIT(SIGSYS);
-		{
-			long s[6] = { (long)&set, 8, 0, 0, 0, 0 };
-
-			r = rec_usercall(nr, s);
-		}
-		break;
-	case RS_SIGACTION:
-		if (a[0] == SIGSYS && a[1] != 0) {
-			r = -EBUSY;
-			break;
-		}
-		r = rec_usercall(nr, a);
-		if (!rec_err(r) && a[1] != 0 && a[3] == 8 &&
-		    mp_ucopyin(&ka, (void *)a[1], sizeof(ka)) == 0)
-			rec_unmask((int)a[0], &ka);
-		break;
-	case RS_PRCTL:
-		r = a[0] == PR_SET_SYSCALL_USER_DISPATCH ? -EBUSY : rec_usercall(nr, a);
-		break;
-	case RS_EXEC:
-		/* a new program must not start with our selector */
-		mp_rec_syscall6(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_OFF, 0, 0,
-		    0, 0);
-		r = mp_rec_syscall6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
-		mp_rec_syscall6(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON,
-		    (long)mp_rec_gate_start, mp_rec_gate_end - mp_rec_gate_start, (long)&mp_rec_sel, 0);
-		break;
-	default:
-		r = rec_usercall(nr, a);
-		break;
-	}
+	r = rec_make(t, uc, rc, nr, a);
 	g[REG_RAX] = r;
 
 	/* the descriptor numbers: what closed, what a new one replaces */
@@ -698,6 +742,48 @@ slate_record_begin(struct sys_slate *sl, struct slate_tape *tp, unsigned what, u
 	return 0;
 }
 
+/*
+ * mp_rec_run_thread
+ *	msgport-run: from now on every call of this thread is sent to the
+ *	system port as a message (mp_rec_sysport, set first).  Until the
+ *	thread ends; 0 or ENOSYS.
+ */
+int
+mp_rec_run_thread(void)
+{
+	struct rec_thread *t = &rec_self;
+	sigset_t sys;
+
+	if (t->on || mp_rec_sysport == NULL)
+		return EBUSY;
+	if (rec_install() != 0)
+		return ENOSYS;
+	sigemptyset(&sys);
+	sigaddset(&sys, SIGSYS);
+	pthread_sigmask(SIG_UNBLOCK, &sys, NULL);
+	t->send = true;
+	mp_rec_sel = REC_ALLOW;
+	if (prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON, (unsigned long)mp_rec_gate_start,
+	    (unsigned long)(mp_rec_gate_end - mp_rec_gate_start), &mp_rec_sel) != 0) {
+		rec_uninstall();
+		t->send = false;
+		return ENOSYS;
+	}
+	t->on = true;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	mp_rec_sel = REC_BLOCK;
+	return 0;
+}
+
+/* A forked child starts without dispatch: its state says so too. */
+void
+mp_rec_forget(void)
+{
+	rec_self.on = false;
+	rec_self.send = false;
+	mp_rec_sel = REC_ALLOW;
+}
+
 int
 slate_record_end(struct sys_slate *sl)
 {
@@ -705,7 +791,7 @@ slate_record_end(struct sys_slate *sl)
 	sigset_t sys;
 	bool held;
 
-	if (!t->on || sl == NULL || t->sl != sl)
+	if (!t->on || t->send || sl == NULL || t->sl != sl)
 		return EINVAL;
 	mp_rec_sel = REC_ALLOW;	/* before any call of ours */
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
@@ -739,6 +825,17 @@ slate_record_end(struct sys_slate *sl)
 {
 	(void)sl;
 	return EINVAL;
+}
+
+int
+mp_rec_run_thread(void)
+{
+	return ENOSYS;
+}
+
+void
+mp_rec_forget(void)
+{
 }
 
 #endif
