@@ -40,10 +40,10 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-#include "kport-internal.h"
 #include "msgport-slate.h"
 #include "owncalls-internal.h"
 #include "record-internal.h"
+#include "ucopy-internal.h"
 
 #ifndef PR_SET_SYSCALL_USER_DISPATCH
 #define PR_SET_SYSCALL_USER_DISPATCH	59
