@@ -241,7 +241,7 @@ int	slate_run_until(struct sys_slate *sl, const struct timespec *deadline);
 #define SLATE_RECORD_COPY	0x01u	/* snapshot inputs, redirect outputs, into the arena */
 #define SLATE_RECORD_FLAGS	0x01u
 
-#define SLATE_COPYMAX		65536	/* bytes one buffer is copied at most (SLATE_RECORD_COPY) */
+#define SLATE_COPYMAX		65536	/* SLATE_RECORD_COPY: a larger buffer stays live */
 
 /*
  * What a recording writes into, all the user's: set the in fields (the

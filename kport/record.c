@@ -323,7 +323,9 @@ rec_copy(struct slate_tape *tp, const struct mp_rec_call *rc, long nr, const lon
 			if ((cp = rec_alloc(tp, cnt * sizeof(iov[0]))) == NULL)
 				return ENOSPC;
 			for (i = 0; i < cnt; i++) {
-				cp[i].iov_len = iov[i].iov_len;
+				cp[i] = iov[i];
+				if (iov[i].iov_len > SLATE_COPYMAX)
+					continue;	/* too big to copy: live */
 				if ((cp[i].iov_base = rec_alloc(tp, iov[i].iov_len)) == NULL)
 					return ENOSPC;
 				if (bf->rb_kind == RB_IOVIN &&
@@ -335,8 +337,8 @@ rec_copy(struct slate_tape *tp, const struct mp_rec_call *rc, long nr, const lon
 		}
 		if (bf->rb_kind == RB_IOCTL && !(_IOC_DIR((unsigned long)a[1]) & (_IOC_READ | _IOC_WRITE)))
 			continue;	/* an integer, or a size the number does not say */
-		if ((len = rec_buflen(bf, a, nr)) == 0)
-			continue;
+		if ((len = rec_buflen(bf, a, nr)) == 0 || len > SLATE_COPYMAX)
+			continue;	/* nothing, or too big to copy: live */
 		if ((to = rec_alloc(tp, len)) == NULL)
 			return ENOSPC;
 		if (bf->rb_kind == RB_OUT || bf->rb_kind == RB_OUTLENP)

@@ -444,6 +444,7 @@ full(void **s)
 {
 	char dir[256], name[32];
 	struct tape *t = tape_new(3, 0);
+	char *huge;
 	int i, fd;
 
 	(void)s;
@@ -473,6 +474,20 @@ full(void **s)
 	assert_int_equal(t->sl.sl_n, 1);
 	assert_true(t->tp.st_missed >= 1);
 	assert_int_equal(access("big", F_OK), 0);
+	free(t);
+
+	/* a buffer past SLATE_COPYMAX is not copied: it stays live */
+	t = tape_new(NENT, 4096);
+	huge = calloc(1, SLATE_COPYMAX + 1);
+	assert_non_null(huge);
+	assert_int_equal(slate_record_begin(&t->sl, &t->tp, SLATE_REC_FILE, SLATE_RECORD_COPY), 0);
+	fd = open("huge", O_CREAT | O_WRONLY, 0644);
+	assert_int_equal(write(fd, huge, SLATE_COPYMAX + 1), SLATE_COPYMAX + 1);
+	assert_int_equal(close(fd), 0);
+	assert_int_equal(slate_record_end(&t->sl), 0);
+	assert_int_equal(t->msg[tape_find(t, SYS_write)].args[1], (long)huge);
+	assert_true((char *)t->msg[tape_find(t, SYS_openat)].args[1] >= t->arena);
+	free(huge);
 	free(t);
 	kp_rmtree(dir);
 }
