@@ -404,6 +404,38 @@ signals_threads_fork(void **s)
 	free(t);
 }
 
+/* posix_spawn (a vfork-like clone on its own stack, through system())
+   and execve of the recording thread itself: both run as without it. */
+static void
+spawn_exec(void **s)
+{
+	struct tape *t = tape_new(NENT, 0);
+	int st;
+	pid_t pid;
+
+	(void)s;
+	assert_int_equal(slate_record_begin(&t->sl, &t->tp, SLATE_REC_ALL, 0), 0);
+	st = system("exit 5");
+	assert_int_equal(slate_record_end(&t->sl), 0);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 5);
+	assert_int_equal(tape_count(t, SYS_clone) + tape_count(t, SYS_clone3) +
+	    tape_count(t, SYS_vfork) + tape_count(t, SYS_execve), 0);
+
+	pid = fork();
+	if (pid == 0) {
+		/* the child records, then becomes another program */
+		if (slate_record_begin(&t->sl, &t->tp, SLATE_REC_ALL, 0) != 0)
+			_exit(1);
+		execl("/bin/sh", "sh", "-c", "exit 9", (char *)NULL);
+		_exit(2);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 9);
+	free(t);
+}
+
 /* Bad input, each a clear error; the recorded code stays correct. */
 static void
 badinput(void **s)
@@ -551,6 +583,7 @@ main(void)
 		cmocka_unit_test(classes),
 		cmocka_unit_test(library_calls),
 		cmocka_unit_test(signals_threads_fork),
+		cmocka_unit_test(spawn_exec),
 		cmocka_unit_test(badinput),
 		cmocka_unit_test(full),
 		cmocka_unit_test(nodispatch),
