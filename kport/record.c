@@ -564,7 +564,12 @@ rec_trap(struct rec_thread *t, ucontext_t *uc)
 	}
 	if (!rec)
 		goto newfd;
-
+	/* a handler that ran during the call may have recorded its own */
+	if (tp->st_error != 0 || tp->st_nrec >= tp->st_nmsg ||
+	    (isnew && tp->st_regbase + tp->st_nreg >= sl->sl_nregs)) {
+		rec_full(tp);
+		goto newfd;
+	}
 	if (isnew && !rec_err(r))
 		o.out = (uint8_t)(tp->st_regbase + tp->st_nreg);
 	prep_syscall(&tp->st_msg[tp->st_nrec], nr, b[0], b[1], b[2], b[3], b[4], b[5]);
