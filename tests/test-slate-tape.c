@@ -335,11 +335,11 @@ library_calls(void **s)
    ran; a full block of the mask (as pthread_create makes) keeps working. */
 static int sigpipe_w = -1;
 
+/* Writes 's' for SIGUSR1, 'k' for SIGUSR2. */
 static void
 on_usr1(int sig)
 {
-	(void)sig;
-	assert_true(write(sigpipe_w, "s", 1) == 1);
+	assert_true(write(sigpipe_w, sig == SIGUSR1 ? "s" : "k", 1) == 1);
 }
 
 static void *
@@ -401,6 +401,51 @@ signals_threads_fork(void **s)
 	close(pfd[1]);
 	signal(SIGUSR1, SIG_DFL);
 	kp_rmtree(dir);
+	free(t);
+}
+
+/* A handler that runs while a recorded call waits is recorded there,
+   its calls first (they end first); the waiting call then completes. */
+static void *
+kicker(void *arg)
+{
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+	nanosleep(&ts, NULL);
+	pthread_kill(*(pthread_t *)arg, SIGUSR2);
+	return NULL;
+}
+
+static void
+handler_during_call(void **s)
+{
+	struct tape *t = tape_new(NENT, 0);
+	struct sigaction sa;
+	pthread_t self = pthread_self(), th;
+	int pfd[2], w, rd;
+	char c = 0;
+
+	(void)s;
+	assert_int_equal(pipe(pfd), 0);
+	sigpipe_w = pfd[1];
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1;
+	sa.sa_flags = SA_RESTART;
+	assert_int_equal(sigaction(SIGUSR2, &sa, NULL), 0);
+	assert_int_equal(pthread_create(&th, NULL, kicker, &self), 0);
+	assert_int_equal(slate_record_begin(&t->sl, &t->tp, SLATE_REC_FILE, 0), 0);
+	assert_int_equal(read(pfd[0], &c, 1), 1);	/* woken by the handler's write */
+	assert_int_equal(slate_record_end(&t->sl), 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(c, 'k');
+	w = tape_find(t, SYS_write);
+	rd = tape_find(t, SYS_read);
+	assert_true(w >= 0 && rd >= 0);
+	assert_true(w < rd);
+	assert_int_equal(t->msg[rd].hdr.ms_result, 1);
+	signal(SIGUSR2, SIG_DFL);
+	close(pfd[0]);
+	close(pfd[1]);
 	free(t);
 }
 
@@ -584,6 +629,7 @@ main(void)
 		cmocka_unit_test(library_calls),
 		cmocka_unit_test(signals_threads_fork),
 		cmocka_unit_test(spawn_exec),
+		cmocka_unit_test(handler_during_call),
 		cmocka_unit_test(badinput),
 		cmocka_unit_test(full),
 		cmocka_unit_test(nodispatch),
