@@ -23,6 +23,14 @@
 #include "kputil.h"
 #include "msgport-slate.h"
 
+#if defined(__SANITIZE_THREAD__)
+#define TAPE_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TAPE_TSAN 1
+#endif
+#endif
+
 #define NENT	256
 #define NREGS	32
 
@@ -426,6 +434,14 @@ handler_during_call(void **s)
 	char c = 0;
 
 	(void)s;
+#ifdef TAPE_TSAN
+	/* TSan runs an asynchronous signal's handler at the thread's next
+	   interceptor, and read() is not one it treats as blocking: the
+	   handler meant to wake the read would never run, recording or not. */
+	(void)t, (void)sa, (void)self, (void)th, (void)pfd, (void)w, (void)rd, (void)c, (void)kicker;
+	free(t);
+	skip();
+#else
 	assert_int_equal(pipe(pfd), 0);
 	sigpipe_w = pfd[1];
 	memset(&sa, 0, sizeof(sa));
@@ -447,6 +463,7 @@ handler_during_call(void **s)
 	close(pfd[0]);
 	close(pfd[1]);
 	free(t);
+#endif
 }
 
 /* posix_spawn (a vfork-like clone on its own stack, through system())
