@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,8 +31,15 @@ kp_flags(msg_t *m)
 	return __atomic_load_n(&m->ms_flags, __ATOMIC_ACQUIRE);
 }
 
-/* Which commands ran in which mode (0 sync, 1 async). */
-static uint64_t kp_seen[2];
+/* Which commands ran in which mode (0 sync, 1 async): a bit per command. */
+#define KP_SEEN_WORDS	((KCMD_MAX + 63) / 64)
+static uint64_t kp_seen[2][KP_SEEN_WORDS];
+
+static inline bool
+kp_was_seen(int async, uint32_t cmd)
+{
+	return (kp_seen[async != 0][cmd / 64] >> (cmd % 64)) & 1;
+}
 
 /*
  * kp_send
@@ -44,7 +52,8 @@ kp_send(msg_t *m, size_t size, int async, msgport_t *rport)
 {
 	int r;
 
-	kp_seen[async != 0] |= 1ull << m->ms_cmd;
+	if (m->ms_cmd < KCMD_MAX)
+		kp_seen[async != 0][m->ms_cmd / 64] |= 1ull << (m->ms_cmd % 64);
 	if (async)
 		prep_async(m, rport);
 	r = sendsys(sysport(), m, size);
