@@ -27,9 +27,11 @@
 # (lower is better) and by the best of them (du_..._vs_best).
 # Hot: caches warmed by the check.  --cold: caches dropped before every
 # timed walk (root only: echo 3 > /proc/sys/vm/drop_caches); then each
-# program's row also shows, as medians over the runs, the CPU time both
-# CPUs spent busy and in I/O wait (/proc/stat) and the device's busy time
-# and reads (/sys/block/DEV/stat): where the time of a cold walk goes.
+# program's row also shows, as medians over the runs, its own CPU time
+# (user + system), the time all CPUs of the machine spent busy and in
+# I/O wait meanwhile (/proc/stat: other load counts too), and the
+# device's busy time and reads (/sys/block/DEV/stat): where the time of
+# a cold walk goes.
 # Run from the build directory.
 set -euo pipefail
 
@@ -112,8 +114,9 @@ cpustat() { awk '/^cpu / {print $2+$3+$4+$7+$8+$9, $6}' /proc/stat; }	# busy iow
 diskstat() { [ -n "$dev" ] && awk '{print $1, $10}' /sys/block/$dev/stat || echo 0 0; }	# reads busy-ms
 
 hz=$(getconf CLK_TCK)
+TIMEFORMAT='%3U %3S'	# bash's time: user and system seconds
 for dir in "$@"; do
-	declare -A times=() busy=() wait=() dbusy=() reads=() med=()
+	declare -A times=() cpu=() busy=() wait=() dbusy=() reads=() med=()
 	dev=$(blockdev "$dir")
 	read -r bytes ents _ < <(run "$ref" "$dir" 2>/dev/null)
 	rootsize=$(stat -c %s "$dir")
@@ -132,7 +135,12 @@ for dir in "$@"; do
 			[ $cold = 1 ] && { sync; echo 3 > /proc/sys/vm/drop_caches; }
 			read -r c0 w0 < <(cpustat); read -r r0 d0 < <(diskstat)
 			t0=$(date +%s%N)
-			run "$p" "$dir" >/dev/null 2>&1 || true
+			if [ $cold = 1 ]; then	# its own CPU time too (user + system)
+				own=$( { time run "$p" "$dir" >/dev/null 2>&1 || true; } 2>&1 )
+				cpu[$p]+="$(awk -v u="${own% *}" -v s="${own#* }" 'BEGIN {printf "%d", (u + s) * 1000}') "
+			else
+				run "$p" "$dir" >/dev/null 2>&1 || true
+			fi
 			t1=$(date +%s%N)
 			read -r c1 w1 < <(cpustat); read -r r1 d1 < <(diskstat)
 			times[$p]+="$(( (t1 - t0) / 1000 )) "
@@ -141,15 +149,16 @@ for dir in "$@"; do
 		done
 	done
 	echo "du over $dir ($ents entries), $mode cache, median of $runs runs, load $(cut -d' ' -f1-3 /proc/loadavg):"
-	[ $cold = 1 ] && printf '  %-8s %10s %12s %12s %12s %8s\n' "" "time" "CPU busy" "CPU iowait" "$dev busy" "reads"
+	[ $cold = 1 ] && printf '  %-8s %10s %10s %14s %12s %12s %8s\n' "" "time" "own CPU" "machine busy" "iowait" "$dev busy" "reads"
 	for p in "${progs[@]}" "${lsrprogs[@]}"; do
 		med[$p]=$(echo "${times[$p]}" | tr ' ' '\n' | grep . | median)
 		if [ $cold = 1 ]; then
 			awk -v n="$p" -v us="${med[$p]}" -v b="$(echo "${busy[$p]}" | tr ' ' '\n' | grep . | median)" \
+			    -v c="$(echo "${cpu[$p]}" | tr ' ' '\n' | grep . | median)" \
 			    -v w="$(echo "${wait[$p]}" | tr ' ' '\n' | grep . | median)" \
 			    -v d="$(echo "${dbusy[$p]}" | tr ' ' '\n' | grep . | median)" \
 			    -v r="$(echo "${reads[$p]}" | tr ' ' '\n' | grep . | median)" \
-			    'BEGIN {printf "  %-8s %8.3f s %10.3f s %10.3f s %10.3f s %8d\n", n, us / 1e6, b / 1e3, w / 1e3, d / 1e3, r}'
+			    'BEGIN {printf "  %-8s %8.3f s %8.3f s %12.3f s %10.3f s %10.3f s %8d\n", n, us / 1e6, c / 1e3, b / 1e3, w / 1e3, d / 1e3, r}'
 		else
 			awk -v n="$p" -v us="${med[$p]}" 'BEGIN {printf "  %-8s %8.3f s\n", n, us / 1e6}'
 		fi
@@ -172,5 +181,5 @@ for dir in "$@"; do
 	[ -n "${med[lsr]:-}" ] &&
 		awk -v m="$mode" -v t="$tag" -v x="${med[lsr]}" -v y="${med[lsr-sync]}" \
 		    'BEGIN {printf "RATIO lsr_%s_%s_vs_sync %.3f\n", m, t, x / y}'
-	unset times busy wait dbusy reads med
+	unset times cpu busy wait dbusy reads med
 done
