@@ -27,7 +27,8 @@
  * final return carries ECANCELED with ms_result 1 (0 after abortsys).
  *
  * Slots: a fixed array of KTIMER_SLOTS ($MSGPORT_TIMERS) timers, made on
- * first use; each costs one descriptor while armed.
+ * first use; each costs one descriptor while armed, and a fired one-shot
+ * its descriptor until its slot is used again (or sysport_stop).
  */
 #include "config.h"
 
