@@ -353,6 +353,8 @@ ktimer_atfork_child(void)
 		if (kt_slots[i].kt_fd >= 0 && (kt_slots[i].kt_msg != NULL || kt_slots[i].kt_spent))
 			close(kt_slots[i].kt_fd);
 		kt_slots[i].kt_spent = false;
+		kt_slots[i].kt_quiet = false;
+		kt_slots[i].kt_waiters = 0;	/* the parent's waiters are not here */
 		kt_slots[i].kt_fd = -1;
 		kt_slots[i].kt_msg = NULL;
 	}
