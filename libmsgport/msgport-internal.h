@@ -116,8 +116,6 @@ struct mp_queue {
 #define QS_WAITERS	0x20000000u	/* someone may sleep on q_state: wake on change */
 #define QS_COUNT	0x1fffffffu	/* messages put and not yet taken */
 
-/* How long a waiter spins before it sleeps: a reply that lands within
-   it costs no futex round trip. */
 /*
  * The synchronous path's functions go together (.text.hot): on a machine
  * whose system calls flush the TLB, every page the path touches after a
@@ -142,6 +140,8 @@ mp_send_held(void)
 		send();
 }
 
+/* How long a waiter spins before it sleeps: a reply that lands within
+   it costs no futex round trip. */
 #define MP_SPIN		200
 
 struct msgport {
