@@ -327,7 +327,6 @@ ksig_drop(struct mp_persist *ps, msg_t *msg)
 	struct ksig *k = (struct ksig *)ps;
 	int r = ENOENT;
 
-	mp_libcrit_enter();
 	klock(&ksig_lock);
 	if (k->kg_msg != NULL && &k->kg_msg->hdr == msg && mp_load_32(&ps->pp_dead) == 0 &&
 	    !mp_persist_held(msg, ps)) {
@@ -338,7 +337,6 @@ ksig_drop(struct mp_persist *ps, msg_t *msg)
 		r = 0;
 	}
 	kunlock(&ksig_lock);
-	mp_libcrit_exit();
 	return r;
 }
 
@@ -432,7 +430,6 @@ mp_krun_signal(msg_t *msg)
 		return EINVAL;
 	pthread_once(&ksig_once, ksig_init);
 	k = &ksigs[signo];
-	mp_libcrit_enter();
 	klock(&ksig_lock);
 	if (k->kg_msg != NULL && mp_load_32(&k->kg_ps.pp_dead) != 2) {
 		r = EBUSY;
@@ -467,7 +464,6 @@ mp_krun_signal(msg_t *msg)
 	r = EASYNC;
 out:
 	kunlock(&ksig_lock);
-	mp_libcrit_exit();
 	return r;
 }
 
@@ -482,6 +478,8 @@ mp_ksignal_stop(void)
 	struct ksig *k;
 	int signo;
 
+	/* one section across both holds and the join: an upcall that
+	   stopped the kernel again meanwhile would join the thread twice */
 	mp_libcrit_enter();
 	klock(&ksig_lock);
 	if (!ksig_running) {

@@ -220,7 +220,6 @@ ktimer_drop(struct mp_persist *ps, msg_t *msg)
 	struct ktimer *t = (struct ktimer *)ps;
 	int r = ENOENT;
 
-	mp_libcrit_enter();
 	klock(&kt_lock);
 	if (t->kt_msg != NULL && &t->kt_msg->hdr == msg && mp_load_32(&ps->pp_dead) == 0 &&
 	    !mp_persist_held(msg, ps)) {
@@ -231,7 +230,6 @@ ktimer_drop(struct mp_persist *ps, msg_t *msg)
 		r = 0;
 	}
 	kunlock(&kt_lock);
-	mp_libcrit_exit();
 	return r;
 }
 
@@ -334,7 +332,6 @@ mp_krun_timer(msg_t *msg)
 	    (m->value.tv_sec == 0 && m->value.tv_nsec == 0))
 		return EINVAL;
 
-	mp_libcrit_enter();
 	klock(&kt_lock);
 	if (!kt_running && (r = ktimer_start()) != 0)
 		goto out;
@@ -379,7 +376,6 @@ mp_krun_timer(msg_t *msg)
 		ktimer_free(t);
 out:
 	kunlock(&kt_lock);
-	mp_libcrit_exit();
 	return r;
 }
 
@@ -394,6 +390,8 @@ mp_ktimer_stop(void)
 	struct ktimer *t;
 	uint32_t i;
 
+	/* one section across both holds and the join: an upcall that
+	   stopped the kernel again meanwhile would join the thread twice */
 	mp_libcrit_enter();
 	klock(&kt_lock);
 	if (!kt_running) {
