@@ -51,6 +51,7 @@
 #include "futex-internal.h"
 #include "kport-internal.h"
 #include "persist-internal.h"
+#include "thread-internal.h"
 #include "upcall-internal.h"
 
 #define KSIG_N		65		/* signal numbers 1..64 */

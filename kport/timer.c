@@ -35,7 +35,7 @@
 
 #include "kport-internal.h"
 #include "persist-internal.h"
-#include "upcall-internal.h"
+#include "thread-internal.h"
 
 #define KTIMER_SLOTS	256
 #define KT_KICK		UINT64_MAX	/* the epoll tag of the kick eventfd */
