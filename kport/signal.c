@@ -56,7 +56,24 @@
 
 #define KSIG_N		65		/* signal numbers 1..64 */
 
-/* A ring cell: rc_seq == position + 1 once published, + KSIG_RING once consumed. */
+/*
+ * A ring cell: rc_seq == position + 1 once published, + KSIG_RING once consumed.
+ * NOTE: a ring of sequence-numbered cells, not Concurrency Kit's ck_ring
+ * (enqueue_mpsc, dequeue_mpsc), on purpose (measured 2026-12-02,
+ * bench/README.md "ck_stack and ck_ring").  ck_ring's producers commit in
+ * ticket order, each spinning until the one before it has committed
+ * (_ck_ring_enqueue_commit_mp); here every producer is a signal handler,
+ * so one preempted between its reserve and its commit would hold every
+ * other thread's handler spinning, and a fork child whose parent had a
+ * handler in between would spin in its first handler for ever.  Here no
+ * producer waits for another.  ck_ring would save little (104 against
+ * 113 instructions per signal in the handler, out of 1,124 with the
+ * drain, callgrind), and ThreadSanitizer cannot follow it: with ck_pr on
+ * the compiler's builtins (CK_USE_CC_BUILTINS; its loads and stores are
+ * plain volatile ones) test-signal reports a race on the ring's p_tail;
+ * with ck_pr's asm it sees none of the ring's synchronization, and the
+ * suite passes only because kwake's atomics happen to order the hand-offs.
+ */
 struct rcell {
 	uint32_t	rc_seq;
 	struct sig_info	rc_info;
