@@ -67,8 +67,8 @@
  * other thread's handler spinning, and a fork child whose parent had a
  * handler in between would spin in its first handler for ever.  Here no
  * producer waits for another.  ck_ring would save little (104 against
- * 113 instructions per signal in the handler, out of 1,124 with the
- * drain, callgrind), and ThreadSanitizer cannot follow it: with ck_pr on
+ * 113 instructions per signal in the handler, 1,105 against 1,121 with
+ * the drain, callgrind), and ThreadSanitizer cannot follow it: with ck_pr on
  * the compiler's builtins (CK_USE_CC_BUILTINS; its loads and stores are
  * plain volatile ones) test-signal reports a race on the ring's p_tail;
  * with ck_pr's asm it sees none of the ring's synchronization, and the

@@ -82,16 +82,18 @@ struct msgport_ops {
  *
  * NOTE: that stack is written out in queue.c (a CAS push, a swap to take
  * it all), not Concurrency Kit's ck_stack_push_upmc/batch_pop_upmc, the
- * same two operations, because ck_stack gains nothing and costs two
- * things (measured 2026-12-02, bench/README.md "ck_stack and ck_ring"):
- * it is no faster (64 instructions per message put and drained against
- * 63 here, callgrind; reply_same_thread 0.99-1.02 of this one, timed);
- * its entry cannot be a member of msg_t, whose layout is ABI, so it would
+ * same two operations, because ck_stack gains nothing measurable and
+ * costs two things (measured 2026-12-02, bench/README.md "ck_stack and
+ * ck_ring").  64 instructions per message put and drained against 63
+ * here (callgrind); timed, 0.98-0.99 of this one's reply_same_thread and
+ * 0.97 of its cross-thread handoff, within this machine's noise.  Its
+ * entry cannot be a member of msg_t, whose layout is ABI, so it would
  * overlay ms_next (a struct msg *) as another pointer type, which C's
- * aliasing rules forbid; and ThreadSanitizer cannot see it synchronize
+ * aliasing rules forbid.  And ThreadSanitizer cannot see it synchronize
  * (ck_pr's inline asm, or with CK_USE_CC_BUILTINS plain volatile loads):
- * on ck_stack the TSan suite fails 48 of its 61 programs, every report
- * in ck_stack_push_upmc or ck_stack_batch_pop_upmc.
+ * on ck_stack the TSan suite fails 47 of its 61 programs (46 with the
+ * builtins), every report on a link ck_stack_push_upmc wrote or on the
+ * stack's head.
  *
  * q_state is the one word producers, consumers and sleepers share: the
  * count of messages put and not yet taken, and the QS_* bits.  It is
