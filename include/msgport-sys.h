@@ -46,7 +46,10 @@ extern "C" {
 #pragma GCC visibility push(default)	/* see msgport.h */
 #endif
 
-/* The system port's commands (ms_cmd).  0 is never a command. */
+/*
+ * The system port's commands (ms_cmd).  0 is never a command.  The
+ * numbers are ABI: a new command is only ever appended, before KCMD_MAX.
+ */
 enum {
 	KCMD_OPENAT = 1,	/* open(), openat() */
 	KCMD_CLOSE,
@@ -87,6 +90,7 @@ enum {
 	KCMD_TIMER,		/* persistent: a timer's expiries */
 	KCMD_SLATE,		/* a batch of messages: struct sys_slate, msgport-slate.h */
 	KCMD_FSTATATV,		/* fstatat() of many names in one message */
+	KCMD_SENDFILE,
 	KCMD_MAX		/* not a command: one past the last */
 };
 
@@ -111,6 +115,7 @@ struct sys_getdents64	{ msg_t hdr; int fd; void *buf; size_t count;
 struct sys_mkdirat	{ msg_t hdr; int dirfd; const char *path; mode_t mode; };
 struct sys_unlinkat	{ msg_t hdr; int dirfd; const char *path; int flags; };
 struct sys_renameat	{ msg_t hdr; int olddirfd; const char *oldpath; int newdirfd; const char *newpath; };
+struct sys_sendfile	{ msg_t hdr; int out_fd; int in_fd; off_t *offset; size_t count; };
 struct sys_socket	{ msg_t hdr; int domain; int type; int protocol; };
 struct sys_bind		{ msg_t hdr; int fd; const struct sockaddr *addr; socklen_t addrlen; };
 struct sys_listen	{ msg_t hdr; int fd; int backlog; };
@@ -457,6 +462,16 @@ static inline void
 prep_rename(struct sys_renameat *m, const char *oldpath, const char *newpath)
 {
 	prep_renameat(m, PREP_AT_FDCWD_, oldpath, PREP_AT_FDCWD_, newpath);
+}
+
+/* offset NULL: from in_fd's position, which moves; else from *offset,
+   which is updated (sendfile(2)).  An out_fd in non-blocking mode waits
+   for room in the event loop. */
+static inline void
+prep_sendfile(struct sys_sendfile *m, int out_fd, int in_fd, off_t *offset, size_t count)
+{
+	PREP_(m, KCMD_SENDFILE);
+	m->out_fd = out_fd, m->in_fd = in_fd, m->offset = offset, m->count = count;
 }
 
 static inline void

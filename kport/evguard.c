@@ -28,6 +28,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "evloop-internal.h"
 #include "kport-internal.h"
 
 /* event_base_new(): the epoll instance, the signal socketpair, the notify eventfd */

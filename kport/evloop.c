@@ -42,8 +42,10 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "evloop-internal.h"
 #include "futex-internal.h"
 #include "kport-internal.h"
+#include "pool-internal.h"
 
 static_assert(KEV_READ == EV_READ && KEV_WRITE == EV_WRITE, "kc_fd events are libevent's");
 
@@ -188,6 +190,7 @@ kfd_unlink(struct kfd *kf, struct kreq *kr)
 		kf->kf_tail[d] = kr->kr_fprev;
 	kr->kr_fnext = kr->kr_fprev = NULL;
 	kr->kr_kf = NULL;
+	kr->kr_leave = NULL;
 }
 
 /*
@@ -205,7 +208,7 @@ kfd_topool(struct mp_kstate *ks, struct kfd *kf)
 
 	for (d = 0; d < 2; d++)
 		if ((kr = kf->kf_head[d]) != NULL && kr->kr_state == KR_WAITING)
-			mp_kreq_queue(kr);
+			mp_pool_enqueue(kr);
 	(void)kfd_update(ks, kf);	/* waits for no head the pool has */
 }
 
@@ -231,7 +234,7 @@ evloop_drain(struct mp_kstate *ks, struct kfd *kf, int d)
 			struct pollfd p = { kf->kf_fd, d == KDIR_READ ? POLLIN : POLLOUT, 0 };
 
 			if (poll(&p, 1, 0) == 1)
-				mp_kreq_queue(kr);	/* the pool's now; the FIFO waits for it */
+				mp_pool_enqueue(kr);	/* the pool's now; the FIFO waits for it */
 			return true;
 		}
 		kr->kr_state = KR_RUNNING;
@@ -367,11 +370,13 @@ evloop_sleep(struct mp_kstate *ks, struct kreq *kr)
 	kf->kf_timer = true;
 	kf->kf_head[0] = kr;
 	kr->kr_kf = kf;
+	kr->kr_leave = mp_evloop_disarm;
 	kr->kr_dir = KDIR_TIMER;
 	if (ktimer_add(kf) == 0)
 		return 0;
 	kfd_unsleep(ks, kf);
 	kr->kr_kf = NULL;
+	kr->kr_leave = NULL;
 	return -1;
 }
 
@@ -393,6 +398,7 @@ mp_evloop_arm(struct kreq *kr, int fd, short events, bool chardev)
 	if ((kf = kfd_get(ks, fd)) == NULL)
 		return -1;
 	kr->kr_kf = kf;
+	kr->kr_leave = mp_evloop_disarm;
 	kr->kr_dir = (uint8_t)d;
 	kr->kr_chardev = chardev;
 	kr->kr_fnext = NULL;
@@ -439,6 +445,7 @@ mp_evloop_disarm(struct kreq *kr)
 		}
 		kfd_unsleep(&mp_kstate, kf);
 		kr->kr_kf = NULL;
+		kr->kr_leave = NULL;
 		return;
 	}
 	kfd_unlink(kf, kr);
@@ -490,7 +497,7 @@ mp_evloop_cancelfd(int fd)
 			for (kr = kf->kf_head[d]; kr != NULL; kr = next) {
 				next = kr->kr_fnext;
 				if (kr->kr_state != KR_WAITING) {
-					mp_kreq_interrupt(kr);	/* run by the loop or the pool */
+					mp_pool_abort(kr);	/* run by the loop or the pool */
 					continue;
 				}
 				mp_msg_setflags(kr->kr_msg, MSGF_ABORTED, 0);

@@ -1,7 +1,13 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * kport-internal.h - the emulated kernel: the system port, its command
- * table and its executors.
+ * kport-internal.h - the emulated kernel's state: its lock, its request
+ * slots (slots.c), and how a message that ran is settled.  Each part of
+ * the kernel has its own header besides: the command table
+ * (systab-internal.h), the raw call helpers (ksys-internal.h), where a
+ * blocking message goes (kreq-internal.h), the pool (pool-internal.h),
+ * the event loop (evloop-internal.h), plugged threads and their rings
+ * (plug-internal.h), predictive inline (guess-internal.h), user memory
+ * (ucopy-internal.h).
  *
  * A message sent to the system port goes one of three ways:
  *
@@ -22,15 +28,14 @@
 #define KPORT_INTERNAL_H
 
 #include <errno.h>
-#include <linux/io_uring.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <sys/syscall.h>
 
 #include "msgport-internal.h"
 #include "msgport-sys.h"
+#include "systab-internal.h"
 #include "trace-internal.h"
 #include "upcall-internal.h"
 
@@ -39,72 +44,6 @@ struct event_base;
 
 /* Nothing here leaves the library (and the table is reached without the GOT). */
 #pragma GCC visibility push(hidden)
-
-/*
- * A command table entry (systab.c).  Handlers take the message, store the
- * call's return value in ms_result (-1 on failure) and return 0 or the
- * errno.
- *
- * kc_run	Run the call, blocking if it must: the synchronous path and
- *		the worker pool.  Never NULL.
- * kc_try	Run it without blocking; EAGAIN means it would block (and
- *		nothing was done).  NULL: the call has no such form and an
- *		asynchronous message goes straight to the pool.
- * kc_intr	The worker's own form of a call that an interrupted plain run
- *		could not simply restart (a sleep's deadline, a connection
- *		under way): like kc_run, but it waits in mp_kwait() and returns
- *		ECANCELED if the message was aborted.  NULL: the worker runs
- *		kc_run, and restarts it on an EINTR the abort did not cause.
- * kc_fd	Pollable commands: the descriptor and the libevent events
- *		(EV_READ/EV_WRITE) to wait for when kc_try says EAGAIN.
- * kc_sqe	kc_try as an io_uring request, for a plugged thread to try
- *		many at once (plug.c): fill sqe, non-blocking, and return 0;
- *		or return EINVAL for a message the ring cannot express, which
- *		is then tried at once with kc_try.  NULL: never in a ring.
- * kc_sleep	A call that only waits for time to pass: with left false, how
- *		long into *t (0), or why it cannot be (an errno, ms_result
- *		-1); with left true, the sleep was cut short with *t left
- *		(stored where the call says, as nanosleep's rem).  An
- *		asynchronous one waits as a timer of the event loop, holding
- *		no worker: nanosleep was DragonFly's first asynchronous call.
- *		NULL: not a sleep.
- */
-struct kcmd {
-	const char	*kc_name;
-	uint32_t	kc_size;	/* the message's size: sendsys checks msgsize */
-	uint32_t	kc_flags;	/* KC_* */
-	int		(*kc_run)(msg_t *msg);
-	int		(*kc_try)(msg_t *msg);
-	int		(*kc_intr)(msg_t *msg);
-	int		(*kc_fd)(msg_t *msg, short *events);
-	int		(*kc_sqe)(msg_t *msg, struct io_uring_sqe *sqe);
-	int		(*kc_sleep)(msg_t *msg, struct timespec *t, bool left);
-};
-
-#define KC_BLOCKS	0x01u	/* may block: asynchronous messages may leave the sender */
-#define KC_POLLABLE	0x02u	/* would-block waits for readiness on kc_fd(), if a socket or pipe */
-#define KC_SOCKET	0x04u	/* kc_fd() is always a socket: no need to look at its type */
-/* Persistent (signal.c, timer.c): must be sent MSGF_ASYNC | MSGF_PERSISTENT;
-   kc_run arms it, returning EASYNC, or an errno to refuse it with.  Its
-   own thread returns it from then on (see persist-internal.h). */
-#define KC_PERSIST	0x08u
-#define KC_GUESS	0x10u	/* no non-blocking form: run inline while it has not blocked (guess.c) */
-/* Once running, the kernel does not cut it short for a signal (file system
-   work in uninterruptible sleep): not MSGF_ABORTABLE while a worker runs it. */
-#define KC_NOINTR	0x20u
-
-/* kc_fd events, the same bits as libevent's EV_READ and EV_WRITE */
-#define KEV_READ	0x02
-#define KEV_WRITE	0x04
-
-extern const struct kcmd mp_systab[KCMD_MAX];
-
-/* guess.c: predictive inline for KC_GUESS commands */
-void	mp_kguess_init(void);
-bool	mp_kguess_inline(uint32_t cmd);
-int	mp_kguess_run(msg_t *msg, const struct kcmd *kc);
-void	mp_kguess_resync(void);
-int	mp_systab_check(void);
 
 /*
  * klock, kunlock
@@ -125,97 +64,6 @@ kunlock(pthread_mutex_t *lock)
 {
 	pthread_mutex_unlock(lock);
 	mp_libcrit_exit();
-}
-
-/* Store a raw call's outcome (r < 0: failed with errno) in msg. */
-static inline int
-kret(msg_t *msg, long r)
-{
-	if (r < 0) {
-		msg->ms_result = -1;
-		return errno;
-	}
-	msg->ms_result = r;
-	return 0;
-}
-
-/*
- * ksys
- *	A system call made right here rather than through libc's wrapper,
- *	for calls that never block: the synchronous path then touches no
- *	libc page and no errno after the kernel returns, and where every
- *	system call flushes the TLB (PTI without PCID) each page touched
- *	after it is a page walk (sync getpid: 1.07 -> 1.02 of the raw call,
- *	bench/README.md).  Returns what the kernel does: -errno on failure.
- *	Sanitizer builds take libc's wrapper, which the sanitizers watch.
- */
-#if defined(__x86_64__) && defined(__LP64__) && !defined(__SANITIZE_ADDRESS__) && \
-    !defined(__SANITIZE_THREAD__)
-static inline long
-ksys(long nr, long a1, long a2, long a3)
-{
-	long r;
-
-	__asm__ volatile ("syscall" : "=a"(r) : "0"(nr), "D"(a1), "S"(a2), "d"(a3)
-	    : "rcx", "r11", "memory");
-	return r;
-}
-#else
-#include <unistd.h>
-static inline long
-ksys(long nr, long a1, long a2, long a3)
-{
-	long r;
-
-	errno = 0;
-	r = syscall(nr, a1, a2, a3);
-	return r == -1 && errno != 0 ? -errno : r;
-}
-#endif
-
-/* Store ksys()'s outcome in msg, as kret() does a libc call's: only
-   -4095..-1 are errors (an lseek() offset can be "negative"). */
-static inline int
-kret_sys(msg_t *msg, long r)
-{
-	if ((unsigned long)r > -4096UL) {
-		msg->ms_result = -1;
-		return (int)-r;
-	}
-	msg->ms_result = r;
-	return 0;
-}
-
-/* Treat "no non-blocking form for this descriptor" as "would block". */
-static inline int
-kwould(int e)
-{
-	return e == EOPNOTSUPP || e == EWOULDBLOCK ? EAGAIN : e;
-}
-
-/* A try's outcome, as kret() stores it: EAGAIN when it would block. */
-static inline int
-kret_try(msg_t *msg, long r)
-{
-	return kwould(kret(msg, r));
-}
-
-/*
- * ksqe_prep
- *	The common part of a kc_sqe form: a request of kind op on fd with
- *	the buffer addr, len.  EINVAL for a length a request cannot hold:
- *	the plain try then gets the call's own answer.
- */
-static inline int
-ksqe_prep(struct io_uring_sqe *sqe, uint8_t op, int fd, const void *addr, size_t len)
-{
-	if (len > UINT32_MAX)
-		return EINVAL;
-	sqe->opcode = op;
-	sqe->fd = fd;
-	sqe->addr = (uint64_t)(uintptr_t)addr;
-	sqe->len = (uint32_t)len;
-	return 0;
 }
 
 /* A message cut short: the call "returned" -1 with ECANCELED. */
@@ -265,8 +113,7 @@ kaborted(msg_t *msg)
 /*
  * Per-message kernel state: one slot per asynchronous message in flight
  * that left the sender's thread.  kr_state and the queue links are
- * guarded by the kernel lock (ks_lock).  56 bytes on x86-64, plus the
- * slot's libevent event (128 bytes with 2.1), allocated at start.
+ * guarded by the kernel lock (ks_lock).  Allocated at start (slots.c).
  */
 enum { KR_FREE, KR_QUEUED, KR_WAITING, KR_RUNNING, KR_CANCELED };
 
@@ -287,10 +134,12 @@ struct kreq {
 	uint8_t		kr_dir;		/* KDIR_* */
 	bool		kr_chardev;	/* no non-blocking form: once ready, the pool runs it */
 	bool		kr_nointr;	/* KC_NOINTR, or on a file: the kernel finishes it */
+	/* what freeing kr must undo where it waits (evloop.c: its place in
+	   the FIFO, whose next one it lets go); NULL: nothing */
+	void		(*kr_leave)(struct kreq *kr);
 };
 
 enum { KDIR_READ, KDIR_WRITE, KDIR_TIMER };	/* KDIR_TIMER: a sleep (kc_sleep) */
-#define KFD_TIMER	(-2)	/* mp_evloop_arm()'s fd for a sleep */
 
 /* A pool worker.  kw_cur: the slot whose call it runs now (NULL: none);
    written by the worker alone, read by whoever interrupts it (pool.c). */
@@ -343,11 +192,26 @@ struct mp_kstate {
 	uint32_t	ks_fdmask;	/* buckets - 1 */
 	uint32_t	ks_nfds;	/* records in use; atomic read without ks_lock */
 
+	uint32_t	ks_running;	/* the system port takes messages (sysport.c); atomic */
 	uint32_t	ks_gen;		/* stops so far: held messages of an earlier run are canceled */
 	uint32_t	ks_noring;	/* plugged threads try their messages one by one; atomic */
 };
 
 extern struct mp_kstate mp_kstate;
+
+/* Does the system port take messages now? */
+static inline bool
+kstate_running(void)
+{
+	return mp_load_acq_32(&mp_kstate.ks_running) != 0;
+}
+
+/* slots.c: the request slots (all but mp_kreq_done() with ks_lock held) */
+void	mp_kreq_free(struct mp_kstate *ks, struct kreq *kr);
+void	mp_kreq_done(struct kreq *kr, int error);
+bool	mp_kreq_ours(const struct mp_kstate *ks, const struct kreq *kr);
+void	mp_kslots_retire(struct mp_kstate *ks);
+int	mp_kslots_reset(struct mp_kstate *ks, uint32_t nslots);
 
 /* The interrupt signal's worker mask, for kc_intr forms (ppoll): only it. */
 static inline const sigset_t *
@@ -356,200 +220,15 @@ kintrmask(void)
 	return &mp_kstate.ks_intrmask;
 }
 
-/* The handlers, one file per family. */
-/* sys_file.c */
-int	mp_krun_openat(msg_t *msg);
-int	mp_ktry_openat(msg_t *msg);
-int	mp_krun_close(msg_t *msg);
-int	mp_krun_read(msg_t *msg);
-int	mp_ktry_read(msg_t *msg);
-int	mp_ksqe_read(msg_t *msg, struct io_uring_sqe *sqe);
-int	mp_kfd_read(msg_t *msg, short *events);
-int	mp_krun_write(msg_t *msg);
-int	mp_ktry_write(msg_t *msg);
-int	mp_ksqe_write(msg_t *msg, struct io_uring_sqe *sqe);
-int	mp_kfd_write(msg_t *msg, short *events);
-int	mp_krun_pread(msg_t *msg);
-int	mp_ktry_pread(msg_t *msg);
-int	mp_ksqe_pread(msg_t *msg, struct io_uring_sqe *sqe);
-int	mp_krun_pwrite(msg_t *msg);
-int	mp_ktry_pwrite(msg_t *msg);
-int	mp_ksqe_pwrite(msg_t *msg, struct io_uring_sqe *sqe);
-int	mp_krun_readv(msg_t *msg);
-int	mp_ktry_readv(msg_t *msg);
-int	mp_ksqe_readv(msg_t *msg, struct io_uring_sqe *sqe);
-int	mp_kfd_readv(msg_t *msg, short *events);
-int	mp_krun_writev(msg_t *msg);
-int	mp_ktry_writev(msg_t *msg);
-int	mp_ksqe_writev(msg_t *msg, struct io_uring_sqe *sqe);
-int	mp_kfd_writev(msg_t *msg, short *events);
-int	mp_krun_lseek(msg_t *msg);
-int	mp_krun_fstat(msg_t *msg);
-int	mp_krun_fstatat(msg_t *msg);
-int	mp_krun_fstatatv(msg_t *msg);
-int	mp_krun_statx(msg_t *msg);
-int	mp_krun_fsync(msg_t *msg);
-int	mp_krun_fdatasync(msg_t *msg);
-int	mp_krun_ftruncate(msg_t *msg);
-int	mp_krun_getdents64(msg_t *msg);
-int	mp_krun_mkdirat(msg_t *msg);
-int	mp_krun_unlinkat(msg_t *msg);
-int	mp_krun_renameat(msg_t *msg);
-
-/* sys_socket.c */
-int	mp_krun_socket(msg_t *msg);
-int	mp_krun_bind(msg_t *msg);
-int	mp_krun_listen(msg_t *msg);
-int	mp_krun_accept4(msg_t *msg);
-int	mp_ktry_accept4(msg_t *msg);
-int	mp_kfd_accept4(msg_t *msg, short *events);
-int	mp_krun_connect(msg_t *msg);
-int	mp_ktry_connect(msg_t *msg);
-int	mp_kintr_connect(msg_t *msg);
-int	mp_kfd_connect(msg_t *msg, short *events);
-int	mp_krun_sendto(msg_t *msg);
-int	mp_ktry_sendto(msg_t *msg);
-int	mp_ksqe_sendto(msg_t *msg, struct io_uring_sqe *sqe);
-int	mp_kfd_sendto(msg_t *msg, short *events);
-int	mp_krun_recvfrom(msg_t *msg);
-int	mp_ktry_recvfrom(msg_t *msg);
-int	mp_ksqe_recvfrom(msg_t *msg, struct io_uring_sqe *sqe);
-int	mp_kfd_recvfrom(msg_t *msg, short *events);
-int	mp_krun_sendmsg(msg_t *msg);
-int	mp_ktry_sendmsg(msg_t *msg);
-int	mp_ksqe_sendmsg(msg_t *msg, struct io_uring_sqe *sqe);
-int	mp_kfd_sendmsg(msg_t *msg, short *events);
-int	mp_krun_recvmsg(msg_t *msg);
-int	mp_ktry_recvmsg(msg_t *msg);
-int	mp_ksqe_recvmsg(msg_t *msg, struct io_uring_sqe *sqe);
-int	mp_kfd_recvmsg(msg_t *msg, short *events);
-int	mp_krun_shutdown(msg_t *msg);
-
-/* sys_proc.c */
+/* sys_proc.c: the kc_intr forms' interruptible wait */
 struct pollfd;
 int	mp_kwait(msg_t *msg, struct pollfd *fds, unsigned long nfds, const struct timespec *deadline);
-int	mp_krun_getpid(msg_t *msg);
-int	mp_krun_kill(msg_t *msg);
-int	mp_krun_waitpid(msg_t *msg);
-int	mp_ktry_waitpid(msg_t *msg);
-int	mp_kintr_waitpid(msg_t *msg);
-int	mp_krun_poll(msg_t *msg);
-int	mp_ktry_poll(msg_t *msg);
-int	mp_kintr_poll(msg_t *msg);
-int	mp_krun_nanosleep(msg_t *msg);
-int	mp_ksleep_nanosleep(msg_t *msg, struct timespec *t, bool left);
-
-/* sys_indirect.c */
-int	mp_krun_syscall(msg_t *msg);
 
 /* signal.c, timer.c: persistent messages */
-int	mp_krun_signal(msg_t *msg);
 void	mp_ksignal_stop(void);
 #define KSIG_RING	4096		/* signal occurrences in transit; a power of two */
 void	mp_ksignal_hold(bool hold);	/* tests only: see signal.c */
-int	mp_krun_timer(msg_t *msg);
 void	mp_ktimer_stop(void);
-
-/* slate.c */
-int	mp_krun_slate(msg_t *msg);
-int	mp_ktry_slate(msg_t *msg);
-
-/* pool.c */
-extern __thread bool mp_kpool_worker __attribute__((tls_model("initial-exec")));	/* a worker's thread */
-
-/*
- * krestarts
- *	May a call that said EINTR without an abort be made again on a
- *	worker (the interrupt was meant for an earlier message)?  Not a
- *	generic close() (on Linux the descriptor is gone by then), nor a
- *	plain connect() (it goes on in the kernel: mp_kintr_connect()).
- */
-static inline bool
-krestarts(const msg_t *msg)
-{
-	if (msg->ms_cmd == KCMD_CONNECT)
-		return false;
-	return msg->ms_cmd != KCMD_SYSCALL || ((const struct sys_syscall *)msg)->nr != SYS_close;
-}
-
-#define POOL_BATCH	16	/* messages a worker takes at once, at most */
-int	mp_pool_start(struct mp_kstate *ks);
-void	mp_pool_stop(struct mp_kstate *ks);
-/* mp_kreq_submit()'s how: what the descriptor says about the wait */
-#define KQ_CHARDEV	0x1u	/* a character device: once ready, the pool makes the call */
-#define KQ_FILE		0x2u	/* a file or block device: the kernel finishes the call */
-int	mp_kreq_submit(msg_t *msg, const struct kcmd *kc, int fd, short events, unsigned how,
-	    bool held);
-void	mp_kreq_queue(struct kreq *kr);
-void	mp_kreq_interrupt(struct kreq *kr);
-void	mp_kreq_done(struct kreq *kr, int error);
-int	mp_kreq_drop(msg_t *msg);
-void	mp_kreq_cancelall(struct mp_kstate *ks);
-
-/* sysport.c: an asynchronous message its try found blocking, on its way */
-int	mp_kpass(msg_t *msg, const struct kcmd *kc, bool held);
-bool	mp_kbehind(msg_t *msg, const struct kcmd *kc);
-bool	mp_sysport_running(void);
-
-/*
- * ring.c: a thread's io_uring (see there).  A batch is at most KRING_MAX
- * requests; each one's result is a negative errno or what the call
- * returns, or KRING_UNSENT if the ring failed before the kernel took it.
- */
-#define KRING_MAX	32
-#define KRING_UNSENT	(-0x7fff)
-struct kring {
-	int		kg_index;	/* its registered index; -1: none */
-	uint32_t	*kg_sqhead, *kg_sqtail, *kg_sqarray, kg_sqmask;
-	uint32_t	*kg_cqhead, *kg_cqtail, kg_cqmask;
-	struct io_uring_sqe *kg_sqes;
-	struct io_uring_cqe *kg_cqes;
-	void		*kg_ring;	/* the two queues' mapping */
-	size_t		kg_ringlen, kg_sqeslen;
-};
-int	mp_kring_open(struct kring *r);
-void	mp_kring_close(struct kring *r);
-struct io_uring_sqe *mp_kring_sqe(struct kring *r, unsigned i);
-int	mp_kring_run(struct kring *r, unsigned n, int *res);
-
-/*
- * plug.c: plugsys().  While this thread is plugged (mp_kplug_depth > 0) its
- * asynchronous messages with a ring form are held by mp_kplug_hold()
- * (EASYNC) and tried together later.
- */
-extern __thread uint32_t mp_kplug_depth __attribute__((tls_model("initial-exec")));
-int	mp_kplug_hold(msg_t *msg, const struct kcmd *kc);
-
-/* evguard.c: libevent's callbacks, and a start that cannot end the process */
-int	mp_kev_init(void);
-int	mp_kev_start(struct mp_kstate *ks);
-
-/*
- * evloop.c: the event loop.  mp_evloop_arm() puts kr at the tail of fd's
- * FIFO, or for fd KFD_TIMER starts its sleep (-1: cannot be done); mp_evloop_disarm() takes a waiting kr out
- * of it; mp_evloop_busy() says whether messages wait on fd for events, so
- * a new one must queue behind them rather than try first; mp_evloop_cancelfd()
- * returns (ECANCELED) everything that waits on fd, for a close.  All but
- * mp_evloop_busy() and mp_evloop_cancelfd() are called with ks_lock held, and
- * none waits for the loop.
- */
-int	mp_evloop_start(struct mp_kstate *ks);
-void	mp_evloop_stop(struct mp_kstate *ks);
-int	mp_evloop_arm(struct kreq *kr, int fd, short events, bool chardev);
-void	mp_evloop_disarm(struct kreq *kr);
-bool	mp_evloop_busy(int fd, short events);
-void	mp_evloop_cancelfd(int fd);
-
-/*
- * ucopy.c: user memory the library itself reads or writes (argument
- * arrays, slate entries), copied as the kernel would: 0, or EFAULT for
- * a bad address, never a fault.  mp_ucopyv() copies n user areas in one
- * call (in: from them into la[], else from la[] into them).
- */
-struct iovec;
-int	mp_ucopyv(const struct iovec *la, unsigned nl, const struct iovec *ua, unsigned n, bool in);
-int	mp_ucopyin(void *to, const void *from, size_t len);
-int	mp_ucopyout(void *to, const void *from, size_t len);
 
 #pragma GCC visibility pop
 

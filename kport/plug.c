@@ -33,6 +33,9 @@
 #include <string.h>
 
 #include "kport-internal.h"
+#include "kreq-internal.h"
+#include "ksys-internal.h"
+#include "plug-internal.h"
 
 __thread uint32_t mp_kplug_depth __attribute__((tls_model("initial-exec")));
 
@@ -201,7 +204,7 @@ kplug_send(struct kplug *p)
 	/* the aborted and the canceled come back unstarted; the rest are tried */
 	for (i = 0; i < n; i++) {
 		msg = p->kp_held[i].kh_msg;
-		if (kaborted(msg) || p->kp_held[i].kh_gen != gen || !mp_sysport_running()) {
+		if (kaborted(msg) || p->kp_held[i].kh_gen != gen || !kstate_running()) {
 			msg->ms_result = -1;
 			msg->ms_error = ECANCELED;
 			mp_msg_return(msg);

@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "kport-internal.h"
+#include "plug-internal.h"
 
 #define KRING_FEATURES	(IORING_FEAT_SINGLE_MMAP | IORING_FEAT_RW_CUR_POS | IORING_FEAT_NATIVE_WORKERS)
 

@@ -27,8 +27,8 @@
  *		messages, which live in the slate, are never touched after
  *		the user has it back.
  *
- * The argument slots a register may feed are data: slatetab below gives
- * each command's integer arguments by offset and size.
+ * The argument slots a register may feed are data: the command table's
+ * kc_args (systab.c), whose integers and descriptors may be fed.
  */
 #include "config.h"
 
@@ -39,90 +39,44 @@
 
 #include "futex-internal.h"
 #include "kport-internal.h"
+#include "kreq-internal.h"
 #include "msgport-slate.h"
-
-/* An argument slot: where in the message, how wide; size 0: a pointer. */
-struct slate_arg {
-	uint16_t	sa_off;
-	uint8_t		sa_size;
-};
-
-struct slate_cmd {
-	uint32_t	sc_size;	/* the message's size; 0: not an entry */
-	uint32_t	sc_flags;
-	struct slate_arg sc_arg[8];	/* past the call's arguments: zero */
-};
-
-#define SC_ZERONOTYET	0x01u	/* a result of 0 means "not done yet" (poll, WNOHANG) */
-
-#define I(t, f)		{ offsetof(struct sys_##t, f), sizeof(((struct sys_##t *)0)->f) }
-#define P		{ 0, 0 }	/* a pointer: never fed from a register */
-#define CMD(cmd, t, fl, ...) [cmd] = { sizeof(struct sys_##t), (fl), { __VA_ARGS__ } }
-
-static const struct slate_cmd slatetab[KCMD_MAX] = {
-	CMD(KCMD_OPENAT, openat, 0, I(openat, dirfd), P, I(openat, flags), I(openat, mode)),
-	CMD(KCMD_CLOSE, close, 0, I(close, fd)),
-	CMD(KCMD_READ, read, 0, I(read, fd), P, I(read, count)),
-	CMD(KCMD_WRITE, write, 0, I(write, fd), P, I(write, count)),
-	CMD(KCMD_PREAD, pread, 0, I(pread, fd), P, I(pread, count), I(pread, offset)),
-	CMD(KCMD_PWRITE, pwrite, 0, I(pwrite, fd), P, I(pwrite, count), I(pwrite, offset)),
-	CMD(KCMD_READV, readv, 0, I(readv, fd), P, I(readv, iovcnt)),
-	CMD(KCMD_WRITEV, writev, 0, I(writev, fd), P, I(writev, iovcnt)),
-	CMD(KCMD_LSEEK, lseek, 0, I(lseek, fd), I(lseek, offset), I(lseek, whence)),
-	CMD(KCMD_FSTAT, fstat, 0, I(fstat, fd), P),
-	CMD(KCMD_FSTATAT, fstatat, 0, I(fstatat, dirfd), P, P, I(fstatat, flags)),
-	CMD(KCMD_FSTATATV, fstatatv, 0, I(fstatatv, dirfd), P, P, P, I(fstatatv, n),
-	    I(fstatatv, flags)),
-	CMD(KCMD_STATX, statx, 0, I(statx, dirfd), P, I(statx, flags), I(statx, mask), P),
-	CMD(KCMD_FSYNC, fsync, 0, I(fsync, fd)),
-	CMD(KCMD_FDATASYNC, fsync, 0, I(fsync, fd)),
-	CMD(KCMD_FTRUNCATE, ftruncate, 0, I(ftruncate, fd), I(ftruncate, length)),
-	CMD(KCMD_GETDENTS64, getdents64, 0, I(getdents64, fd), P, I(getdents64, count)),
-	CMD(KCMD_MKDIRAT, mkdirat, 0, I(mkdirat, dirfd), P, I(mkdirat, mode)),
-	CMD(KCMD_UNLINKAT, unlinkat, 0, I(unlinkat, dirfd), P, I(unlinkat, flags)),
-	CMD(KCMD_RENAMEAT, renameat, 0, I(renameat, olddirfd), P, I(renameat, newdirfd), P),
-	CMD(KCMD_SOCKET, socket, 0, I(socket, domain), I(socket, type), I(socket, protocol)),
-	CMD(KCMD_BIND, bind, 0, I(bind, fd), P, I(bind, addrlen)),
-	CMD(KCMD_LISTEN, listen, 0, I(listen, fd), I(listen, backlog)),
-	CMD(KCMD_ACCEPT4, accept4, 0, I(accept4, fd), P, P, I(accept4, flags)),
-	CMD(KCMD_CONNECT, connect, 0, I(connect, fd), P, I(connect, addrlen)),
-	CMD(KCMD_SENDTO, sendto, 0, I(sendto, fd), P, I(sendto, len), I(sendto, flags), P,
-	    I(sendto, addrlen)),
-	CMD(KCMD_RECVFROM, recvfrom, 0, I(recvfrom, fd), P, I(recvfrom, len), I(recvfrom, flags)),
-	CMD(KCMD_SENDMSG, sendmsg, 0, I(sendmsg, fd), P, I(sendmsg, flags)),
-	CMD(KCMD_RECVMSG, recvmsg, 0, I(recvmsg, fd), P, I(recvmsg, flags)),
-	CMD(KCMD_SHUTDOWN, shutdown, 0, I(shutdown, fd), I(shutdown, how)),
-	CMD(KCMD_POLL, poll, SC_ZERONOTYET, P, I(poll, nfds), I(poll, timeout)),
-	CMD(KCMD_NANOSLEEP, nanosleep, 0, P),
-	CMD(KCMD_GETPID, getpid, 0, P),
-	CMD(KCMD_KILL, kill, 0, I(kill, pid), I(kill, sig)),
-	CMD(KCMD_WAITPID, waitpid, SC_ZERONOTYET, I(waitpid, pid), P, I(waitpid, options)),
-	CMD(KCMD_SYSCALL, syscall, 0, I(syscall, args[0]), I(syscall, args[1]),
-	    I(syscall, args[2]), I(syscall, args[3]), I(syscall, args[4]), I(syscall, args[5])),
-	/* KCMD_SLATE: size 0, never an entry */
-};
-
-#undef CMD
-#undef P
-#undef I
+#include "owncalls-internal.h"
+#include "pool-internal.h"
+#include "ucopy-internal.h"
 
 /* The sizes msgport-slate.h documents. */
 _Static_assert(sizeof(struct slate_entry) == 64, "struct slate_entry is 64 bytes");
 _Static_assert(sizeof(struct sys_slate) <= 1024, "struct sys_slate fits in 1 KiB");
 
-/* Bit k: argument slot k of the command may be fed (slatetab, digested). */
+/*
+ * The command table digested for the run's checks: bit k of slotmask,
+ * argument slot k may be fed; entsize, the size an entry must give (its
+ * message's; 0, which no entry gives, for a command that is never one).
+ */
 static uint8_t slotmask[KCMD_MAX];
+static uint32_t entsize[KCMD_MAX];
+
+static inline bool
+karg_fed(const struct karg *ka)
+{
+	return ka->ka_kind == KA_INT || ka->ka_kind == KA_FD;
+}
 
 __attribute__((constructor)) static void
 slate_masks(void)
 {
+	const struct kcmd *kc;
 	uint32_t cmd;
 	int k;
 
-	for (cmd = 1; cmd < KCMD_MAX; cmd++)
-		for (k = 0; k < 8; k++)
-			if (slatetab[cmd].sc_arg[k].sa_size != 0)
+	for (cmd = 1; cmd < KCMD_MAX; cmd++) {
+		kc = &mp_systab[cmd];
+		entsize[cmd] = kc->kc_flags & (KC_PERSIST | KC_NOSLATE) ? 0 : kc->kc_size;
+		for (k = 0; k < KARGS; k++)
+			if (karg_fed(&kc->kc_args[k]))
 				slotmask[cmd] |= (uint8_t)(1u << k);
+	}
 }
 
 /* Is r a register of sl?  Register 0, the zero register, always is. */
@@ -138,11 +92,11 @@ reg_get(const struct sys_slate *sl, unsigned r)
 	return r != 0 ? sl->sl_regs[r] : 0;
 }
 
-/* Is slot a (of cmd's table entry sc) an integer argument? */
+/* May argument slot a of cmd be fed? */
 static inline bool
-slot_ok(const struct slate_cmd *sc, unsigned a)
+slot_ok(uint32_t cmd, unsigned a)
 {
-	return (a < 8) & (sc->sc_arg[a & 7].sa_size != 0);
+	return a < KARGS && ((slotmask[cmd] >> a) & 1);
 }
 
 /* Judge e's guard, the i-th entry's (not SLATE_ALWAYS). */
@@ -179,7 +133,6 @@ static int
 slate_check_slow(const struct sys_slate *sl, const struct slate_entry *e, uint32_t i)
 {
 	const msg_t *m = e->se_msg;
-	const struct slate_cmd *sc;
 	uint32_t cmd, f;
 	int k;
 
@@ -188,15 +141,14 @@ slate_check_slow(const struct sys_slate *sl, const struct slate_entry *e, uint32
 	cmd = m->ms_cmd;
 	if (cmd - 1 >= KCMD_MAX - 1)
 		return ENOSYS;
-	sc = &slatetab[cmd];
 	f = mp_load_32(&m->ms_flags);
 	if (f & MSGF_INFLIGHT)
 		return EBUSY;
-	if (e->se_size != sc->sc_size || (f & MSGF_PERSISTENT) ||	/* KCMD_SLATE's size is 0 */
+	if (e->se_size != entsize[cmd] || (f & MSGF_PERSISTENT) ||	/* 0 for KCMD_SLATE */
 	    (e->se_flags & ~SLATE_EFLAGS) || !reg_ok(sl, e->se_out))
 		return EINVAL;
 	for (k = 0; k < 2; k++)
-		if (e->se_inreg[k] != 0 && (!reg_ok(sl, e->se_inreg[k]) || !slot_ok(sc, e->se_inarg[k])))
+		if (e->se_inreg[k] != 0 && (!reg_ok(sl, e->se_inreg[k]) || !slot_ok(cmd, e->se_inarg[k])))
 			return EINVAL;
 	return e->se_guard != SLATE_ALWAYS ? slate_check_guard(sl, e, i) : 0;
 }
@@ -219,7 +171,7 @@ slate_check_entry(const struct sys_slate *sl, const struct slate_entry *e, uint3
 	cmd = m->ms_cmd;
 	if (__builtin_expect(cmd - 1 >= KCMD_MAX - 1, 0))
 		return ENOSYS;
-	if (__builtin_expect((e->se_size != slatetab[cmd].sc_size) |
+	if (__builtin_expect((e->se_size != entsize[cmd]) |
 	    ((mp_load_32(&m->ms_flags) & (MSGF_INFLIGHT | MSGF_PERSISTENT)) != 0) |
 	    ((e->se_flags | e->se_guard) != 0), 0))
 		return slate_check_slow(sl, e, i);
@@ -388,7 +340,11 @@ slate_judge(const struct sys_slate *sl, uint64_t *probed)
 int
 slate_check(const struct sys_slate *sl)
 {
-	return slate_judge(sl, NULL);
+	MP_OWNCALLS_BEGIN(own);
+	int r = slate_judge(sl, NULL);
+
+	MP_OWNCALLS_END(own);
+	return r;
 }
 
 /* Does e's guard hold? */
@@ -426,22 +382,21 @@ slate_guard(const struct sys_slate *sl, const struct slate_entry *e)
 static inline void
 slate_feed(const struct sys_slate *sl, const struct slate_entry *e)
 {
-	const struct slate_cmd *sc = &slatetab[e->se_msg->ms_cmd];
-	const struct slate_arg *sa;
+	const struct karg *args = mp_systab[e->se_msg->ms_cmd].kc_args, *ka;
 	int k;
 
 	for (k = 0; k < 2; k++) {
 		if (e->se_inreg[k] == 0)
 			continue;
-		sa = &sc->sc_arg[e->se_inarg[k]];
-		if (sa->sa_size == 8) {
+		ka = &args[e->se_inarg[k]];
+		if (ka->ka_size == 8) {
 			int64_t v = sl->sl_regs[e->se_inreg[k]];
 
-			memcpy((char *)e->se_msg + sa->sa_off, &v, 8);
+			memcpy((char *)e->se_msg + ka->ka_off, &v, 8);
 		} else {
 			int32_t v = (int32_t)sl->sl_regs[e->se_inreg[k]];
 
-			memcpy((char *)e->se_msg + sa->sa_off, &v, 4);
+			memcpy((char *)e->se_msg + ka->ka_off, &v, 4);
 		}
 	}
 }
@@ -460,7 +415,7 @@ slate_finish(struct sys_slate *sl, struct slate_entry *e, int error)
 	if (e->se_out != 0)
 		sl->sl_regs[e->se_out] = m->ms_result;
 	if (__builtin_expect(error == EAGAIN || (error == 0 && m->ms_result == 0 &&
-	    (slatetab[m->ms_cmd].sc_flags & SC_ZERONOTYET)), 0)) {
+	    (mp_systab[m->ms_cmd].kc_flags & KC_ZERONOTYET)), 0)) {
 		e->se_status = SLATE_AGAIN;
 		return 0;
 	}
@@ -490,7 +445,7 @@ slate_call(struct sys_slate *sl, msg_t *m)
 
 	while ((r = mp_systab[m->ms_cmd].kc_run(m)) == EINTR && mp_kpool_worker) {
 		/* a runner of a slate sent synchronously: shutdown aborts it */
-		if (kaborted(&sl->hdr) || !mp_sysport_running())
+		if (kaborted(&sl->hdr) || !kstate_running())
 			return -1;
 		if (!krestarts(m))
 			break;
@@ -661,7 +616,8 @@ slate_runner_run(msg_t *m)
 }
 
 static const struct kcmd slate_runner_cmd = {
-	"slate-runner", sizeof(msg_t), KC_BLOCKS, slate_runner_run, NULL, NULL, NULL, NULL, NULL
+	.kc_name = "slate-runner", .kc_size = sizeof(msg_t), .kc_flags = KC_BLOCKS,
+	.kc_run = slate_runner_run,
 };
 
 /*
@@ -888,8 +844,8 @@ slate_init(struct sys_slate *sl, struct slate_entry *ent, unsigned cap, int64_t 
 	return 0;
 }
 
-int
-slate_add(struct sys_slate *sl, msg_t *msg, size_t msgsize, const struct slate_opts *opts)
+static int
+slate_add_(struct sys_slate *sl, msg_t *msg, size_t msgsize, const struct slate_opts *opts)
 {
 	static const struct slate_opts none;
 	struct slate_entry e;
@@ -925,8 +881,8 @@ slate_add(struct sys_slate *sl, msg_t *msg, size_t msgsize, const struct slate_o
 	return 0;
 }
 
-int
-slate_record_exec(struct sys_slate *sl, msg_t *msg, size_t msgsize,
+static int
+slate_record_exec_(struct sys_slate *sl, msg_t *msg, size_t msgsize,
     const struct slate_opts *opts)
 {
 	struct slate_entry *e;
@@ -936,7 +892,7 @@ slate_record_exec(struct sys_slate *sl, msg_t *msg, size_t msgsize,
 
 	if ((sp = sysport()) == NULL)
 		return errno;
-	if ((r = slate_add(sl, msg, msgsize, opts)) != 0)
+	if ((r = slate_add_(sl, msg, msgsize, opts)) != 0)
 		return r;
 	e = &sl->sl_ent[sl->sl_n - 1];
 	if (e->se_guard != SLATE_ALWAYS && !slate_guard(sl, e)) {
@@ -961,8 +917,8 @@ slate_record_exec(struct sys_slate *sl, msg_t *msg, size_t msgsize,
  *	Run sl, then again its entries not done yet, until all are done or
  *	the deadline passes.
  */
-int
-slate_run_until(struct sys_slate *sl, const struct timespec *deadline)
+static int
+slate_run_until_(struct sys_slate *sl, const struct timespec *deadline)
 {
 	struct timespec now, nap = { 0, 10000 };
 	msgport_t *sp;
@@ -1001,5 +957,37 @@ slate_run_until(struct sys_slate *sl, const struct timespec *deadline)
 			nap.tv_nsec *= 2;
 	}
 	sl->sl_rerun = 0;
+	return r;
+}
+
+/* The library's own calls are never recorded (owncalls-internal.h). */
+int
+slate_add(struct sys_slate *sl, msg_t *msg, size_t msgsize, const struct slate_opts *opts)
+{
+	MP_OWNCALLS_BEGIN(own);
+	int r = slate_add_(sl, msg, msgsize, opts);
+
+	MP_OWNCALLS_END(own);
+	return r;
+}
+
+int
+slate_record_exec(struct sys_slate *sl, msg_t *msg, size_t msgsize,
+    const struct slate_opts *opts)
+{
+	MP_OWNCALLS_BEGIN(own);
+	int r = slate_record_exec_(sl, msg, msgsize, opts);
+
+	MP_OWNCALLS_END(own);
+	return r;
+}
+
+int
+slate_run_until(struct sys_slate *sl, const struct timespec *deadline)
+{
+	MP_OWNCALLS_BEGIN(own);
+	int r = slate_run_until_(sl, deadline);
+
+	MP_OWNCALLS_END(own);
 	return r;
 }

@@ -18,12 +18,16 @@
 #include <linux/openat2.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "evloop-internal.h"
 #include "kport-internal.h"
+#include "ksys-internal.h"
+#include "ucopy-internal.h"
 
 #define ARGS(type) struct type *a = (struct type *)msg
 
@@ -431,4 +435,41 @@ mp_krun_renameat(msg_t *msg)
 {
 	ARGS(sys_renameat);
 	return kret(msg, renameat(a->olddirfd, a->oldpath, a->newdirfd, a->newpath));
+}
+
+/*
+ * sendfile: a file's pages to a descriptor, usually a socket.  The try
+ * needs out_fd in non-blocking mode (sendfile(2) has no flag for it):
+ * then a full socket waits in the event loop; a blocking out_fd goes to
+ * the pool.  Either way in_fd's pages are read as sendfile(2) reads them.
+ */
+#define KSENDFILE_POOL	1	/* ms_result after a try: out_fd blocks, the pool sends */
+
+int
+mp_krun_sendfile(msg_t *msg)
+{
+	ARGS(sys_sendfile);
+	return kret(msg, sendfile(a->out_fd, a->in_fd, a->offset, a->count));
+}
+
+int
+mp_ktry_sendfile(msg_t *msg)
+{
+	ARGS(sys_sendfile);
+	int fl;
+
+	if ((fl = fcntl(a->out_fd, F_GETFL)) < 0)
+		return kret(msg, -1);
+	if (!(fl & O_NONBLOCK)) {
+		msg->ms_result = KSENDFILE_POOL;
+		return EAGAIN;
+	}
+	return kret_try(msg, sendfile(a->out_fd, a->in_fd, a->offset, a->count));
+}
+
+int
+mp_kfd_sendfile(msg_t *msg, short *events)
+{
+	*events = KEV_WRITE;
+	return msg->ms_result == KSENDFILE_POOL ? -1 : ((struct sys_sendfile *)msg)->out_fd;
 }

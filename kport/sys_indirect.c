@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "kport-internal.h"
+#include "ksys-internal.h"
 
 int
 mp_krun_syscall(msg_t *msg)

@@ -22,6 +22,8 @@
 
 #include "futex-internal.h"
 #include "kport-internal.h"
+#include "ksys-internal.h"
+#include "ucopy-internal.h"
 
 #define ARGS(type) struct type *a = (struct type *)msg
 

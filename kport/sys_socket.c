@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 
 #include "kport-internal.h"
+#include "ksys-internal.h"
 
 #define ARGS(type) struct type *a = (struct type *)msg
 

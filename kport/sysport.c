@@ -7,7 +7,7 @@
  * sender's thread, store the outcome, all in sendsys's tail call.  What
  * it does not take goes through mp_msg_send() to its putport, which sorts
  * out errors; asynchronous messages are tried without blocking first and
- * only then handed to the event loop or the pool (pool.c, evloop.c).
+ * only then handed to the event loop or the pool (kreq.c).
  *
  * The port object is made once and never freed, so sysport()'s pointer
  * stays good across sysport_stop()/sysport_start() and fork().  Its
@@ -23,11 +23,15 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "evloop-internal.h"
+#include "guess-internal.h"
 #include "kport-internal.h"
+#include "kreq-internal.h"
 #include "persist-internal.h"
+#include "plug-internal.h"
+#include "pool-internal.h"
 
 enum { SP_NEVER, SP_RUNNING, SP_STOPPED, SP_DEAD };
 
@@ -36,87 +40,9 @@ struct sysport {
 	uint32_t	sp_state;	/* SP_* */
 };
 
-struct mp_kstate mp_kstate = {
-	.ks_lock = PTHREAD_MUTEX_INITIALIZER,
-	.ks_work = PTHREAD_COND_INITIALIZER,
-	.ks_room = PTHREAD_COND_INITIALIZER,
-	.ks_intrcv = PTHREAD_COND_INITIALIZER,
-};
-
 static struct sysport *sysp;		/* set once, under sysp_ctl */
 static bool sysp_atfork;		/* the fork handler is in; under sysp_ctl */
 static pthread_mutex_t sysp_ctl = PTHREAD_MUTEX_INITIALIZER;	/* start, stop */
-
-/*
- * kpollable
- *	Can the event loop wait for fd?  Sockets and pipes: they are
- *	pollable and their RWF_NOWAIT/MSG_DONTWAIT tries never block, so the
- *	loop thread can run them once ready.  Terminals and other character
- *	devices are pollable but may lack RWF_NOWAIT (a terminal's try says
- *	"would block" for ever): they wait for readiness in the loop too,
- *	and then the pool makes the call (KQ_CHARDEV).  Files go to the
- *	pool, where the kernel finishes their reads and writes (KQ_FILE).
- */
-static bool
-kpollable(int fd, unsigned *how)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) != 0)
-		return false;
-	if (S_ISCHR(st.st_mode))
-		*how |= KQ_CHARDEV;
-	else if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))
-		*how |= KQ_FILE;
-	return S_ISSOCK(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode);
-}
-
-/*
- * mp_kpass
- *	An asynchronous message whose try says it would block: give it a
- *	slot in the event loop (a pollable descriptor) or the pool.  EASYNC,
- *	or why not (see mp_kreq_submit(); held: see plug.c).
- */
-int
-mp_kpass(msg_t *msg, const struct kcmd *kc, bool held)
-{
-	unsigned how = 0;
-	short events = 0;
-	int fd = -1;
-
-	if (kc->kc_flags & KC_POLLABLE) {
-		fd = kc->kc_fd(msg, &events);
-		if (!(kc->kc_flags & KC_SOCKET) && !kpollable(fd, &how))
-			fd = -1;
-	} else if (kc->kc_sleep != NULL) {
-		struct timespec t;
-		int error = kc->kc_sleep(msg, &t, false);
-
-		if (error != 0)
-			return ksettle(msg, error);	/* never held: no ring form */
-		fd = KFD_TIMER;
-	}
-	return mp_kreq_submit(msg, kc, fd, events, how, held);
-}
-
-/*
- * mp_kbehind
- *	Must msg wait behind messages already waiting on its descriptor,
- *	rather than be tried first?  First in, first out per descriptor: a
- *	try now could take the bytes, the room or the connection that is
- *	the head's.  One load when nothing waits in the loop.
- */
-bool
-mp_kbehind(msg_t *msg, const struct kcmd *kc)
-{
-	short events;
-	int fd;
-
-	if (!(kc->kc_flags & KC_POLLABLE) || mp_load_32(&mp_kstate.ks_nfds) == 0)
-		return false;
-	fd = kc->kc_fd(msg, &events);
-	return mp_evloop_busy(fd, events);
-}
 
 /*
  * sys_putasync
@@ -270,24 +196,6 @@ static const struct msgport_ops sys_ops = SYS_OPS(sys_sendport);
 static const struct msgport_ops sys_ops_traced = SYS_OPS(mp_msg_send);
 
 /*
- * kretire
- *	Put the slot array aside for good: stale ms_kstate pointers may
- *	still point into it (mp_kreq_drop() finds nothing there), so it is
- *	kept, chained to stay reachable.
- */
-static void
-kretire(struct mp_kstate *ks)
-{
-	if (ks->ks_slots != NULL) {
-		ks->ks_slots[0].kr_next = ks->ks_retired;
-		ks->ks_retired = ks->ks_slots;
-	}
-	ks->ks_slots = NULL;
-	ks->ks_cap = ks->ks_nslots = 0;
-	ks->ks_free = NULL;
-}
-
-/*
  * sysport_atfork_child
  *	The child has none of the kernel's threads: mark the port dead and
  *	make the locks usable again.  Everything of the parent's kernel is
@@ -303,7 +211,7 @@ sysport_atfork_child(void)
 {
 	struct mp_kstate *ks = &mp_kstate;
 
-	kretire(ks);
+	mp_kslots_retire(ks);
 	pthread_mutex_init(&sysp_ctl, NULL);
 	pthread_mutex_init(&ks->ks_lock, NULL);
 	pthread_cond_init(&ks->ks_work, NULL);
@@ -323,6 +231,7 @@ sysport_atfork_child(void)
 	ks->ks_waking = false;
 	ks->ks_roomwait = 0;
 	ks->ks_stopping = true;
+	ks->ks_running = 0;
 	if (sysp != NULL && sysp->sp_state == SP_RUNNING)
 		sysp->sp_state = SP_DEAD;
 }
@@ -388,9 +297,7 @@ kstart(const struct sysport_attr *attr)
 	static const struct sysport_attr none;
 	struct mp_kstate *ks = &mp_kstate;
 	struct sigaction sa;
-	struct kreq *slots = NULL;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	uint32_t i, nslots;
 	int r;
 
 	if (attr == NULL)
@@ -409,27 +316,8 @@ kstart(const struct sysport_attr *attr)
 
 	ks->ks_nworkers = envnum("MSGPORT_WORKERS", attr->sa_workers,
 	    ncpu < 2 ? 2 : (unsigned)ncpu);
-	nslots = envnum("MSGPORT_SLOTS", attr->sa_slots, 4096);
-	if (nslots > ks->ks_cap && (slots = calloc(nslots, sizeof(*slots))) == NULL)
-		return ENOMEM;
-	/* under the lock: an abortsys() of a stale message looks at the array */
-	klock(&ks->ks_lock);
-	if (slots != NULL) {
-		kretire(ks);
-		ks->ks_slots = slots;
-		ks->ks_cap = nslots;
-	}
-	ks->ks_nslots = nslots;
-	ks->ks_free = NULL;
-	for (i = ks->ks_nslots; i-- > 0; ) {
-		memset(&ks->ks_slots[i], 0, sizeof(ks->ks_slots[i]));
-		ks->ks_slots[i].kr_next = ks->ks_free;
-		ks->ks_free = &ks->ks_slots[i];
-	}
-	ks->ks_head = ks->ks_tail = NULL;
-	ks->ks_queued = 0;
-	ks->ks_stopping = true;		/* until the loop is there */
-	kunlock(&ks->ks_lock);
+	if ((r = mp_kslots_reset(ks, envnum("MSGPORT_SLOTS", attr->sa_slots, 4096))) != 0)
+		return r;
 
 	mp_kguess_init();
 	/* A sender delayed since before the last stop may take the lock any
@@ -482,8 +370,10 @@ sysport_start(const struct sysport_attr *attr)
 	if ((r = sysport_create()) == 0 && mp_load_32(&sysp->sp_state) == SP_RUNNING)
 		r = EBUSY;
 	else if (r == 0 && (r = mp_systab_check()) == 0 && (r = mp_kev_init()) == 0 &&
-	    (r = kstart(attr)) == 0)
+	    (r = kstart(attr)) == 0) {
+		mp_store_rel_32(&mp_kstate.ks_running, 1);
 		mp_store_rel_32(&sysp->sp_state, SP_RUNNING);
+	}
 	kunlock(&sysp_ctl);
 	return r;
 }
@@ -509,6 +399,7 @@ sysport_stop(void)
 		return EINVAL;
 	}
 	mp_store_rel_32(&sysp->sp_state, SP_STOPPED);
+	mp_store_rel_32(&ks->ks_running, 0);
 	mp_faa_32(&ks->ks_gen, 1);	/* the messages plugged threads hold are canceled */
 	mp_ksignal_stop();
 	mp_ktimer_stop();
@@ -517,15 +408,6 @@ sysport_stop(void)
 	mp_evloop_stop(ks);
 	kunlock(&sysp_ctl);
 	return 0;
-}
-
-/* Does the system port take messages now? */
-bool
-mp_sysport_running(void)
-{
-	struct sysport *s = mp_load_acq_ptr((void *const *)&sysp);
-
-	return s != NULL && mp_load_acq_32(&s->sp_state) == SP_RUNNING;
 }
 
 /*

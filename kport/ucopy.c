@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "kport-internal.h"
+#include "ucopy-internal.h"
 
 /* This process's id, for process_vm_*v(); 0: not known (yet, or since a
    fork).  getpid() is a system call: not one per copy. */

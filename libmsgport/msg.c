@@ -12,6 +12,7 @@
 
 #include "futex-internal.h"
 #include "msgport-internal.h"
+#include "owncalls-internal.h"
 #include "trace-internal.h"
 
 /*
@@ -240,7 +241,13 @@ sendsys(msgport_t *port, msg_t *msg, size_t msgsize)
 		return EFAULT;
 	if (msgsize < sizeof(msg_t) || msgsize > MSG_MAXSIZE || msg_misaligned(msg))
 		return EINVAL;
-	return port->mp_ops->mp_sendport(port, msg, msgsize);
+	{
+		MP_OWNCALLS_BEGIN(own);
+		int r = port->mp_ops->mp_sendport(port, msg, msgsize);
+
+		MP_OWNCALLS_END(own);
+		return r;
+	}
 }
 
 /*

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "msgport-internal.h"
+#include "owncalls-internal.h"
 #include "thread-internal.h"
 #include "trace-internal.h"
 #include "upcall-internal.h"
@@ -248,6 +249,7 @@ up_handler(int signo, siginfo_t *si, void *ctx)
 	struct mp_td *td = &mp_td;
 	struct upcall_port *up;
 	int saved = errno;
+	MP_OWNCALLS_BEGIN(own);
 
 	(void)signo, (void)ctx;
 	if (si->si_code == SI_TIMER) {
@@ -259,6 +261,7 @@ up_handler(int signo, siginfo_t *si, void *ctx)
 		td->td_held |= TD_HELD_LIB;
 	else
 		mp_up_dispatch(false);
+	MP_OWNCALLS_END(own);
 	errno = saved;
 }
 

@@ -11,6 +11,7 @@
 
 #include "futex-internal.h"
 #include "msgport-internal.h"
+#include "owncalls-internal.h"
 
 __thread void (*mp_held_send)(void) __attribute__((tls_model("initial-exec")));
 
@@ -23,7 +24,7 @@ __thread void (*mp_held_send)(void) __attribute__((tls_model("initial-exec")));
  *	One still queued is owed to its port, which is there until taken.
  */
 static int
-wait_until(msgport_t *port, msg_t *msg, const struct timespec *deadline)
+wait_until_(msgport_t *port, msg_t *msg, const struct timespec *deadline)
 {
 	int r;
 
@@ -40,6 +41,16 @@ wait_until(msgport_t *port, msg_t *msg, const struct timespec *deadline)
 	if (msg != NULL && msg->ms_reply_port != port)
 		return EINVAL;
 	return port->mp_ops->mp_waitport(port, msg, deadline);
+}
+
+static int
+wait_until(msgport_t *port, msg_t *msg, const struct timespec *deadline)
+{
+	MP_OWNCALLS_BEGIN(own);
+	int r = wait_until_(port, msg, deadline);
+
+	MP_OWNCALLS_END(own);
+	return r;
 }
 
 /*
@@ -86,5 +97,11 @@ getport(msgport_t *port)
 		errno = EFAULT;
 		return NULL;
 	}
-	return port->mp_ops->mp_getport(port);
+	{
+		MP_OWNCALLS_BEGIN(own);
+		msg_t *m = port->mp_ops->mp_getport(port);
+
+		MP_OWNCALLS_END(own);
+		return m;
+	}
 }

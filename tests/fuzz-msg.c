@@ -37,6 +37,7 @@
 
 #include "fuzzutil.h"
 #include "msgport-slate.h"
+#include "systab-internal.h"
 
 union fz_msg {
 	msg_t		hdr;
@@ -45,6 +46,21 @@ union fz_msg {
 	struct sys_slate sl;
 	char		raw[2048];
 };
+
+/* Does cmd's call read memory an argument points to (KA_IN)?  The
+   arrays of fstatatv and slates are built here, from the input. */
+static inline bool
+fz_reads_user(uint32_t cmd)
+{
+	int k;
+
+	if (cmd == 0 || cmd >= KCMD_MAX)
+		return false;
+	for (k = 0; k < KARGS; k++)
+		if (mp_systab[cmd].kc_args[k].ka_kind == KA_IN)
+			return true;
+	return false;
+}
 
 static void
 fail(const char *why, const msg_t *m, int r)
@@ -212,27 +228,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (cmd == KCMD_SLATE) {
 		fz_slate(&in, &m.sl);
 	}
-	own = cmd > 0 && cmd < KCMD_MAX ? sizeof(union fz_msg) : sizeof(msg_t);
-	switch (cmd) {
-#define SZ(c, t) case c: own = sizeof(struct t); break
-	SZ(KCMD_OPENAT, sys_openat); SZ(KCMD_CLOSE, sys_close); SZ(KCMD_READ, sys_read);
-	SZ(KCMD_WRITE, sys_write); SZ(KCMD_PREAD, sys_pread); SZ(KCMD_PWRITE, sys_pwrite);
-	SZ(KCMD_READV, sys_readv); SZ(KCMD_WRITEV, sys_writev); SZ(KCMD_LSEEK, sys_lseek);
-	SZ(KCMD_FSTAT, sys_fstat); SZ(KCMD_FSTATAT, sys_fstatat); SZ(KCMD_STATX, sys_statx);
-	SZ(KCMD_FSYNC, sys_fsync); SZ(KCMD_FDATASYNC, sys_fsync);
-	SZ(KCMD_FTRUNCATE, sys_ftruncate); SZ(KCMD_GETDENTS64, sys_getdents64);
-	SZ(KCMD_MKDIRAT, sys_mkdirat); SZ(KCMD_UNLINKAT, sys_unlinkat);
-	SZ(KCMD_RENAMEAT, sys_renameat); SZ(KCMD_SOCKET, sys_socket); SZ(KCMD_BIND, sys_bind);
-	SZ(KCMD_LISTEN, sys_listen); SZ(KCMD_ACCEPT4, sys_accept4);
-	SZ(KCMD_CONNECT, sys_connect); SZ(KCMD_SENDTO, sys_sendto);
-	SZ(KCMD_RECVFROM, sys_recvfrom); SZ(KCMD_SENDMSG, sys_sendmsg);
-	SZ(KCMD_RECVMSG, sys_recvmsg); SZ(KCMD_SHUTDOWN, sys_shutdown); SZ(KCMD_POLL, sys_poll);
-	SZ(KCMD_NANOSLEEP, sys_nanosleep); SZ(KCMD_GETPID, sys_getpid); SZ(KCMD_KILL, sys_kill);
-	SZ(KCMD_WAITPID, sys_waitpid); SZ(KCMD_SYSCALL, sys_syscall);
-	SZ(KCMD_SIGNAL, sys_signal); SZ(KCMD_TIMER, sys_timer); SZ(KCMD_SLATE, sys_slate);
-	SZ(KCMD_FSTATATV, sys_fstatatv);
-#undef SZ
-	}
+	/* a command's own size from the command table; an unknown one's, a header */
+	own = cmd > 0 && cmd < KCMD_MAX ? mp_systab[cmd].kc_size : sizeof(msg_t);
 	if (msgsize == 0 || msgsize == (size_t)-1 || msgsize == 1)
 		msgsize = own + msgsize;	/* the command's own size, give or take one */
 	if (msgsize > sizeof(m) && msgsize <= 65536)
@@ -243,16 +240,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	   kernel can say EFAULT, and report the pointers to nowhere: under
 	   them the commands whose calls read user memory are only decoded
 	   (their size made wrong), never run. */
-	switch (cmd) {
-	case KCMD_OPENAT: case KCMD_WRITE: case KCMD_PWRITE: case KCMD_READV:
-	case KCMD_WRITEV: case KCMD_FSTATAT: case KCMD_MKDIRAT: case KCMD_UNLINKAT:
-	case KCMD_RENAMEAT: case KCMD_BIND: case KCMD_CONNECT: case KCMD_SENDTO:
-	case KCMD_SENDMSG: case KCMD_RECVMSG: case KCMD_POLL: case KCMD_NANOSLEEP:
-	case KCMD_ACCEPT4: case KCMD_RECVFROM:
-		if (msgsize == own)
-			msgsize++;
-		break;
-	}
+	if (cmd != KCMD_SLATE && cmd != KCMD_FSTATATV && fz_reads_user(cmd) && msgsize == own)
+		msgsize++;
 #endif
 
 	/* now and then a NULL message or port */

@@ -7,10 +7,12 @@
 #ifndef MSGPORT_KPUTIL_H
 #define MSGPORT_KPUTIL_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,8 +32,15 @@ kp_flags(msg_t *m)
 	return __atomic_load_n(&m->ms_flags, __ATOMIC_ACQUIRE);
 }
 
-/* Which commands ran in which mode (0 sync, 1 async). */
-static uint64_t kp_seen[2];
+/* Which commands ran in which mode (0 sync, 1 async): a bit per command. */
+#define KP_SEEN_WORDS	((KCMD_MAX + 63) / 64)
+static uint64_t kp_seen[2][KP_SEEN_WORDS];
+
+static inline bool
+kp_was_seen(int async, uint32_t cmd)
+{
+	return (kp_seen[async != 0][cmd / 64] >> (cmd % 64)) & 1;
+}
 
 /*
  * kp_send
@@ -44,7 +53,8 @@ kp_send(msg_t *m, size_t size, int async, msgport_t *rport)
 {
 	int r;
 
-	kp_seen[async != 0] |= 1ull << m->ms_cmd;
+	if (m->ms_cmd < KCMD_MAX)
+		kp_seen[async != 0][m->ms_cmd / 64] |= 1ull << (m->ms_cmd % 64);
 	if (async)
 		prep_async(m, rport);
 	r = sendsys(sysport(), m, size);
@@ -80,6 +90,33 @@ kp_rmtree(const char *dir)
 	assert_int_equal(chdir("/"), 0);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	assert_int_equal(system(cmd), 0);
+}
+
+/* A file holding text, made afresh. */
+static inline void
+kp_mkfile(const char *name, const char *text)
+{
+	int fd = open(name, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+/* The entries of a directory, . and .. left out (/proc/self/fd: the
+   open descriptors, one more while it is read). */
+static inline int
+kp_nentries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
 }
 
 /*

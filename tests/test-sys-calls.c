@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -61,10 +62,12 @@ file_calls(int async)
 	struct sys_renameat rn;
 	struct sys_unlinkat ul;
 	struct sys_close cl;
+	struct sys_sendfile sf;
 	struct stat st, rst;
 	struct statx stx, rstx;
 	struct iovec iov[2], riov[2];
-	int fd, rfd, dfd, rdfd, i;
+	int fd, rfd, dfd, rdfd, cfd, rcfd, i;
+	off_t off, roff;
 
 	for (i = 0; i < (int)sizeof(data); i++)
 		data[i] = (char)('a' + i % 26);
@@ -159,6 +162,36 @@ file_calls(int async)
 	SAME(tr, async, ftruncate(rfd, 100));
 	assert_int_equal(fstat(fd, &st), 0);
 	assert_int_equal(st.st_size, 100);
+
+	/* sendfile into a file (a blocking out_fd: the pool), from an offset
+	   and from the file position */
+	cfd = open("m/copy", O_CREAT | O_RDWR, 0644);
+	rcfd = open("r/copy", O_CREAT | O_RDWR, 0644);
+	assert_true(cfd >= 0 && rcfd >= 0);
+	off = roff = 10;
+	prep_sendfile(&sf, cfd, fd, &off, 50);
+	SAME(sf, async, sendfile(rcfd, rfd, &roff, 50));
+	assert_int_equal(sf.hdr.ms_result, 50);
+	assert_int_equal(off, 60);
+	assert_int_equal(roff, 60);
+	prep_lseek(&ls, fd, 0, SEEK_SET);
+	SAME(ls, async, lseek(rfd, 0, SEEK_SET));
+	prep_sendfile(&sf, cfd, fd, NULL, 1000);
+	SAME(sf, async, sendfile(rcfd, rfd, NULL, 1000));
+	assert_int_equal(sf.hdr.ms_result, 100);	/* what is left of the file */
+	assert_int_equal(pread(cfd, buf, sizeof(buf), 0), 150);
+	assert_int_equal(pread(fd, rbuf, 100, 0), 100);
+	assert_memory_equal(buf, rbuf + 10, 50);
+	assert_memory_equal(buf + 50, rbuf, 100);
+	assert_int_equal(pread(rcfd, rbuf, sizeof(rbuf), 0), 150);
+	assert_memory_equal(buf, rbuf, 150);
+	prep_sendfile(&sf, cfd, -1, NULL, 1);
+	SAME(sf, async, sendfile(rcfd, -1, NULL, 1));
+	assert_int_equal(sf.hdr.ms_error, EBADF);
+	assert_int_equal(close(cfd), 0);
+	assert_int_equal(close(rcfd), 0);
+	assert_int_equal(unlink("m/copy"), 0);
+	assert_int_equal(unlink("r/copy"), 0);
 
 	prep_getdents64(&gd, dfd, dbuf, sizeof(dbuf));
 	SAME(gd, async, syscall(SYS_getdents64, rdfd, rdbuf, sizeof(rdbuf)));
@@ -357,7 +390,7 @@ every_command_was_exercised_both_ways(void **s)
 			continue;	/* persistent: never synchronous (test-signal, test-timer) */
 		if (cmd == KCMD_SLATE)
 			continue;	/* a batch, not a call: the test-slate-* programs */
-		if (!(kp_seen[0] & (1ull << cmd)) || !(kp_seen[1] & (1ull << cmd)))
+		if (!kp_was_seen(0, cmd) || !kp_was_seen(1, cmd))
 			fail_msg("command %u not exercised both ways", cmd);
 	}
 }
