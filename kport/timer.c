@@ -65,6 +65,7 @@ static int ktimer_drop(struct mp_persist *ps, msg_t *msg);
 static const struct mp_persist_ops ktimer_ops = {
 	.pp_kick = ktimer_kick,
 	.pp_drop = ktimer_drop,
+	.pp_name = "timer",
 };
 
 /* Disarm t and give its slot back; kt_lock held. */
@@ -102,8 +103,10 @@ ktimer_try(struct ktimer *t)
 	msg_t *msg = &t->kt_msg->hdr;
 	bool clockset = t->kt_clockset;
 
-	if (mp_persist_held(msg, &t->kt_ps))
+	if (mp_persist_held(msg, &t->kt_ps)) {
+		MP_TRACE("owe", msg, NULL, "timer", "held");	/* counted, returned at rearmsys() */
 		return;
+	}
 	if ((mp_load_acq_32(&msg->ms_flags) & MSGF_ABORTED) || clockset) {
 		ktimer_fill(t);
 		msg->ms_result = clockset;
@@ -151,6 +154,7 @@ ktimer_main(void *arg)
 	bool kicked;
 
 	(void)arg;
+	mp_name_thread("timer", -1);
 	for (;;) {
 		nev = epoll_wait(kt_epfd, ev, 64, -1);
 		klock(&kt_lock);

@@ -31,6 +31,7 @@
  * pp_kick	Tell the kernel that msg was handed back and something is
  *		owed (or it was aborted while held).  Must be lock-free and
  *		async-signal-safe: rearmsys() may run inside an upcall.
+ * pp_name	The trace's name for the command, on each occurrence's step.
  * pp_drop	abortsys() on msg, not held (the system port's mp_dropmsg):
  *		0 when the kernel let go of it, its results stored and
  *		MSGF_FINAL set (the caller returns it with ECANCELED), or
@@ -47,6 +48,7 @@ struct mp_persist;
 struct mp_persist_ops {
 	void	(*pp_kick)(struct mp_persist *ps);
 	int	(*pp_drop)(struct mp_persist *ps, msg_t *msg);
+	const char *pp_name;	/* what the trace calls an occurrence: "timer", "signal" */
 };
 
 struct mp_persist {

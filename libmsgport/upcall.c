@@ -131,6 +131,11 @@ up_due(struct mp_td *td, struct upcall_port *up, bool flush)
 	if (td->td_critcount == 0)
 		return true;
 	td->td_held |= TD_HELD_CRIT;
+	/* the trace says so once per hold, not at every scan */
+	if (!up->up_heldtraced) {
+		up->up_heldtraced = 1;
+		MP_TRACE("hold", NULL, &up->up_port, NULL, "crit");
+	}
 	return false;
 }
 
@@ -153,6 +158,7 @@ up_run(struct upcall_port *up, bool flush)
 	int ran = 0;
 
 	up->up_fired = 0;
+	up->up_heldtraced = 0;
 	for (;;) {
 		/* the count runs ahead of a push that is landing: run only
 		   for messages getport() can take now; a landing one's own

@@ -12,6 +12,7 @@
 #include "futex-internal.h"
 #include "msgport-internal.h"
 #include "owncalls-internal.h"
+#include "trace-internal.h"
 
 __thread void (*mp_held_send)(void) __attribute__((tls_model("initial-exec")));
 
@@ -34,8 +35,11 @@ wait_until_(msgport_t *port, msg_t *msg, const struct timespec *deadline)
 	if (port == NULL) {
 		if ((r = mp_msg_sleep(msg, deadline)) != 0)
 			return r;
-		if (!(mp_load_acq_32(&msg->ms_flags) & MSGF_QUEUED))
-			return msg->ms_error;	/* idle, or taken by now */
+		if (!(mp_load_acq_32(&msg->ms_flags) & MSGF_QUEUED)) {
+			/* idle, or taken by now: no port says so, the trace must */
+			MP_TRACE("wait", msg, NULL, NULL, "done");
+			return msg->ms_error;
+		}
 		port = msg->ms_reply_port;
 	}
 	if (msg != NULL && msg->ms_reply_port != port)

@@ -4,7 +4,8 @@
 # Only what is missing is installed; nothing is downloaded but packages.
 set -e
 pkgs="build-essential g++ clang autoconf automake libtool pkg-config
-      libevent-dev libck-dev libcmocka-dev liburing-dev"
+      libevent-dev libck-dev libcmocka-dev liburing-dev
+      libxml2-utils librsvg2-bin"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
