@@ -248,6 +248,13 @@ prep_async(msg_t *hdr, msgport_t *rport)
 
 #define PREP_(m, cmd) prep_sys(&(m)->hdr, (cmd))
 
+/*
+ * Linux's AT_FDCWD, for the calls that name no directory.  <fcntl.h>
+ * defines it only for POSIX 2008 and later, and this header must compile
+ * with no feature-test macro (-std=c11); the value is the kernel's ABI.
+ */
+#define PREP_AT_FDCWD_	(-100)
+
 /* Persistent messages: asynchronous and persistent, returned to rport. */
 static inline void
 prep_signal(struct sys_signal *m, int signo, msgport_t *rport)
@@ -287,7 +294,7 @@ prep_openat(struct sys_openat *m, int dirfd, const char *path, int flags, mode_t
 static inline void
 prep_open(struct sys_openat *m, const char *path, int flags, mode_t mode)
 {
-	prep_openat(m, -100 /* AT_FDCWD */, path, flags, mode);
+	prep_openat(m, PREP_AT_FDCWD_, path, flags, mode);
 }
 
 static inline void
@@ -363,13 +370,13 @@ prep_fstatat(struct sys_fstatat *m, int dirfd, const char *path, struct stat *st
 static inline void
 prep_stat(struct sys_fstatat *m, const char *path, struct stat *st)
 {
-	prep_fstatat(m, -100 /* AT_FDCWD */, path, st, 0);
+	prep_fstatat(m, PREP_AT_FDCWD_, path, st, 0);
 }
 
 static inline void
 prep_lstat(struct sys_fstatat *m, const char *path, struct stat *st)
 {
-	prep_fstatat(m, -100 /* AT_FDCWD */, path, st, 0x100 /* AT_SYMLINK_NOFOLLOW */);
+	prep_fstatat(m, PREP_AT_FDCWD_, path, st, 0x100 /* AT_SYMLINK_NOFOLLOW */);
 }
 
 static inline void
@@ -426,7 +433,7 @@ prep_mkdirat(struct sys_mkdirat *m, int dirfd, const char *path, mode_t mode)
 static inline void
 prep_mkdir(struct sys_mkdirat *m, const char *path, mode_t mode)
 {
-	prep_mkdirat(m, -100 /* AT_FDCWD */, path, mode);
+	prep_mkdirat(m, PREP_AT_FDCWD_, path, mode);
 }
 
 static inline void
@@ -439,7 +446,7 @@ prep_unlinkat(struct sys_unlinkat *m, int dirfd, const char *path, int flags)
 static inline void
 prep_unlink(struct sys_unlinkat *m, const char *path)
 {
-	prep_unlinkat(m, -100 /* AT_FDCWD */, path, 0);
+	prep_unlinkat(m, PREP_AT_FDCWD_, path, 0);
 }
 
 static inline void
@@ -454,7 +461,7 @@ prep_renameat(struct sys_renameat *m, int olddirfd, const char *oldpath, int new
 static inline void
 prep_rename(struct sys_renameat *m, const char *oldpath, const char *newpath)
 {
-	prep_renameat(m, -100 /* AT_FDCWD */, oldpath, -100, newpath);
+	prep_renameat(m, PREP_AT_FDCWD_, oldpath, PREP_AT_FDCWD_, newpath);
 }
 
 /* offset NULL: from in_fd's position, which moves; else from *offset,
@@ -599,6 +606,7 @@ prep_syscall(struct sys_syscall *m, long nr, long a0, long a1, long a2, long a3,
 }
 
 #undef PREP_
+#undef PREP_AT_FDCWD_
 
 #ifdef __GNUC__
 #pragma GCC visibility pop

@@ -51,11 +51,29 @@
 #include "futex-internal.h"
 #include "kport-internal.h"
 #include "persist-internal.h"
+#include "thread-internal.h"
 #include "upcall-internal.h"
 
 #define KSIG_N		65		/* signal numbers 1..64 */
 
-/* A ring cell: rc_seq == position + 1 once published, + KSIG_RING once consumed. */
+/*
+ * A ring cell: rc_seq == position + 1 once published, + KSIG_RING once consumed.
+ * NOTE: a ring of sequence-numbered cells, not Concurrency Kit's ck_ring
+ * (enqueue_mpsc, dequeue_mpsc), on purpose (measured 2026-12-02,
+ * bench/README.md "ck_stack and ck_ring").  ck_ring's producers commit in
+ * ticket order, each spinning until the one before it has committed
+ * (_ck_ring_enqueue_commit_mp); here every producer is a signal handler,
+ * so one preempted between its reserve and its commit would hold every
+ * other thread's handler spinning, and a fork child whose parent had a
+ * handler in between would spin in its first handler for ever.  Here no
+ * producer waits for another.  ck_ring would save little (104 against
+ * 113 instructions per signal in the handler, 1,105 against 1,121 with
+ * the drain, callgrind), and ThreadSanitizer cannot follow it: with ck_pr on
+ * the compiler's builtins (CK_USE_CC_BUILTINS; its loads and stores are
+ * plain volatile ones) test-signal reports a race on the ring's p_tail;
+ * with ck_pr's asm it sees none of the ring's synchronization, and the
+ * suite passes only because kwake's atomics happen to order the hand-offs.
+ */
 struct rcell {
 	uint32_t	rc_seq;
 	struct sig_info	rc_info;
@@ -331,7 +349,6 @@ ksig_drop(struct mp_persist *ps, msg_t *msg)
 	struct ksig *k = (struct ksig *)ps;
 	int r = ENOENT;
 
-	mp_libcrit_enter();
 	klock(&ksig_lock);
 	if (k->kg_msg != NULL && &k->kg_msg->hdr == msg && mp_load_32(&ps->pp_dead) == 0 &&
 	    !mp_persist_held(msg, ps)) {
@@ -342,7 +359,6 @@ ksig_drop(struct mp_persist *ps, msg_t *msg)
 		r = 0;
 	}
 	kunlock(&ksig_lock);
-	mp_libcrit_exit();
 	return r;
 }
 
@@ -436,7 +452,6 @@ mp_krun_signal(msg_t *msg)
 		return EINVAL;
 	pthread_once(&ksig_once, ksig_init);
 	k = &ksigs[signo];
-	mp_libcrit_enter();
 	klock(&ksig_lock);
 	if (k->kg_msg != NULL && mp_load_32(&k->kg_ps.pp_dead) != 2) {
 		r = EBUSY;
@@ -471,7 +486,6 @@ mp_krun_signal(msg_t *msg)
 	r = EASYNC;
 out:
 	kunlock(&ksig_lock);
-	mp_libcrit_exit();
 	return r;
 }
 
@@ -486,6 +500,8 @@ mp_ksignal_stop(void)
 	struct ksig *k;
 	int signo;
 
+	/* one section across both holds and the join: an upcall that
+	   stopped the kernel again meanwhile would join the thread twice */
 	mp_libcrit_enter();
 	klock(&ksig_lock);
 	if (!ksig_running) {

@@ -44,7 +44,7 @@
 
 #include "kport-internal.h"
 #include "persist-internal.h"
-#include "upcall-internal.h"
+#include "thread-internal.h"
 
 #define KTIMER_SLOTS	256
 #define KT_KICK		UINT64_MAX	/* the epoll tag of the kick eventfd */
@@ -257,7 +257,6 @@ ktimer_drop(struct mp_persist *ps, msg_t *msg)
 	struct ktimer *t = (struct ktimer *)ps;
 	int r = ENOENT;
 
-	mp_libcrit_enter();
 	klock(&kt_lock);
 	if (t->kt_msg != NULL && &t->kt_msg->hdr == msg && mp_load_32(&ps->pp_dead) == 0 &&
 	    !mp_persist_held(msg, ps)) {
@@ -268,7 +267,6 @@ ktimer_drop(struct mp_persist *ps, msg_t *msg)
 		r = 0;
 	}
 	kunlock(&kt_lock);
-	mp_libcrit_exit();
 	return r;
 }
 
@@ -441,7 +439,6 @@ mp_krun_timer(msg_t *msg)
 	    (m->value.tv_sec == 0 && m->value.tv_nsec == 0))
 		return EINVAL;
 
-	mp_libcrit_enter();
 	klock(&kt_lock);
 	if (!kt_running && (r = ktimer_start()) != 0)
 		goto out;
@@ -506,7 +503,6 @@ mp_krun_timer(msg_t *msg)
 		ktimer_free(t);
 out:
 	kunlock(&kt_lock);
-	mp_libcrit_exit();
 	return r;
 }
 
@@ -521,6 +517,8 @@ mp_ktimer_stop(void)
 	struct ktimer *t;
 	uint32_t i;
 
+	/* one section across both holds and the join: an upcall that
+	   stopped the kernel again meanwhile would join the thread twice */
 	mp_libcrit_enter();
 	klock(&kt_lock);
 	if (!kt_running) {

@@ -80,6 +80,21 @@ struct msgport_ops {
  * private list q_head..q_tail, oldest first, which keeps each producer's
  * order.
  *
+ * NOTE: that stack is written out in queue.c (a CAS push, a swap to take
+ * it all), not Concurrency Kit's ck_stack_push_upmc/batch_pop_upmc, the
+ * same two operations, because ck_stack gains nothing measurable and
+ * costs two things (measured 2026-12-02, bench/README.md "ck_stack and
+ * ck_ring").  64 instructions per message put and drained against 63
+ * here (callgrind); timed, 0.98-0.99 of this one's reply_same_thread and
+ * 0.97 of its cross-thread handoff, within this machine's noise.  Its
+ * entry cannot be a member of msg_t, whose layout is ABI, so it would
+ * overlay ms_next (a struct msg *) as another pointer type, which C's
+ * aliasing rules forbid.  And ThreadSanitizer cannot see it synchronize
+ * (ck_pr's inline asm, or with CK_USE_CC_BUILTINS plain volatile loads):
+ * on ck_stack the TSan suite fails 47 of its 61 programs (46 with the
+ * builtins), every report on a link ck_stack_push_upmc wrote or on the
+ * stack's head.
+ *
  * q_state is the one word producers, consumers and sleepers share: the
  * count of messages put and not yet taken, and the QS_* bits.  It is
  * also the futex sleepers wait on, so every put, take and close wakes
@@ -116,8 +131,6 @@ struct mp_queue {
 #define QS_WAITERS	0x20000000u	/* someone may sleep on q_state: wake on change */
 #define QS_COUNT	0x1fffffffu	/* messages put and not yet taken */
 
-/* How long a waiter spins before it sleeps: a reply that lands within
-   it costs no futex round trip. */
 /*
  * The synchronous path's functions go together (.text.hot): on a machine
  * whose system calls flush the TLB, every page the path touches after a
@@ -142,6 +155,8 @@ mp_send_held(void)
 		send();
 }
 
+/* How long a waiter spins before it sleeps: a reply that lands within
+   it costs no futex round trip. */
 #define MP_SPIN		200
 
 struct msgport {

@@ -29,8 +29,8 @@
 
 #include "futex-internal.h"
 #include "msgport-internal.h"
+#include "thread-internal.h"
 #include "trace-internal.h"
-#include "upcall-internal.h"
 
 static uint32_t mpq_forks;		/* fork children this process descends through */
 static uint32_t mpq_watching;		/* the fork handler is in */

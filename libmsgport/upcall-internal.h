@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * upcall-internal.h - reply ports that interrupt their owner, and the
- * per-thread state behind critical sections.
+ * upcall-internal.h - reply ports that interrupt their owner (upcall.c);
+ * the per-thread state behind them is in thread-internal.h.
  *
  * An upcall port belongs to the thread that made it.  Any thread may
  * return messages to it; the replier queues the message, counts it in
@@ -13,9 +13,9 @@
  * them yet, leaves a "held back" mark that crit_exit(), the library's own
  * exits and flushsys() look at.
  *
- * Everything in struct mp_td and the owner-only fields of struct
- * upcall_port are touched by one thread only, its code and its signal
- * handler, so plain accesses ordered by compiler barriers are enough.
+ * The owner-only fields of struct upcall_port, like struct mp_td, are
+ * touched by one thread only, its code and its signal handler, so plain
+ * accesses ordered by compiler barriers are enough.
  * The fields a replier touches are marked and use the mp_* atomics.
  */
 #ifndef MSGPORT_UPCALL_INTERNAL_H
@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "msgport-internal.h"
+#include "thread-internal.h"
 
 /* upcall port kinds (up_kind) */
 #define UP_PLAIN	1	/* runs at once, even inside a critical section */
@@ -63,66 +64,10 @@ struct upcall_port {
 #define UP_TID_ORPHAN	0u		/* the owner exited: a plain queue now */
 #define UP_TID_DYING	0xffffffffu	/* the owner is exiting right now */
 
-/* td_held: why work was held back */
-#define TD_HELD_LIB	0x1u	/* the signal came while inside the library */
-#define TD_HELD_CRIT	0x2u	/* a port waits for the critical section to end */
-
-/*
- * The per-thread state.  td_critcount counts the user's crit_enter()s;
- * td_libcrit counts the library's own sections that hold a lock an upcall
- * might want (a port's queue locks) or walk td_ports: inside one no
- * upcall of any kind runs, so an upcall may call the library freely.
- */
-struct mp_td {
-	volatile uint32_t td_critcount;
-	volatile uint32_t td_libcrit;
-	volatile uint32_t td_held;	/* TD_HELD_* */
-	struct upcall_port *volatile td_ports;	/* the ports this thread owns */
-	bool		td_registered;	/* thread-exit hook set */
-};
-
-extern __thread struct mp_td mp_td __attribute__((tls_model("initial-exec")));
-
-void	mp_td_flushlib(void);
-
-/*
- * mp_libcrit_enter, mp_libcrit_exit
- *	Bracket a library section no upcall may interrupt on this thread.
- *	Nestable; an upcall held back meanwhile runs at the outermost exit.
- */
-static inline void
-mp_libcrit_enter(void)
-{
-	mp_td.td_libcrit++;
-	mp_barrier();
-}
-
-static inline void
-mp_libcrit_exit(void)
-{
-	uint32_t n;
-
-	mp_barrier();
-	n = mp_td.td_libcrit - 1;
-	mp_td.td_libcrit = n;
-	mp_barrier();
-	if (n == 0 && (mp_td.td_held & TD_HELD_LIB))
-		mp_td_flushlib();
-}
-
 /* The default upcall signal: SIGRTMIN + this. */
 #define MSGPORT_UPCALL_DEFAULT	5
 
-/* crit.c: the signal, and the thread's list of ports */
-int	mp_up_install(void);
+/* The upcall signal, once installed (0 before): no signal message may take it. */
 int	mp_up_signal(void);
-pid_t	mp_up_process(void);
-int	mp_up_attach(struct upcall_port *up);
-void	mp_up_detach(struct upcall_port *up);
-
-/* upcall.c: what the dispatcher asks of a port */
-bool	mp_up_due(struct mp_td *td, struct upcall_port *up, bool flush);
-int	mp_up_run(struct upcall_port *up, bool flush);
-void	mp_up_orphan(struct upcall_port *up);
 
 #endif /* MSGPORT_UPCALL_INTERNAL_H */

@@ -25,6 +25,7 @@
 
 #include "msgport.h"
 #include "msgport-sys.h"
+#include "clockutil.h"
 
 /* Under ThreadSanitizer (PS_TSAN): signals are deferred and repeats of
    one number folded, so exact counts of real-time storms only hold
@@ -40,24 +41,6 @@
 #define PS_TSAN 0
 #endif
 #define PS_EXACT_SIGNALS (!PS_TSAN)
-
-static inline double
-ps_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static inline void
-ps_sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		continue;
-}
 
 /* Take m off rp, waiting at most 30 s: its error. */
 static inline int

@@ -37,7 +37,7 @@ drained_in_time_no_upcall(void **state)
 	for (i = 0; i < 3; i++)
 		assert_int_equal(waitsys(port, &tm[i].hdr), 0);
 	/* well past the timeout: the timer fires and finds nothing */
-	test_sleep(2.5);
+	test_sleep_ms(2500);
 	assert_int_equal(st.calls, 0);
 	assert_int_equal(flushsys(), 0);
 	assert_int_equal(rmport(port), 0);
@@ -69,7 +69,7 @@ not_drained_one_upcall_each_after_timeout(void **state)
 		assert_int_equal(st.order[i], 10 + i);
 	assert_int_equal(st.wrongthread, 0);
 	/* exactly once: another timeout's worth adds nothing */
-	test_sleep(0.5);
+	test_sleep_ms(500);
 	assert_int_equal(st.calls, 3);
 	assert_int_equal(rmport(port), 0);
 	testserver_stop(&ts);
@@ -93,7 +93,7 @@ partly_drained_upcalls_the_rest(void **state)
 	assert_true(WAIT_UNTIL(st.calls == 2));
 	assert_int_equal(st.order[0], 11);
 	assert_int_equal(st.order[1], 12);
-	test_sleep(0.5);
+	test_sleep_ms(500);
 	assert_int_equal(st.calls, 2);
 	assert_int_equal(rmport(port), 0);
 	testserver_stop(&ts);
@@ -119,7 +119,7 @@ timeout_inside_crit_waits_for_exit(void **state)
 	in_crit = 1;
 	send_echoes(&ts, tm, 2, port, 0);
 	server_sync(&ts);
-	test_sleep(0.3);
+	test_sleep_ms(300);
 	assert_int_equal(st.calls, 0);
 	in_crit = 0;
 	crit_exit();

@@ -179,7 +179,7 @@ bad_rearms(void **s)
 	assert_int_equal(rearmsys(&m.hdr), EINVAL);		/* not returned yet */
 	assert_int_equal(raise(SIGUSR1), 0);
 	while (!(msgflags(&m.hdr) & MSGF_DONE))
-		ps_sleep_ms(1);
+		test_sleep_ms(1);
 	assert_int_equal(rearmsys(&m.hdr), EINVAL);		/* still queued: take it first */
 	assert_int_equal(ps_take(rp, &m.hdr), 0);
 	assert_int_equal(rmport(rp), EBUSY);			/* it still returns here */

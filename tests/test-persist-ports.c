@@ -76,9 +76,9 @@ pstat_init(void)
 
 /* Sleep in small steps (upcalls run meanwhile) until cond or 30 s. */
 #define WAIT_FOR(cond) ({						\
-	double _end = ps_now() + 30.0;					\
-	while (!(cond) && ps_now() < _end)				\
-		ps_sleep_ms(1);						\
+	double _end = test_now() + TEST_DEADLINE_S;			\
+	while (!(cond) && test_now() < _end)				\
+		test_sleep_ms(1);					\
 	(bool)(cond);							\
 })
 
@@ -131,14 +131,14 @@ signals_during_critical_section(void **s)
 	for (i = 0; i < K; i++)
 		ps_sigqueue(getpid(), SIG, i);
 	assert_true(WAIT_FOR(msgflags(&m.hdr) & MSGF_DONE));	/* returned, held back */
-	ps_sleep_ms(5);
+	test_sleep_ms(5);
 	assert_int_equal(st.calls, 0);
 	in_crit = 0;
 	crit_exit();
 	assert_true(st.calls >= 1);				/* ran at the exit */
 	assert_true(WAIT_FOR(st.total == K || !PS_EXACT_SIGNALS));
 	if (!PS_EXACT_SIGNALS)
-		ps_sleep_ms(200);
+		test_sleep_ms(200);
 	assert_true(st.total >= 1 && st.total <= K);
 	assert_int_equal(st.incrit, 0);
 	assert_int_equal(st.wrongthread, 0);
@@ -170,10 +170,10 @@ timer_during_critical_section(void **s)
 	prep_timer(&m, CLOCK_MONOTONIC, 0, &ms1, &ms1, port);
 	crit_enter();
 	in_crit = 1;
-	t0 = ps_now();
+	t0 = test_now();
 	assert_int_equal(sendsys(sysport(), &m.hdr, sizeof(m)), EASYNC);
-	ps_sleep_ms(30);
-	held = ps_now() - t0;
+	test_sleep_ms(30);
+	held = test_now() - t0;
 	assert_int_equal(st.calls, 0);
 	in_crit = 0;
 	crit_exit();
@@ -205,7 +205,7 @@ timer_upcall_in_owner(void **s)
 	assert_true(WAIT_FOR(st.total >= 200));
 	assert_int_equal(abortsys(&m.hdr), 0);
 	assert_true(WAIT_FOR(st.finals == 1));
-	ps_sleep_ms(10);
+	test_sleep_ms(10);
 	assert_int_equal(st.finals, 1);
 	assert_int_equal(st.wrongthread, 0);
 	assert_int_equal(st.rearmfail, 0);

@@ -170,7 +170,7 @@ other_main(void *arg)
 	sigaddset(&set, SIGUSR2);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	while (!__atomic_load_n(&other_stop, __ATOMIC_ACQUIRE))
-		ps_sleep_ms(1);
+		test_sleep_ms(1);
 	return NULL;
 }
 

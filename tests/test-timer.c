@@ -53,7 +53,7 @@ periodic_accounts_for_time(void **s)
 
 	(void)s;
 	prep_timer(&m, CLOCK_MONOTONIC, 0, &ms1, &ms1, rp);
-	t0 = ps_now();
+	t0 = test_now();
 	assert_int_equal(sendsys(sysport(), &m.hdr, sizeof(m)), EASYNC);
 	while (total < PERIODS) {
 		assert_int_equal(ps_take(rp, &m.hdr), 0);
@@ -64,10 +64,10 @@ periodic_accounts_for_time(void **s)
 		returns++;
 		assert_int_equal(rearmsys(&m.hdr), 0);
 	}
-	t1 = ps_now();
+	t1 = test_now();
 	total += ps_abort(rp, &m.hdr);
 	/* never more expiries than periods elapsed; generously, not far fewer */
-	assert_true((double)total <= (ps_now() - t0) * 1000.0 + 1.0);
+	assert_true((double)total <= (test_now() - t0) * 1000.0 + 1.0);
 	assert_true((double)total >= (t1 - t0) * 1000.0 * 0.5 - 50.0);
 	assert_true(returns >= 1);
 	assert_int_equal(rmport(rp), 0);
@@ -85,9 +85,9 @@ overruns_while_held(void **s)
 	prep_timer(&m, CLOCK_MONOTONIC, 0, &ms1, &ms1, rp);
 	assert_int_equal(sendsys(sysport(), &m.hdr, sizeof(m)), EASYNC);
 	assert_int_equal(ps_take(rp, &m.hdr), 0);
-	t0 = ps_now();
-	ps_sleep_ms(50);			/* busy elsewhere: 50 periods pass */
-	held = ps_now() - t0;
+	t0 = test_now();
+	test_sleep_ms(50);			/* busy elsewhere: 50 periods pass */
+	held = test_now() - t0;
 	assert_int_equal(rearmsys(&m.hdr), 0);
 	assert_int_equal(ps_take(rp, &m.hdr), 0);
 	/* at least the periods that surely passed while held (the kernel
@@ -165,7 +165,7 @@ abort_each(void **s)
 		prep_timer(&b, CLOCK_MONOTONIC, 0, &ms1, &ms1, rp);
 		assert_int_equal(sendsys(sysport(), &b.hdr, sizeof(b)), EASYNC);
 		if (i % 2)
-			ps_sleep_ms(1);
+			test_sleep_ms(1);
 		ps_abort(rp, &b.hdr);
 	}
 	/* held while aborted: the final return follows the rearm */
@@ -173,13 +173,13 @@ abort_each(void **s)
 	assert_int_equal(sendsys(sysport(), &b.hdr, sizeof(b)), EASYNC);
 	assert_int_equal(ps_take(rp, &b.hdr), 0);
 	assert_int_equal(abortsys(&b.hdr), 0);
-	ps_sleep_ms(5);
+	test_sleep_ms(5);
 	assert_null(getport(rp));			/* nothing while held */
 	assert_int_equal(rearmsys(&b.hdr), 0);
 	assert_int_equal(ps_take(rp, &b.hdr), ECANCELED);
 	ps_assert_final(&b.hdr);
 	/* and nothing after the final return, ever */
-	ps_sleep_ms(20);
+	test_sleep_ms(20);
 	assert_null(getport(rp));
 	assert_int_equal(rmport(rp), 0);
 }

@@ -87,7 +87,7 @@ armed_timeout_is_dropped(void **state)
 	server_sync(&ts);
 	assert_int_equal(rmport(port), 0);
 	assert_false(flags_of(&tm.hdr) & MSGF_INFLIGHT);
-	test_sleep(0.3);
+	test_sleep_ms(300);
 	assert_int_equal(st.calls, 0);
 	testserver_stop(&ts);
 }

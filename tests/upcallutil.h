@@ -17,39 +17,15 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "clockutil.h"
 
 /* Every upcall test picks this signal first, so it can block it and look. */
 #define TEST_UPCALL_SIG	(SIGRTMIN + 9)
-
-/* "Does it complete" deadline: generous, for sanitizers on a busy machine. */
-#define TEST_DEADLINE_S	30.0
 
 static inline pid_t
 test_tid(void)
 {
 	return (pid_t)syscall(SYS_gettid);
-}
-
-static inline double
-test_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static inline void
-test_sleep(double s)
-{
-	double end = test_now() + s;
-	struct timespec ts;
-
-	while (test_now() < end) {
-		ts.tv_sec = 0;
-		ts.tv_nsec = 1000000;
-		nanosleep(&ts, NULL);	/* EINTR from an upcall: just go on */
-	}
 }
 
 /* Spin (yielding) until cond holds or the deadline passes; true if it held. */
