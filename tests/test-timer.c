@@ -354,7 +354,7 @@ static void *
 abort_soon(void *arg)
 {
 	(void)arg;
-	ps_sleep_ms(20);
+	test_sleep_ms(20);
 	assert_int_equal(abortsys(&far_timer.hdr), 0);
 	return NULL;
 }
@@ -371,11 +371,11 @@ abort_wakes_direct_waiter(void **s)
 	(void)s;
 	prep_timer(&far_timer, CLOCK_MONOTONIC, 0, &hour, &hour, rp);
 	assert_int_equal(sendsys(sysport(), &far_timer.hdr, sizeof(far_timer)), EASYNC);
-	t0 = ps_now();
+	t0 = test_now();
 	assert_int_equal(pthread_create(&t, NULL, abort_soon, NULL), 0);
 	assert_int_equal(ps_take(rp, &far_timer.hdr), ECANCELED);
 	ps_assert_final(&far_timer.hdr);
-	assert_true(ps_now() - t0 < 25.0);	/* woken, not by the 30 s deadline */
+	assert_true(test_now() - t0 < 25.0);	/* woken, not by the 30 s deadline */
 	assert_int_equal(pthread_join(t, NULL), 0);
 	assert_int_equal(rmport(rp), 0);
 }
