@@ -220,6 +220,9 @@ kintrmask(void)
 	return &mp_kstate.ks_intrmask;
 }
 
+/* sysport.c: while on, every message to the system port takes the generic way */
+void	mp_sysport_generic(bool on);
+
 /* sys_proc.c: the kc_intr forms' interruptible wait */
 struct pollfd;
 int	mp_kwait(msg_t *msg, struct pollfd *fds, unsigned long nfds, const struct timespec *deadline);

@@ -40,6 +40,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "kport-internal.h"
 #include "msgport-slate.h"
 #include "owncalls-internal.h"
 #include "record-internal.h"
@@ -140,6 +141,7 @@ static void rec_unmask_all(void);
 
 static pthread_mutex_t rec_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint32_t rec_users;			/* threads recording (rec_lock) */
+uint32_t mp_rec_users;			/* rec_users, for reading without the lock */
 static struct rec_ksigaction rec_oldact;	/* SIGSYS's action before the first */
 
 #define SIGBIT(s)	(1ull << ((s) - 1))
@@ -651,8 +653,11 @@ rec_install(void)
 	if (rec_users == 0 &&
 	    rec_err(mp_rec_syscall6(SYS_rt_sigaction, SIGSYS, (long)&ka, (long)&rec_oldact, 8, 0, 0)))
 		r = ENOSYS;
-	if (r == 0 && rec_users++ == 0)
+	if (r == 0 && rec_users++ == 0) {
 		rec_unmask_all();
+		mp_sysport_generic(true);	/* its sends reach mp_msg_send()'s bracket */
+	}
+	mp_store_32(&mp_rec_users, rec_users);
 	pthread_mutex_unlock(&rec_lock);
 	return r;
 }
@@ -691,8 +696,11 @@ static void
 rec_uninstall(void)
 {
 	pthread_mutex_lock(&rec_lock);
-	if (--rec_users == 0)
+	if (--rec_users == 0) {
 		mp_rec_syscall6(SYS_rt_sigaction, SIGSYS, (long)&rec_oldact, 0, 8, 0, 0);
+		mp_sysport_generic(false);
+	}
+	mp_store_32(&mp_rec_users, rec_users);
 	pthread_mutex_unlock(&rec_lock);
 }
 

@@ -41,6 +41,7 @@ struct sysport {
 };
 
 static struct sysport *sysp;		/* set once, under sysp_ctl */
+static uint32_t sysp_generic;		/* reasons to take the generic way; under sysp_ctl */
 static bool sysp_atfork;		/* the fork handler is in; under sysp_ctl */
 static pthread_mutex_t sysp_ctl = PTHREAD_MUTEX_INITIALIZER;	/* start, stop */
 
@@ -257,11 +258,29 @@ sysport_create(void)
 		sysp_atfork = true;
 	}
 	s = (struct sysport *)mp_port_alloc(sizeof(struct sysport),
-	    mp_tracing() ? &sys_ops_traced : &sys_ops);
+	    mp_tracing() || sysp_generic != 0 ? &sys_ops_traced : &sys_ops);
 	if (s == NULL)
 		return errno;
 	mp_store_rel_ptr((void **)&sysp, s);
 	return 0;
+}
+
+/*
+ * mp_sysport_generic
+ *	on: one more reason (a thread that records, kport/record.c) for the
+ *	system port to take every message the generic way, mp_msg_send(),
+ *	whose hooks see it, rather than its synchronous path; off: one
+ *	fewer.  A thread's own sends see the change at once.
+ */
+void
+mp_sysport_generic(bool on)
+{
+	klock(&sysp_ctl);
+	sysp_generic += on ? 1 : (uint32_t)-1;
+	if (sysp != NULL)
+		mp_store_rel_ptr((void **)&sysp->sp_port.mp_ops,
+		    (void *)(mp_tracing() || sysp_generic != 0 ? &sys_ops_traced : &sys_ops));
+	kunlock(&sysp_ctl);
 }
 
 /* The interrupt signal's handler: its only job is to make a worker's

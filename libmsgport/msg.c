@@ -278,7 +278,12 @@ mp_msg_send(msgport_t *port, msg_t *msg, size_t msgsize)
 			return mp_msg_refuse(msg, EPIPE);
 		}
 	}
-	r = port->mp_ops->mp_putport(port, msg);
+	{
+		/* the only calls made here are the library's own (owncalls-internal.h) */
+		MP_OWNCALLS_BEGIN(own);
+		r = port->mp_ops->mp_putport(port, msg);
+		MP_OWNCALLS_END(own);
+	}
 	if (owed && r != EASYNC)
 		mp_faa_32(&rport->mp_inflight, (uint32_t)-1);
 	return r;
@@ -301,13 +306,10 @@ sendsys(msgport_t *port, msg_t *msg, size_t msgsize)
 		return EFAULT;
 	if (msgsize < sizeof(msg_t) || msgsize > MSG_MAXSIZE || msg_misaligned(msg))
 		return EINVAL;
-	{
-		MP_OWNCALLS_BEGIN(own);
-		int r = port->mp_ops->mp_sendport(port, msg, msgsize);
-
-		MP_OWNCALLS_END(own);
-		return r;
-	}
+	/* the ops are loaded once: the system port's change while a thread
+	   records (mp_sysport_generic) */
+	return ((const struct msgport_ops *)mp_load_ptr((void *const *)&port->mp_ops))->mp_sendport(
+	    port, msg, msgsize);
 }
 
 /*
