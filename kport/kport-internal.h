@@ -37,7 +37,7 @@
 #include "msgport-sys.h"
 #include "systab-internal.h"
 #include "trace-internal.h"
-#include "upcall-internal.h"
+#include "thread-internal.h"
 
 struct event;
 struct event_base;
@@ -50,7 +50,7 @@ struct event_base;
  *	The kernel's locks are held inside a library section: an upcall
  *	could otherwise interrupt a thread holding one and, sending a message
  *	itself, wait for it for ever.  An upcall held back meanwhile runs at
- *	kunlock() (see upcall-internal.h).
+ *	kunlock() (see thread-internal.h).
  */
 static inline void
 klock(pthread_mutex_t *lock)
