@@ -93,6 +93,7 @@ struct conn {
 static struct server servers[MAXTHREADS];
 static int nthreads = 1, rootfd, plug;
 static unsigned long idle_ticks = 30000 / TICK_MS;
+static pthread_barrier_t ready;		/* every thread accepting: then it says it serves */
 
 /* A synchronous message: runs in this thread.  The call's value, or -1 with errno. */
 static long
@@ -367,8 +368,10 @@ opened(struct conn *c, long fd, int error)
 	struct sys_fstat fs;
 	struct stat st;
 	struct tm tm;
-	const char *v, *lines = strstr(c->in, "\r\n") + 2, *end = c->in + c->reqlen - 4;
+	const char *v, *end = c->in + c->reqlen - 4, *lines = strstr(c->in, "\r\n");
 	size_t len;
+
+	lines = lines ? lines + 2 : end;	/* no header lines: HTTP/1.0 may send none */
 
 	if (fd < 0) {
 		if (c->index && error == ENOENT)
@@ -564,6 +567,7 @@ serve(void *arg)
 	if (sendsys(sysport(), &s->tick.hdr, sizeof(s->tick)) == EASYNC)
 		count(&s->inflight, 1);
 	start_accept(s);
+	pthread_barrier_wait(&ready);
 	while (!s->stopping || __atomic_load_n(&s->inflight, __ATOMIC_RELAXED) > 0) {
 		waitsys(s->port, NULL);
 		if (plug)
@@ -728,8 +732,10 @@ main(int argc, char **argv)
 		prep_signal(&sigs[i], signos[i], port);
 		sendsys(sysport(), &sigs[i].hdr, sizeof(sigs[i]));
 	}
+	pthread_barrier_init(&ready, NULL, (unsigned)nthreads + 1);
 	for (i = 0; i < nthreads; i++)
 		pthread_create(&servers[i].thread, NULL, serve, &servers[i]);
+	pthread_barrier_wait(&ready);
 	printf("httpd: serving %s on http://%s:%d/ with %d thread%s\n", argv[optind], host,
 	    ntohs(addr.sin_port), nthreads, nthreads > 1 ? "s" : "");
 	fflush(stdout);
