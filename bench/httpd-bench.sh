@@ -143,9 +143,9 @@ for f in 1k 64k 1m; do
 			echo "$line"
 			for k in nginx evhttp; do
 				awk -v a="${mr[httpd]}" -v b="${mr[$k]}" -v n="httpd-rps-vs-$k/$f/c$c/t$t" \
-				    'BEGIN { printf "RATIO %s %.2f\n", n, b > 0 ? a / b : 0 }'
+				    'BEGIN { printf "RATIO %s %.2f\n", n, (b > 0 ? a / b : 0) }'
 				awk -v a="${mp[httpd]}" -v b="${mp[$k]}" -v n="httpd-p99-vs-$k/$f/c$c/t$t" \
-				    'BEGIN { printf "RATIO %s %.2f\n", n, b > 0 ? a / b : 0 }'
+				    'BEGIN { printf "RATIO %s %.2f\n", n, (b > 0 ? a / b : 0) }'
 			done
 			unset rps p99
 		done

@@ -12,6 +12,8 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,7 +91,7 @@ main(int argc, char **argv)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(8081) };
 	pthread_t t[64];
-	int opt, n = 1, i;
+	int opt, n = 1, i, one = 1;
 
 	while ((opt = getopt(argc, argv, "p:t:")) != -1) {
 		if (opt == 'p')
@@ -116,6 +118,8 @@ main(int argc, char **argv)
 			perror("httpd-evhttp: listen");
 			return 1;
 		}
+		/* accepted sockets inherit it: no Nagle wait between header and body */
+		setsockopt(evconnlistener_get_fd(l), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
 		evhttp_set_gencb(http, on_request, NULL);
 		pthread_create(&t[i], NULL, serve, base);

@@ -38,6 +38,7 @@
 #include <linux/openat2.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -712,6 +713,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s: -a: '%s' is not an IPv4 address\n", cli_prog, host);
 		cli_usage_exit(2);
 	}
+	/* sendfile(2) has no MSG_NOSIGNAL: a client gone mid-reply must be an
+	   EPIPE, not the end of the server */
+	signal(SIGPIPE, SIG_IGN);
 	if ((port = mkport_queue()) == NULL) {
 		fprintf(stderr, "%s: cannot start the system port: %s\n", cli_prog, strerror(errno));
 		return 1;
