@@ -17,7 +17,7 @@
 # they are missing (the benchmark's own needs, never the build's).
 # Run from the build directory after `make examples/httpd/httpd
 # bench/httpd-evhttp` (or `make httpd-bench`).
-set -euo pipefail
+set -uo pipefail	# not -e: one failed wrk run counts 0, the rest go on
 
 runs=3 secs=5
 while [ $# -gt 0 ]; do
@@ -58,7 +58,7 @@ chmod 644 "$tmp"/root/*
 start() {
 	local name=$1 t=$2 port=$3
 	case $name in
-	httpd) examples/httpd/httpd -p "$port" -t "$t" "$tmp/root" >/dev/null & ;;
+	httpd) examples/httpd/httpd -p "$port" -t "$t" "$tmp/root" >"$tmp/httpd$t.out" & ;;
 	evhttp) bench/httpd-evhttp -p "$port" -t "$t" "$tmp/root" & ;;
 	nginx)
 		local pre=$tmp/nginx$t
@@ -85,6 +85,15 @@ start() {
 		"$nginx" -p "$pre" -c "$pre/nginx.conf" -g 'daemon off;' 2>/dev/null & ;;
 	esac
 	pids+=($!)
+	[ "$name" = httpd ] && httpd_pid[$t]=$!
+}
+declare -A httpd_pid=()
+
+# httpd's SIGUSR1 line: descriptors, messages in flight, connections
+httpd_stats() {	# THREADS
+	kill -USR1 "${httpd_pid[$1]}"
+	sleep 1
+	tail -n 1 "$tmp/httpd$1.out"
 }
 
 port_of() {	# NAME THREADS
@@ -94,6 +103,7 @@ port_of() {	# NAME THREADS
 }
 
 kinds=(httpd nginx evhttp)
+declare -A start_stats=()
 declare -A mr=() mp=()
 for t in 1 2; do
 	for k in "${kinds[@]}"; do start $k $t "$(port_of $k $t)"; done
@@ -106,6 +116,8 @@ for t in 1 2; do		# every server answers before anything is timed
 		done
 	done
 done
+
+for t in 1 2; do start_stats[$t]=$(httpd_stats $t); done
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
@@ -138,7 +150,7 @@ for f in 1k 64k 1m; do
 			for k in "${kinds[@]}"; do
 				mr[$k]=$(echo ${rps[$k]} | tr ' ' '\n' | median)
 				mp[$k]=$(echo ${p99[$k]} | tr ' ' '\n' | median)
-				line+=" $k: $(printf '%.0f' "${mr[$k]}") req/s p99 ${mp[$k]} ms;"
+				line+=" $k: $(printf '%.0f' "${mr[$k]:-0}") req/s p99 ${mp[$k]:-0} ms;"
 			done
 			echo "$line"
 			for k in nginx evhttp; do
@@ -150,4 +162,11 @@ for f in 1k 64k 1m; do
 			unset rps p99
 		done
 	done
+done
+
+# Nothing leaks: httpd's descriptors and messages in flight as they were
+# before the first timed run, once the last connections have closed.
+for t in 1 2; do
+	echo "httpd -t $t before: ${start_stats[$t]}"
+	echo "httpd -t $t after:  $(httpd_stats $t)"
 done

@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +107,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: httpd-evhttp [-p PORT] [-t THREADS] ROOT\n");
 		return 2;
 	}
+	signal(SIGPIPE, SIG_IGN);		/* a client gone mid-reply is not our end */
 	inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
 	for (i = 0; i < n; i++) {
 		struct event_base *base = event_base_new();
