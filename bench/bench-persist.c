@@ -11,16 +11,14 @@
  *  signal-vs-sigaction: the same against a plain sigaction handler that
  *	runs in a receiver thread asleep in sigsuspend (the sender blocks
  *	the signal, so the kernel hands it to the receiver).
- *  timer-drift, timer-jitter: a 100 us CLOCK_MONOTONIC periodic timer for
- *	10,000 periods, taken in a loop, against a timerfd read in a loop.
+ *  timer-median, timer-p99, timer-drift: a 100 us CLOCK_MONOTONIC
+ *	periodic timer for 10,000 periods, taken in a loop, against a
+ *	timerfd read in a loop, both armed on the same absolute schedule.
  *	Each tick's lateness is when it was taken minus its due time
- *	(start + k * period, k the last expiry reported).  jitter: the
- *	median lateness; drift: how far the median lateness of the last
- *	tenth of the run is from that of the first tenth -- what a timer
- *	re-armed relative to its last wakeup would pile up (about 10,000
- *	wakeup latencies: hundreds of ms).  Floored at 10 us, a tenth of a
- *	period: below that it is scheduling noise on a busy machine, so two
- *	timers that both keep their schedule read as 1.0.
+ *	(start + k * period, k the last expiry reported): the median and
+ *	99th percentile of a run, and drift, the last expiry's lateness.
+ *  timer-oneshot: the median lateness of 300 one-shots due 1 ms after
+ *	each is armed, against a timerfd armed the same way.
  *
  * Each baseline runs in a process of its own, serving the runs the
  * harness asks of it over a pipe: a thread asleep in a signalfd read is
@@ -266,14 +264,16 @@ setup_sigaction(void)
 
 #define PERIOD_NS	100000L
 #define PERIODS		10000
-#define DRIFT_FLOOR	10000.0		/* ns: a tenth of a period, below which it is noise */
+#define ONESHOTS	300
+#define ONESHOT_NS	1000000L	/* each one-shot is due 1 ms after it is armed */
 
 struct tickrun {
-	double	jitter;		/* median lateness, ns */
-	double	drift;		/* lateness, last tenth minus first tenth, ns */
+	double	median;		/* lateness of the ticks taken, ns */
+	double	p99;
+	double	last;		/* the last expiry: taken minus due */
 };
 
-static double lateness[PERIODS + 1];
+static double lateness[PERIODS + ONESHOTS + 1];
 
 static double
 ts_ns(const struct timespec *t)
@@ -281,60 +281,65 @@ ts_ns(const struct timespec *t)
 	return (double)t->tv_sec * 1e9 + (double)t->tv_nsec;
 }
 
-/* Note tick k (the last expiry reported) taken now. */
-static int
-note(double start, uint64_t k, int n)
+static struct timespec
+ns_ts(double ns)
+{
+	struct timespec t = { (time_t)(ns / 1e9), 0 };
+
+	t.tv_nsec = (long)(ns - (double)t.tv_sec * 1e9);
+	return t;
+}
+
+static double
+now_ns(void)
 {
 	struct timespec now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (n <= PERIODS)
-		lateness[n] = ts_ns(&now) - (start + (double)k * PERIOD_NS);
-	return n + 1;
+	return ts_ns(&now);
 }
 
+/* Median, 99th percentile and last of lateness[0..n), in order of taking. */
 static struct tickrun
 summarize(int n)
 {
 	struct tickrun r;
-	double *v = malloc(sizeof(double) * (size_t)n), first, last;
-	int tenth = n / 10;
 
-	memcpy(v, lateness, sizeof(double) * (size_t)n);
-	first = bench_median(v, tenth);
-	memcpy(v, lateness + n - tenth, sizeof(double) * (size_t)tenth);
-	last = bench_median(v, tenth);
-	memcpy(v, lateness, sizeof(double) * (size_t)n);
-	r.jitter = bench_median(v, n);
-	free(v);
-	r.drift = fabs(last - first);
-	if (r.drift < DRIFT_FLOOR)
-		r.drift = DRIFT_FLOOR;
+	r.last = lateness[n - 1];
+	qsort(lateness, (size_t)n, sizeof(double), bench_cmp);
+	r.median = n % 2 ? lateness[n / 2] : (lateness[n / 2 - 1] + lateness[n / 2]) / 2;
+	r.p99 = lateness[(n * 99) / 100];
 	return r;
 }
 
+/*
+ * Both timers are armed on an absolute schedule, first expiry at start +
+ * period, so expiry k is due at start + k * period exactly; a tick
+ * reporting expiries up to k, taken at t, is t - due(k) late.
+ */
 static struct tickrun
 ours_timer(void)
 {
-	struct timespec p = { 0, PERIOD_NS }, t0;
+	struct timespec p = { 0, PERIOD_NS }, first;
 	msgport_t *q = mkport_queue();
 	struct sys_timer m;
+	double start = now_ns();
 	uint64_t k = 0;
 	int n = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	prep_timer(&m, CLOCK_MONOTONIC, 0, &p, &p, q);
+	first = ns_ts(start + PERIOD_NS);
+	prep_timer(&m, CLOCK_MONOTONIC, TIMER_ABSTIME, &first, &p, q);
 	if (sendsys(sysport(), &m.hdr, sizeof(m)) != EASYNC)
 		abort();
 	while (k < PERIODS) {
 		if (waitsys(q, &m.hdr) != 0)
 			abort();
 		k += m.hdr.ms_count;
-		n = note(ts_ns(&t0), k, n);
+		lateness[n++] = now_ns() - (start + (double)k * PERIOD_NS);
 		rearmsys(&m.hdr);
 	}
 	abortsys(&m.hdr);
-	while (waitsys(q, &m.hdr) == 0)
+	while (waitsys(q, &m.hdr) == 0 && (msgflags(&m.hdr) & MSGF_INFLIGHT))
 		rearmsys(&m.hdr);
 	rmport(q);
 	return summarize(n);
@@ -343,21 +348,62 @@ ours_timer(void)
 static struct tickrun
 base_timerfd(void)
 {
-	struct itimerspec its = { { 0, PERIOD_NS }, { 0, PERIOD_NS } };
-	struct timespec t0;
+	double start = now_ns();
+	struct itimerspec its = { { 0, PERIOD_NS }, ns_ts(start + PERIOD_NS) };
 	uint64_t k = 0, x;
 	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC), n = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	timerfd_settime(fd, 0, &its, NULL);
+	timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL);
 	while (k < PERIODS) {
 		if (read(fd, &x, sizeof(x)) != sizeof(x))
 			abort();
 		k += x;
-		n = note(ts_ns(&t0), k, n);
+		lateness[n++] = now_ns() - (start + (double)k * PERIOD_NS);
 	}
 	close(fd);
 	return summarize(n);
+}
+
+/* One-shots, each armed for 1 ms from now (absolute), taken, then the next. */
+static struct tickrun
+ours_oneshot(void)
+{
+	msgport_t *q = mkport_queue();
+	struct timespec due;
+	struct sys_timer m;
+	double at;
+	int i;
+
+	for (i = 0; i < ONESHOTS; i++) {
+		at = now_ns() + ONESHOT_NS;
+		due = ns_ts(at);
+		prep_timer(&m, CLOCK_MONOTONIC, TIMER_ABSTIME, &due, NULL, q);
+		if (sendsys(sysport(), &m.hdr, sizeof(m)) != EASYNC || waitsys(q, &m.hdr) != 0)
+			abort();
+		lateness[i] = now_ns() - at;
+	}
+	rmport(q);
+	return summarize(ONESHOTS);
+}
+
+static struct tickrun
+base_oneshot(void)
+{
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC), i;
+	struct itimerspec its = { { 0, 0 }, { 0, 0 } };
+	uint64_t x;
+	double at;
+
+	for (i = 0; i < ONESHOTS; i++) {
+		at = now_ns() + ONESHOT_NS;
+		its.it_value = ns_ts(at);
+		timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL);
+		if (read(fd, &x, sizeof(x)) != sizeof(x))
+			abort();
+		lateness[i] = now_ns() - at;
+	}
+	close(fd);
+	return summarize(ONESHOTS);
 }
 
 static int
@@ -368,35 +414,49 @@ cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+static double
+mid(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(double), cmp_double);
+	return v[n / 2];
+}
+
+static void
+row(const char *name, const char *what, double ours, double base)
+{
+	printf("%-34s %-28s %10.1f ns\n", what, "msgport timer", ours);
+	printf("%-34s %-28s %10.1f ns\n", "", "timerfd read", base);
+	printf("RATIO %s %.3f\n", name, ours / base);
+}
+
+/*
+ * timer-*: medians over the runs (ours and timerfd alternating) of each
+ * run's median and 99th-percentile lateness over 10,000 periods of 100
+ * us, of its last expiry's lateness (drift: what a timer re-armed from
+ * its last wake-up would pile up, about 10,000 wake-up latencies), and
+ * of 300 one-shots' median lateness.
+ */
 static void
 timer_compare(void)
 {
-	double oj[101], od[101], bj[101], bd[101], ojm, odm, bjm, bdm;
-	int runs = bench_runs() < 3 ? bench_runs() : 3, i;
+	double om[101], op[101], ol[101], oo[101], bm[101], bp[101], bl[101], bo[101];
+	int runs = bench_runs() < 5 ? bench_runs() : 5, i;
 	struct tickrun r;
 
 	for (i = 0; i < runs; i++) {
 		r = ours_timer();
-		oj[i] = r.jitter;
-		od[i] = r.drift;
+		om[i] = r.median, op[i] = r.p99, ol[i] = r.last;
 		r = base_timerfd();
-		bj[i] = r.jitter;
-		bd[i] = r.drift;
+		bm[i] = r.median, bp[i] = r.p99, bl[i] = r.last;
+		r = ours_oneshot();
+		oo[i] = r.median;
+		r = base_oneshot();
+		bo[i] = r.median;
 	}
-	qsort(oj, (size_t)runs, sizeof(double), cmp_double);
-	qsort(od, (size_t)runs, sizeof(double), cmp_double);
-	qsort(bj, (size_t)runs, sizeof(double), cmp_double);
-	qsort(bd, (size_t)runs, sizeof(double), cmp_double);
-	ojm = oj[runs / 2];
-	odm = od[runs / 2];
-	bjm = bj[runs / 2];
-	bdm = bd[runs / 2];
-	printf("%-34s %-28s %10.1f ns\n", "timer-drift (10,000 x 100 us)", "msgport timer", odm);
-	printf("%-34s %-28s %10.1f ns\n", "", "timerfd read loop", bdm);
-	printf("RATIO timer-drift %.3f\n", odm / bdm);
-	printf("%-34s %-28s %10.1f ns\n", "timer-jitter (median lateness)", "msgport timer", ojm);
-	printf("%-34s %-28s %10.1f ns\n", "", "timerfd read loop", bjm);
-	printf("RATIO timer-jitter %.3f\n", ojm / bjm);
+	row("timer-median", "timer lateness, median (100 us)", mid(om, runs), mid(bm, runs));
+	row("timer-p99", "timer lateness, 99th percentile", mid(op, runs), mid(bp, runs));
+	row("timer-drift", "last of 10,000 expiries, late", mid(ol, runs), mid(bl, runs));
+	row("timer-oneshot", "one-shot (1 ms) lateness, median", mid(oo, runs), mid(bo, runs));
 	fflush(stdout);
 }
 

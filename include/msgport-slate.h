@@ -214,6 +214,71 @@ int	slate_check(const struct sys_slate *sl);
  */
 int	slate_run_until(struct sys_slate *sl, const struct timespec *deadline);
 
+/*
+ * Tape recording (slate_record_begin(3)): between slate_record_begin()
+ * and slate_record_end() every system call the calling thread makes, in
+ * any code (libc, other libraries, a raw syscall instruction), is
+ * executed as called and, if its class is in `what`, appended to the
+ * slate as a generic indirect message (struct sys_syscall).  A call that
+ * returns a new descriptor stores it in a fresh register; later recorded
+ * calls passing that descriptor are fed from the register.  Linux's
+ * Syscall User Dispatch does the trapping (x86-64, Linux 5.11 and later;
+ * elsewhere ENOSYS).  See slate(7) for what a replay does with pointers.
+ */
+#define SLATE_REC_FILE		0x0001u	/* files, directories, paths, pipes, polling */
+#define SLATE_REC_SOCKET	0x0002u	/* sockets */
+#define SLATE_REC_DEVICE	0x0004u	/* ioctl */
+#define SLATE_REC_PROCESS	0x0008u	/* ids, kill, wait, limits, scheduling */
+#define SLATE_REC_TIME		0x0010u	/* sleeps, clocks, timers */
+#define SLATE_REC_MEMORY	0x0020u	/* mmap, munmap, brk, mprotect, madvise... */
+#define SLATE_REC_SYNC		0x0040u	/* futex, robust lists, rseq */
+#define SLATE_REC_SIGNAL	0x0080u	/* signal actions and masks, sigaltstack */
+#define SLATE_REC_OTHER		0x0100u	/* every call the table does not know */
+#define SLATE_REC_IO		0x0007u	/* FILE | SOCKET | DEVICE */
+#define SLATE_REC_ALL		0x01ffu
+
+/* Recording flags. */
+#define SLATE_RECORD_COPY	0x01u	/* snapshot inputs, redirect outputs, into the arena */
+#define SLATE_RECORD_FLAGS	0x01u
+
+#define SLATE_COPYMAX		65536	/* SLATE_RECORD_COPY: a larger buffer stays live */
+
+/*
+ * What a recording writes into, all the user's: set the in fields (the
+ * rest zero) before slate_record_begin(); the out fields are valid after
+ * slate_record_end().  Nothing is allocated per recorded call.
+ */
+struct slate_tape {
+	struct sys_syscall *st_msg;	/* in: one message per recorded call */
+	uint32_t	st_nmsg;	/* in: st_msg's size */
+	uint32_t	st_regbase;	/* in: first register for descriptors; 0: 1 */
+	void		*st_arena;	/* in: SLATE_RECORD_COPY's copies */
+	size_t		st_arenasize;	/* in */
+	size_t		st_arenaused;	/* out */
+	uint32_t	st_nrec;	/* out: calls recorded */
+	uint32_t	st_nreg;	/* out: registers given to descriptors */
+	uint64_t	st_missed;	/* out: calls run, not recorded for want of room */
+
+	/* private: which descriptor each register stands for (-1: none) */
+	uint32_t	st_what, st_flags;
+	int32_t		st_error;
+	int32_t		st_regfd[SLATE_MAXREGS];
+};
+
+/*
+ * slate_record_begin - start recording the calling thread's system
+ * calls of the classes in what into sl (which keeps the entries already
+ * in it), with tp's messages and arena.  0, or EINVAL (bad arguments,
+ * unknown class or flag bits), EBUSY (this thread is already recording),
+ * ENOSYS (the kernel has no Syscall User Dispatch).
+ * slate_record_end - stop.  0, ENOSPC (the entries, messages, registers
+ * or arena ran out: the calls after that ran but were not recorded, see
+ * st_missed), EINVAL (this thread is not recording sl).
+ */
+int	slate_record_begin(struct sys_slate *sl, struct slate_tape *tp, unsigned what,
+	    unsigned flags);
+int	slate_record_end(struct sys_slate *sl);
+
 #ifdef __GNUC__
 #pragma GCC visibility pop
 #endif

@@ -171,6 +171,8 @@ msgport_t *mkport_queue(void);
 int	closeport(msgport_t *port);
 int	rmport(msgport_t *port);
 int	portfd(msgport_t *port);
+/* The names the message-life trace gives port's commands: names[cmd]. */
+int	portcmdnames(msgport_t *port, const char *const *names, unsigned count);
 
 /*
  * Upcall ports: reply ports that interrupt the thread that made them (its

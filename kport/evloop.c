@@ -541,6 +541,7 @@ evloop_main(void *arg)
 {
 	struct mp_kstate *ks = arg;
 
+	mp_name_thread("evloop", -1);
 	event_base_loop(ks->ks_base, EVLOOP_NO_EXIT_ON_EMPTY);
 	return NULL;
 }

@@ -41,12 +41,10 @@
 #include <time.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <x86intrin.h>
+#endif
 
 #include "guess-internal.h"
 #include "kport-internal.h"
-
-#endif
-
 
 #define GUESS_SLOW_NS	30000		/* an inline run this long may have blocked: ask */
 #define GUESS_ONE	(1u << 24)	/* fixed point 1.0 for the slow share */

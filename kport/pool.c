@@ -173,6 +173,7 @@ intr_main(void *arg)
 	long ns = KINTR_FIRST_NS;
 	uint32_t i;
 
+	mp_name_thread("intr", -1);
 	klock(&ks->ks_lock);
 	while (!ks->ks_intrquit) {
 		if (ks->ks_intrs == 0) {
@@ -281,6 +282,7 @@ worker_main(void *arg)
 	uint32_t i, n;
 
 	mp_kpool_worker = true;
+	mp_name_thread("pool", (int)(self - ks->ks_workers));
 	sigemptyset(&intr);
 	sigaddset(&intr, ks->ks_intrsig);
 	pthread_sigmask(SIG_UNBLOCK, &intr, NULL);

@@ -99,6 +99,7 @@ static int ksig_drop(struct mp_persist *ps, msg_t *msg);
 static const struct mp_persist_ops ksig_ops = {
 	.pp_kick = ksig_kick,
 	.pp_drop = ksig_drop,
+	.pp_name = "signal",
 };
 
 /* Wake the signal thread if it sleeps.  Async-signal-safe. */
@@ -199,8 +200,10 @@ ksig_try(int signo, struct ksig *k)
 {
 	msg_t *msg = &k->kg_msg->hdr;
 
-	if (mp_persist_held(msg, &k->kg_ps))
+	if (mp_persist_held(msg, &k->kg_ps)) {
+		MP_TRACE("owe", msg, NULL, "signal", "held");	/* counted, returned at rearmsys() */
 		return;
+	}
 	if (mp_load_acq_32(&msg->ms_flags) & MSGF_ABORTED) {
 		ksig_fill(k);
 		ksig_uninstall(signo, k);
@@ -284,6 +287,7 @@ ksig_main(void *arg)
 	uint32_t v, spin;
 
 	(void)arg;
+	mp_name_thread("signal", -1);
 	for (;;) {
 		v = mp_load_acq_32(&kwake) & ~1u;
 		klock(&ksig_lock);

@@ -41,6 +41,7 @@
 #include "kport-internal.h"
 #include "kreq-internal.h"
 #include "msgport-slate.h"
+#include "owncalls-internal.h"
 #include "pool-internal.h"
 #include "ucopy-internal.h"
 
@@ -339,7 +340,11 @@ slate_judge(const struct sys_slate *sl, uint64_t *probed)
 int
 slate_check(const struct sys_slate *sl)
 {
-	return slate_judge(sl, NULL);
+	MP_OWNCALLS_BEGIN(own);
+	int r = slate_judge(sl, NULL);
+
+	MP_OWNCALLS_END(own);
+	return r;
 }
 
 /* Does e's guard hold? */
@@ -839,8 +844,8 @@ slate_init(struct sys_slate *sl, struct slate_entry *ent, unsigned cap, int64_t 
 	return 0;
 }
 
-int
-slate_add(struct sys_slate *sl, msg_t *msg, size_t msgsize, const struct slate_opts *opts)
+static int
+slate_add_(struct sys_slate *sl, msg_t *msg, size_t msgsize, const struct slate_opts *opts)
 {
 	static const struct slate_opts none;
 	struct slate_entry e;
@@ -876,8 +881,8 @@ slate_add(struct sys_slate *sl, msg_t *msg, size_t msgsize, const struct slate_o
 	return 0;
 }
 
-int
-slate_record_exec(struct sys_slate *sl, msg_t *msg, size_t msgsize,
+static int
+slate_record_exec_(struct sys_slate *sl, msg_t *msg, size_t msgsize,
     const struct slate_opts *opts)
 {
 	struct slate_entry *e;
@@ -887,7 +892,7 @@ slate_record_exec(struct sys_slate *sl, msg_t *msg, size_t msgsize,
 
 	if ((sp = sysport()) == NULL)
 		return errno;
-	if ((r = slate_add(sl, msg, msgsize, opts)) != 0)
+	if ((r = slate_add_(sl, msg, msgsize, opts)) != 0)
 		return r;
 	e = &sl->sl_ent[sl->sl_n - 1];
 	if (e->se_guard != SLATE_ALWAYS && !slate_guard(sl, e)) {
@@ -912,8 +917,8 @@ slate_record_exec(struct sys_slate *sl, msg_t *msg, size_t msgsize,
  *	Run sl, then again its entries not done yet, until all are done or
  *	the deadline passes.
  */
-int
-slate_run_until(struct sys_slate *sl, const struct timespec *deadline)
+static int
+slate_run_until_(struct sys_slate *sl, const struct timespec *deadline)
 {
 	struct timespec now, nap = { 0, 10000 };
 	msgport_t *sp;
@@ -952,5 +957,37 @@ slate_run_until(struct sys_slate *sl, const struct timespec *deadline)
 			nap.tv_nsec *= 2;
 	}
 	sl->sl_rerun = 0;
+	return r;
+}
+
+/* The library's own calls are never recorded (owncalls-internal.h). */
+int
+slate_add(struct sys_slate *sl, msg_t *msg, size_t msgsize, const struct slate_opts *opts)
+{
+	MP_OWNCALLS_BEGIN(own);
+	int r = slate_add_(sl, msg, msgsize, opts);
+
+	MP_OWNCALLS_END(own);
+	return r;
+}
+
+int
+slate_record_exec(struct sys_slate *sl, msg_t *msg, size_t msgsize,
+    const struct slate_opts *opts)
+{
+	MP_OWNCALLS_BEGIN(own);
+	int r = slate_record_exec_(sl, msg, msgsize, opts);
+
+	MP_OWNCALLS_END(own);
+	return r;
+}
+
+int
+slate_run_until(struct sys_slate *sl, const struct timespec *deadline)
+{
+	MP_OWNCALLS_BEGIN(own);
+	int r = slate_run_until_(sl, deadline);
+
+	MP_OWNCALLS_END(own);
 	return r;
 }

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "msgport-internal.h"
+#include "owncalls-internal.h"
 #include "upcall-internal.h"
 
 __thread struct mp_td mp_td __attribute__((tls_model("initial-exec")));
@@ -95,6 +96,7 @@ up_handler(int signo, siginfo_t *si, void *ctx)
 	struct mp_td *td = &mp_td;
 	struct upcall_port *up;
 	int saved = errno;
+	MP_OWNCALLS_BEGIN(own);
 
 	(void)signo, (void)ctx;
 	if (si->si_code == SI_TIMER) {
@@ -106,6 +108,7 @@ up_handler(int signo, siginfo_t *si, void *ctx)
 		td->td_held |= TD_HELD_LIB;
 	else
 		td_dispatch(td, false);
+	MP_OWNCALLS_END(own);
 	errno = saved;
 }
 

@@ -9,9 +9,12 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "futex-internal.h"
 #include "msgport-internal.h"
+#include "owncalls-internal.h"
+#include "persist-internal.h"
 #include "trace-internal.h"
 
 /*
@@ -113,6 +116,61 @@ msg_settled(uint32_t f)
 	return (f & MSGF_DONE) || !(f & MSGF_INFLIGHT);
 }
 
+static bool
+ts_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* This thread's timer slack, as it was before the first timed wait here. */
+static __thread unsigned long mp_msg_slack;
+
+/*
+ * persist_sleep
+ *	mp_msg_sleep() for a persistent message whose kernel knows when its
+ *	next occurrence is due (a timer): sleep on msg until then, then let
+ *	the kernel look (pp_poll, once after each pp_next), as often as needed.  The thread's timer
+ *	slack is 1 ns during that sleep: by default the kernel lets a timed
+ *	futex wait sleep up to 50 us past its deadline (PR_SET_TIMERSLACK),
+ *	where a timerfd has no slack.  1: settled; 0: not such a message
+ *	(sleep the usual way); ETIMEDOUT.
+ */
+static int
+persist_sleep(msg_t *msg, uint32_t f, const struct timespec *deadline)
+{
+	struct mp_persist *ps = mp_load_acq_ptr(&msg->ms_kstate);
+	const struct timespec *until;
+	struct timespec due;
+	int r = 1, t;
+
+	if (!(f & MSGF_PERSISTENT) || ps == NULL || ps->pp_ops->pp_next == NULL)
+		return 0;
+	if (mp_msg_slack == 0)
+		mp_msg_slack = (unsigned long)prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+	while (!msg_settled(f)) {
+		if (!(f & MSGF_WAITING)) {
+			if (!mp_cas_32(&msg->ms_flags, &f, f | MSGF_WAITING))
+				continue;
+			f |= MSGF_WAITING;
+		}
+		if (!ps->pp_ops->pp_next(ps, msg, &due)) {
+			r = 0;		/* ended meanwhile, or no longer due: the usual way */
+			break;
+		}
+		until = deadline != NULL && ts_before(deadline, &due) ? deadline : &due;
+		t = mp_futex_wait(&msg->ms_flags, f, until);
+		ps->pp_ops->pp_poll(ps, msg);	/* after every pp_next, whatever woke us */
+		f = mp_load_acq_32(&msg->ms_flags);
+		if (t == ETIMEDOUT && until == deadline && !msg_settled(f)) {
+			r = ETIMEDOUT;
+			break;
+		}
+	}
+	prctl(PR_SET_TIMERSLACK, mp_msg_slack, 0, 0, 0);
+	return r;
+}
+
 /*
  * mp_msg_sleep
  *	Sleep until msg is done or idle, or until the deadline (ETIMEDOUT).
@@ -122,13 +180,16 @@ int
 mp_msg_sleep(msg_t *msg, const struct timespec *deadline)
 {
 	uint32_t f;
-	int spin;
+	int spin, r;
 
 	for (spin = 0; spin < MP_SPIN; spin++) {
 		if (msg_settled(mp_load_acq_32(&msg->ms_flags)))
 			return 0;
 		mp_pause();
 	}
+	f = mp_load_acq_32(&msg->ms_flags);
+	if ((r = persist_sleep(msg, f, deadline)) != 0)
+		return r == 1 ? 0 : r;
 	f = mp_load_acq_32(&msg->ms_flags);
 	while (!msg_settled(f)) {
 		if (!(f & MSGF_WAITING)) {
@@ -240,7 +301,13 @@ sendsys(msgport_t *port, msg_t *msg, size_t msgsize)
 		return EFAULT;
 	if (msgsize < sizeof(msg_t) || msgsize > MSG_MAXSIZE || msg_misaligned(msg))
 		return EINVAL;
-	return port->mp_ops->mp_sendport(port, msg, msgsize);
+	{
+		MP_OWNCALLS_BEGIN(own);
+		int r = port->mp_ops->mp_sendport(port, msg, msgsize);
+
+		MP_OWNCALLS_END(own);
+		return r;
+	}
 }
 
 /*

@@ -149,6 +149,9 @@ struct msgport {
 	uint32_t	mp_inflight;	/* async messages still to be returned here */
 	uint32_t	mp_serving;	/* requests sent here and not yet returned */
 	struct mp_queue	mp_queue;
+	/* portcmdnames(3): the names its commands show in the trace */
+	const char *const *mp_cmdnames;
+	uint32_t	mp_ncmdnames;
 };
 
 /* Largest message sendsys() takes. */

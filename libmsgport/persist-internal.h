@@ -31,11 +31,22 @@
  * pp_kick	Tell the kernel that msg was handed back and something is
  *		owed (or it was aborted while held).  Must be lock-free and
  *		async-signal-safe: rearmsys() may run inside an upcall.
+ * pp_name	The trace's name for the command, on each occurrence's step.
  * pp_drop	abortsys() on msg, not held (the system port's mp_dropmsg):
  *		0 when the kernel let go of it, its results stored and
  *		MSGF_FINAL set (the caller returns it with ECANCELED), or
  *		ENOENT when it is held or being returned (the final return
  *		then follows rearmsys()).
+ * pp_next	Optional.  When the kernel next has an occurrence for msg, an
+ *		absolute CLOCK_MONOTONIC time (false: not known, or msg is no
+ *		longer ps's).  A thread waiting for msg then sleeps until that
+ *		time itself and calls pp_poll, so the kernel's own timer wakes
+ *		the thread that waits, as a timerfd read would, instead of
+ *		waking a kernel thread that then wakes it (one wake-up, not two).
+ *		Each pp_next that returns true is followed by one pp_poll, when
+ *		the thread wakes for whatever reason.
+ * pp_poll	Look for an occurrence now and return msg if there is one (as
+ *		the kernel's thread would have).  Not async-signal-safe.
  */
 #ifndef MSGPORT_PERSIST_INTERNAL_H
 #define MSGPORT_PERSIST_INTERNAL_H
@@ -47,6 +58,9 @@ struct mp_persist;
 struct mp_persist_ops {
 	void	(*pp_kick)(struct mp_persist *ps);
 	int	(*pp_drop)(struct mp_persist *ps, msg_t *msg);
+	const char *pp_name;	/* what the trace calls an occurrence: "timer", "signal" */
+	bool	(*pp_next)(struct mp_persist *ps, msg_t *msg, struct timespec *due);
+	void	(*pp_poll)(struct mp_persist *ps, msg_t *msg);
 };
 
 struct mp_persist {

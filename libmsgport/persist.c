@@ -60,8 +60,7 @@ mp_persist_return(msg_t *msg, struct mp_persist *ps)
 	msgport_t *rport = msg->ms_reply_port;
 	uint32_t f = mp_load_32(&msg->ms_flags), nf;
 
-	(void)ps;
-	MP_TRACE("return", msg, rport, NULL, "occurrence");
+	MP_TRACE("return", msg, rport, ps->pp_ops->pp_name, "occurrence");
 	do {
 		nf = (f | MSGF_DONE) & ~MSGF_WAITING;
 		if (rport != NULL)

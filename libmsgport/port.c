@@ -266,6 +266,26 @@ rmport(msgport_t *port)
 	return port->mp_ops->mp_rmport(port);
 }
 
+/*
+ * portcmdnames
+ *	The trace shows a message sent to port with command cmd by
+ *	names[cmd] (nothing kept: names stays the caller's, for the port's
+ *	life).  The count is stored after the array, released, so that a
+ *	sender that sees the count sees the array it counts.
+ */
+int
+portcmdnames(msgport_t *port, const char *const *names, unsigned count)
+{
+	if (port == NULL || (names == NULL && count != 0))
+		return EFAULT;
+	if (count > INT32_MAX)
+		return EINVAL;
+	mp_store_32(&port->mp_ncmdnames, 0);
+	mp_store_rel_ptr((void **)&port->mp_cmdnames, (void *)names);
+	mp_store_rel_32(&port->mp_ncmdnames, count);
+	return 0;
+}
+
 int
 portfd(msgport_t *port)
 {

@@ -39,13 +39,21 @@ mp_tracing(void)
  * mp_trace_step
  *	Write one step of msg's life: what happened (a word: "send",
  *	"inline", "pool", "loop", "run", "return", "take", "abort",
- *	"refuse", "hold"), the port it concerns (NULL: none), the command's name if
+ *	"refuse", "hold", "owe", "wait"), the port it concerns (NULL: none), the command's name if
  *	known, and how (a word, or NULL).  Reads msg's header only, by
  *	whoever owns msg at that step (an "abort" leaves its results out:
  *	the aborting thread does not own it).
  */
 void	mp_trace_step(const char *what, const msg_t *msg, const msgport_t *port,
 	    const char *cmdname, const char *how);
+
+/*
+ * mp_name_thread
+ *	Name the calling thread "mp-" what, and index when index >= 0
+ *	("mp-pool-3"), for ps, gdb and the trace, which writes a thread's
+ *	name down (a "name" line) at its first step and whenever it changed.
+ */
+void	mp_name_thread(const char *what, int index);
 
 /* How this thread is taking messages now (NULL: getport): "upcall", "flushsys", ... */
 extern __thread const char *mp_trace_via __attribute__((tls_model("initial-exec")));

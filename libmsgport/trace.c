@@ -6,6 +6,9 @@
  * NS is nanoseconds since the trace began (CLOCK_MONOTONIC), TID the
  * kernel's thread id; fields that do not apply are left out.  A message
  * address is reused from one life to the next: a life starts at "send".
+ * Before a thread's first step, and again when its name has changed:
+ *           NS TID name name=NAME
+ * (the kernel's name for the thread, blanks, '=', '"' and '\\' written as '_').
  */
 #include "config.h"
 
@@ -13,7 +16,9 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,6 +29,8 @@ int mp_trace_fd = -1;
 __thread const char *mp_trace_via __attribute__((tls_model("initial-exec")));
 
 static __thread pid_t trace_tid __attribute__((tls_model("initial-exec")));
+/* the name last written down for this thread (16: the kernel's size) */
+static __thread char trace_name[16] __attribute__((tls_model("initial-exec")));
 static uint64_t trace_t0;
 
 static uint64_t
@@ -46,6 +53,22 @@ put(struct line *l, const char *s)
 {
 	while (*s != '\0' && l->len < sizeof(l->buf) - 1)
 		l->buf[l->len++] = *s++;
+}
+
+/* Not in a word a user gave: blanks and '=' split fields; quotes and
+   backslashes would need escaping in the renderers' JSON. */
+static bool
+unwordly(char c)
+{
+	return c <= ' ' || c > '~' || c == '=' || c == '"' || c == '\\';
+}
+
+/* A word a user gave (a command's name, a thread's). */
+static void
+putword(struct line *l, const char *s)
+{
+	for (; *s != '\0' && l->len < sizeof(l->buf) - 1; s++)
+		l->buf[l->len++] = unwordly(*s) ? '_' : *s;
 }
 
 static void
@@ -79,15 +102,73 @@ putaddr(struct line *l, const char *key, const void *p)
 }
 
 void
+mp_name_thread(const char *what, int index)
+{
+	char name[16];
+
+	if (index >= 0)
+		snprintf(name, sizeof(name), "mp-%s-%d", what, index);
+	else
+		snprintf(name, sizeof(name), "mp-%s", what);
+	pthread_setname_np(pthread_self(), name);
+}
+
+/* A "name" line when this thread's name is not the one last written. */
+static void
+trace_name_line(uint64_t now)
+{
+	char name[16] = "";
+	struct line l = { .len = 0 };
+	size_t i;
+
+	/* prctl, not pthread_getname_np: a plain system call, safe in a handler */
+	if (prctl(PR_GET_NAME, name, 0, 0, 0) != 0)
+		return;
+	name[sizeof(name) - 1] = '\0';
+	for (i = 0; name[i] != '\0'; i++)
+		if (unwordly(name[i]))
+			name[i] = '_';
+	if (strcmp(name, trace_name) == 0 && name[0] != '\0')
+		return;
+	memcpy(trace_name, name, sizeof(name));
+	putnum(&l, now, 10, false);
+	put(&l, " ");
+	putnum(&l, (uint64_t)trace_tid, 10, false);
+	put(&l, " name name=");
+	put(&l, name[0] != '\0' ? name : "_");
+	put(&l, "\n");
+	(void)!write(mp_trace_fd, l.buf, l.len);
+}
+
+/* The trace's own name for cmd on port (portcmdnames(3)), or NULL. */
+static const char *
+trace_cmdname(const msg_t *msg, const msgport_t *port)
+{
+	const char *const *names;
+	uint32_t n;
+
+	if (msg == NULL || port == NULL || (n = mp_load_acq_32(&port->mp_ncmdnames)) == 0)
+		return NULL;
+	names = mp_load_ptr((void *const *)&port->mp_cmdnames);
+	if (msg->ms_cmd >= n)
+		return NULL;
+	return names[msg->ms_cmd];
+}
+
+void
 mp_trace_step(const char *what, const msg_t *msg, const msgport_t *port, const char *cmdname,
     const char *how)
 {
 	int saved = errno;
 	struct line l = { .len = 0 };
+	uint64_t now = trace_now() - trace_t0;
 
 	if (trace_tid == 0)
 		trace_tid = (pid_t)syscall(SYS_gettid);
-	putnum(&l, trace_now() - trace_t0, 10, false);
+	trace_name_line(now);
+	if (cmdname == NULL)
+		cmdname = trace_cmdname(msg, port);
+	putnum(&l, now, 10, false);
 	put(&l, " ");
 	putnum(&l, (uint64_t)trace_tid, 10, false);
 	put(&l, " ");
@@ -97,7 +178,7 @@ mp_trace_step(const char *what, const msg_t *msg, const msgport_t *port, const c
 		putfield(&l, " cmd=", msg->ms_cmd);
 		if (cmdname != NULL) {
 			put(&l, "/");
-			put(&l, cmdname);
+			putword(&l, cmdname);
 		}
 	}
 	if (port != NULL) {
@@ -109,8 +190,12 @@ mp_trace_step(const char *what, const msg_t *msg, const msgport_t *port, const c
 		put(&l, " how=");
 		put(&l, how);
 	}
-	/* an aborting thread does not own msg: its results may be being written */
-	if (msg != NULL && strcmp(what, "abort") != 0) {
+	/*
+	 * An aborting thread does not own msg: its results may be being
+	 * written; nor does the kernel that owes a held persistent message
+	 * one more occurrence: the user reads them.
+	 */
+	if (msg != NULL && strcmp(what, "abort") != 0 && strcmp(what, "owe") != 0) {
 		putfield(&l, " err=", msg->ms_error);
 		putfield(&l, " res=", msg->ms_result);
 	}
@@ -128,6 +213,7 @@ static void
 trace_atfork_child(void)
 {
 	trace_tid = 0;
+	trace_name[0] = '\0';
 }
 
 /* MSGPORT_TRACE=FILE, or "-" for standard error: on from the start. */

@@ -56,6 +56,7 @@ struct upcall_port {
 	struct upcall_port *up_next;	/* in the owner's td_ports */
 	volatile int	up_running;	/* its upcall is on the owner's stack */
 	volatile int	up_fired;	/* UP_PASSIVE: the timer expired */
+	volatile int	up_heldtraced;	/* the trace has said its upcalls are held */
 };
 
 /* up_tid when there is no owner to notify */

@@ -102,6 +102,11 @@ mp_up_due(struct mp_td *td, struct upcall_port *up, bool flush)
 	if (td->td_critcount == 0)
 		return true;
 	td->td_held |= TD_HELD_CRIT;
+	/* the trace says so once per hold, not at every scan */
+	if (!up->up_heldtraced) {
+		up->up_heldtraced = 1;
+		MP_TRACE("hold", NULL, &up->up_port, NULL, "crit");
+	}
 	return false;
 }
 
@@ -124,6 +129,7 @@ mp_up_run(struct upcall_port *up, bool flush)
 	int ran = 0;
 
 	up->up_fired = 0;
+	up->up_heldtraced = 0;
 	for (;;) {
 		/* the count runs ahead of a push that is landing: run only
 		   for messages getport() can take now; a landing one's own

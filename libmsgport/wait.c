@@ -11,6 +11,8 @@
 
 #include "futex-internal.h"
 #include "msgport-internal.h"
+#include "owncalls-internal.h"
+#include "trace-internal.h"
 
 __thread void (*mp_held_send)(void) __attribute__((tls_model("initial-exec")));
 
@@ -23,7 +25,7 @@ __thread void (*mp_held_send)(void) __attribute__((tls_model("initial-exec")));
  *	One still queued is owed to its port, which is there until taken.
  */
 static int
-wait_until(msgport_t *port, msg_t *msg, const struct timespec *deadline)
+wait_until_(msgport_t *port, msg_t *msg, const struct timespec *deadline)
 {
 	int r;
 
@@ -33,13 +35,26 @@ wait_until(msgport_t *port, msg_t *msg, const struct timespec *deadline)
 	if (port == NULL) {
 		if ((r = mp_msg_sleep(msg, deadline)) != 0)
 			return r;
-		if (!(mp_load_acq_32(&msg->ms_flags) & MSGF_QUEUED))
-			return msg->ms_error;	/* idle, or taken by now */
+		if (!(mp_load_acq_32(&msg->ms_flags) & MSGF_QUEUED)) {
+			/* idle, or taken by now: no port says so, the trace must */
+			MP_TRACE("wait", msg, NULL, NULL, "done");
+			return msg->ms_error;
+		}
 		port = msg->ms_reply_port;
 	}
 	if (msg != NULL && msg->ms_reply_port != port)
 		return EINVAL;
 	return port->mp_ops->mp_waitport(port, msg, deadline);
+}
+
+static int
+wait_until(msgport_t *port, msg_t *msg, const struct timespec *deadline)
+{
+	MP_OWNCALLS_BEGIN(own);
+	int r = wait_until_(port, msg, deadline);
+
+	MP_OWNCALLS_END(own);
+	return r;
 }
 
 /*
@@ -86,5 +101,11 @@ getport(msgport_t *port)
 		errno = EFAULT;
 		return NULL;
 	}
-	return port->mp_ops->mp_getport(port);
+	{
+		MP_OWNCALLS_BEGIN(own);
+		msg_t *m = port->mp_ops->mp_getport(port);
+
+		MP_OWNCALLS_END(own);
+		return m;
+	}
 }

@@ -7,6 +7,7 @@
 #ifndef MSGPORT_KPUTIL_H
 #define MSGPORT_KPUTIL_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -89,6 +90,33 @@ kp_rmtree(const char *dir)
 	assert_int_equal(chdir("/"), 0);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	assert_int_equal(system(cmd), 0);
+}
+
+/* A file holding text, made afresh. */
+static inline void
+kp_mkfile(const char *name, const char *text)
+{
+	int fd = open(name, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+/* The entries of a directory, . and .. left out (/proc/self/fd: the
+   open descriptors, one more while it is read). */
+static inline int
+kp_nentries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
 }
 
 /*

@@ -28,6 +28,9 @@ null_pointers_are_efault(void **state)
 	errno = 0;
 	assert_int_equal(portfd(NULL), -1);
 	assert_int_equal(errno, EFAULT);
+	assert_int_equal(portcmdnames(NULL, NULL, 0), EFAULT);
+	assert_int_equal(portcmdnames(port, NULL, 1), EFAULT);
+	assert_int_equal(portcmdnames(port, NULL, 0), 0);	/* no names: numbers again */
 	assert_int_equal(waitsys(NULL, NULL), EINVAL);
 	assert_int_equal(flags_of(&tm.hdr), 0);
 	assert_int_equal(rmport(port), 0);
@@ -44,6 +47,7 @@ sizes_and_headers_are_einval(void **state)
 	assert_int_equal(sendsys(port, &tm.hdr, sizeof(msg_t) - 1), EINVAL);
 	assert_int_equal(sendsys(port, &tm.hdr, 0), EINVAL);
 	assert_int_equal(sendsys(port, &tm.hdr, (size_t)1 << 40), EINVAL);
+	assert_int_equal(portcmdnames(port, (const char *const[]){ "x" }, 0x80000000u), EINVAL);
 	/* unknown request bits */
 	tm.hdr.ms_flags = MSGF_ASYNC | 0x80u;
 	assert_int_equal(sendsys(port, &tm.hdr, sizeof(tm)), EINVAL);

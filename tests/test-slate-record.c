@@ -58,16 +58,6 @@ prog_record(struct prog *p)
 	assert_int_equal(p->sl.sl_n, 4);
 }
 
-static void
-mkfile(const char *name, const char *text)
-{
-	int fd = open(name, O_CREAT | O_TRUNC | O_WRONLY, 0644);
-
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
-}
-
 /* The run found name holding text: every entry ran, the fd is closed. */
 static void
 check_run(struct prog *p, int r, const char *name, const char *text)
@@ -106,8 +96,8 @@ open_fstat_read_close(void **s)
 
 	(void)s;
 	kp_tmpdir(dir, sizeof(dir));
-	mkfile("one", "the first file\n");
-	mkfile("two", "and a second, longer one\n");
+	kp_mkfile("one", "the first file\n");
+	kp_mkfile("two", "and a second, longer one\n");
 	prog_record(p);
 
 	strcpy(p->path, "one");
@@ -158,7 +148,7 @@ async_run(void **s)
 	(void)s;
 	assert_non_null(rp);
 	kp_tmpdir(dir, sizeof(dir));
-	mkfile("one", "asynchronous\n");
+	kp_mkfile("one", "asynchronous\n");
 	prog_record(p);
 	strcpy(p->path, "one");
 	prep_async(&p->sl.hdr, rp);
@@ -194,7 +184,7 @@ record_exec(void **s)
 
 	(void)s;
 	kp_tmpdir(dir, sizeof(dir));
-	mkfile("f", "0123456789");
+	kp_mkfile("f", "0123456789");
 	assert_int_equal(slate_init(&sl, ent, 4, regs, NREGS), 0);
 
 	prep_open(&op, "f", O_RDONLY, 0);

@@ -12,21 +12,6 @@
 
 #include "kputil.h"
 
-static int
-nthreads(void)
-{
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
 static void *
 nothing(void *arg)
 {
@@ -68,17 +53,17 @@ environment_and_attributes(void **s)
 	pthread_t t;
 	assert_int_equal(pthread_create(&t, NULL, nothing, NULL), 0);
 	assert_int_equal(pthread_join(t, NULL), 0);
-	base = nthreads();
+	base = kp_nentries("/proc/self/task");
 	setenv("MSGPORT_WORKERS", "3", 1);
 	setenv("MSGPORT_SLOTS", "7", 1);
 	assert_int_equal(sysport_start(NULL), 0);
-	assert_int_equal(nthreads(), base + 2 + 3);
+	assert_int_equal(kp_nentries("/proc/self/task"), base + 2 + 3);
 	assert_int_equal(count_slots(rp, m, 16), 7);
 	assert_int_equal(sysport_stop(), 0);
-	assert_int_equal(nthreads(), base);
+	assert_int_equal(kp_nentries("/proc/self/task"), base);
 
 	assert_int_equal(sysport_start(&attr), 0);	/* the API wins */
-	assert_int_equal(nthreads(), base + 2 + 2);
+	assert_int_equal(kp_nentries("/proc/self/task"), base + 2 + 2);
 	assert_int_equal(count_slots(rp, m, 16), 5);
 	assert_int_equal(sysport_stop(), 0);
 
@@ -86,9 +71,9 @@ environment_and_attributes(void **s)
 	unsetenv("MSGPORT_SLOTS");
 	attr = (struct sysport_attr){ .sa_intrsig = SIGUSR1 };	/* not real-time */
 	assert_int_equal(sysport_start(&attr), EINVAL);
-	assert_int_equal(nthreads(), base);
+	assert_int_equal(kp_nentries("/proc/self/task"), base);
 	assert_int_equal(sysport_start(NULL), 0);
-	assert_true(nthreads() >= base + 2 + 2);		/* CPUs, at least 2 */
+	assert_true(kp_nentries("/proc/self/task") >= base + 2 + 2);		/* CPUs, at least 2 */
 	assert_int_equal(count_slots(rp, m, 16), 16);		/* 4096 */
 	assert_int_equal(sysport_stop(), 0);
 	assert_int_equal(rmport(rp), 0);

@@ -8,9 +8,15 @@
  * return once, finally; abortsys() of each, a 1 ms timer included, ends
  * it with exactly one final return; a clock set ends a
  * TIMER_CANCEL_ON_SET timer (needs CAP_SYS_TIME: skipped otherwise).
+ * A thread waiting for a timer message sleeps until its expiry itself:
+ * giving up hands the timer back to the timer thread, an abort from
+ * another thread wakes it, and one-shots taken so leave no descriptors.
  */
 #define _GNU_SOURCE
 #include "persistutil.h"
+
+#include <fcntl.h>
+#include <pthread.h>
 
 static const struct timespec ms1 = { 0, 1000000 };
 
@@ -297,6 +303,118 @@ fork_child_starts_afresh(void **s)
 	assert_int_equal(rmport(rp), 0);
 }
 
+/*
+ * A thread waiting for a CLOCK_MONOTONIC timer message itself sleeps
+ * until its expiry, and the timer thread is not told of the timer
+ * meanwhile.  A wait that gives up first (timedwaitsys) hands the timer
+ * back: waiting for the port alone, which only the timer thread can
+ * serve, still brings the expiry.  And the other way: a tick taken
+ * directly, rearmed, then waited for on the port alone.
+ */
+static void
+direct_wait_hands_back(void **s)
+{
+	struct timespec period = { 0, 50000000 }, short_wait = { 0, 1000000 }, dl = { 30, 0 };
+	msgport_t *rp = mkport_queue();
+	struct sys_timer m;
+	int i, tries, r;
+
+	(void)s;
+	prep_timer(&m, CLOCK_MONOTONIC, 0, &period, &period, rp);
+	assert_int_equal(sendsys(sysport(), &m.hdr, sizeof(m)), EASYNC);
+	for (i = tries = 0; i < 3; i++) {
+		/* gives up 1 ms in, well before the expiry -- unless a slow
+		   machine took so long since the last one that it came first */
+		if ((r = timedwaitsys(rp, &m.hdr, &short_wait)) == 0) {
+			assert_true(++tries < 100);
+			assert_int_equal(rearmsys(&m.hdr), 0);
+			i--;
+			continue;
+		}
+		assert_int_equal(r, ETIMEDOUT);
+		assert_int_equal(timedwaitsys(rp, NULL, &dl), 0);
+		assert_ptr_equal(getport(rp), &m.hdr);
+		ps_assert_occurrence(&m.hdr);
+		assert_int_equal(rearmsys(&m.hdr), 0);
+		/* taken directly, then the next one on the port alone */
+		assert_int_equal(ps_take(rp, &m.hdr), 0);
+		ps_assert_occurrence(&m.hdr);
+		assert_int_equal(rearmsys(&m.hdr), 0);
+		assert_int_equal(timedwaitsys(rp, NULL, &dl), 0);
+		assert_ptr_equal(getport(rp), &m.hdr);
+		assert_int_equal(rearmsys(&m.hdr), 0);
+	}
+	ps_abort(rp, &m.hdr);
+	assert_int_equal(rmport(rp), 0);
+}
+
+static struct sys_timer far_timer;
+
+static void *
+abort_soon(void *arg)
+{
+	(void)arg;
+	ps_sleep_ms(20);
+	assert_int_equal(abortsys(&far_timer.hdr), 0);
+	return NULL;
+}
+
+/* abortsys() from another thread wakes the thread asleep until the expiry. */
+static void
+abort_wakes_direct_waiter(void **s)
+{
+	struct timespec hour = { 3600, 0 };
+	msgport_t *rp = mkport_queue();
+	pthread_t t;
+	double t0;
+
+	(void)s;
+	prep_timer(&far_timer, CLOCK_MONOTONIC, 0, &hour, &hour, rp);
+	assert_int_equal(sendsys(sysport(), &far_timer.hdr, sizeof(far_timer)), EASYNC);
+	t0 = ps_now();
+	assert_int_equal(pthread_create(&t, NULL, abort_soon, NULL), 0);
+	assert_int_equal(ps_take(rp, &far_timer.hdr), ECANCELED);
+	ps_assert_final(&far_timer.hdr);
+	assert_true(ps_now() - t0 < 25.0);	/* woken, not by the 30 s deadline */
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(rmport(rp), 0);
+}
+
+static int
+count_fds(void)
+{
+	int n = 0;
+
+	for (int fd = 0; fd < 1024; fd++)
+		n += fcntl(fd, F_GETFD) != -1;
+	return n;
+}
+
+/* Hundreds of one-shots taken directly, one after another: no descriptor piles up. */
+static void
+oneshots_leave_no_descriptors(void **s)
+{
+	struct timespec us100 = { 0, 100000 };
+	msgport_t *rp = mkport_queue();
+	struct sys_timer m;
+	int before, i;
+
+	(void)s;
+	prep_timer(&m, CLOCK_MONOTONIC, 0, &us100, NULL, rp);
+	assert_int_equal(sendsys(sysport(), &m.hdr, sizeof(m)), EASYNC);
+	assert_int_equal(ps_take(rp, &m.hdr), 0);
+	before = count_fds();
+	for (i = 0; i < 300; i++) {
+		prep_timer(&m, CLOCK_MONOTONIC, 0, &us100, NULL, rp);
+		assert_int_equal(sendsys(sysport(), &m.hdr, sizeof(m)), EASYNC);
+		assert_int_equal(ps_take(rp, &m.hdr), 0);
+		ps_assert_final(&m.hdr);
+		assert_int_equal(m.hdr.ms_count, 1);
+	}
+	assert_true(count_fds() <= before + 1);
+	assert_int_equal(rmport(rp), 0);
+}
+
 int
 main(void)
 {
@@ -313,6 +431,9 @@ main(void)
 		cmocka_unit_test(no_reply_port),
 		cmocka_unit_test(message_alone_takes_occurrences_off_the_port),
 		cmocka_unit_test(fork_child_starts_afresh),
+		cmocka_unit_test(direct_wait_hands_back),
+		cmocka_unit_test(abort_wakes_direct_waiter),
+		cmocka_unit_test(oneshots_leave_no_descriptors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -32,6 +32,23 @@ took(msgport_t *port, void *arg)
 		upcalls++;
 }
 
+/* Does this process's own trace (MSGPORT_TRACE) hold a line with s yet? */
+static bool
+trace_says(const char *s)
+{
+	const char *path = getenv("MSGPORT_TRACE");
+	char line[512];
+	bool found = false;
+	FILE *f;
+
+	if (path == NULL || (f = fopen(path, "r")) == NULL)
+		return true;		/* untraced: nothing to wait for */
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		found = strstr(line, s) != NULL;
+	fclose(f);
+	return found;
+}
+
 static int
 child(void)
 {
@@ -86,6 +103,9 @@ child(void)
 		return 9;
 	while (!msgdone(&held.hdr))	/* not waitsys(): it would take it */
 		usleep(1000);
+	/* its upcall signal has come, and been held: the trace says so */
+	for (int i = 0; i < 10000 && !trace_says(" hold msg=0x0 "); i++)
+		usleep(1000);
 	if (flushsys() != 1 || upcalls != 2)
 		return 10;
 	crit_exit();
@@ -106,6 +126,27 @@ child(void)
 	if (plugsys() != 0 || sendsys(sysport(), &pr.hdr, sizeof(pr)) != EASYNC ||
 	    waitsys(rp, &pr.hdr) != 0 || unplugsys() != 0)
 		return 14;
+	/* 10: no reply port, waited for alone: waitsys(NULL, msg) */
+	prep_syscall(&sc, SYS_getppid, 0, 0, 0, 0, 0, 0);
+	prep_async(&sc.hdr, NULL);
+	if (sendsys(sysport(), &sc.hdr, sizeof(sc)) != EASYNC || waitsys(NULL, &sc.hdr) != 0)
+		return 15;
+	/* 11: a timer every millisecond, held 20 ms (occurrences owed), handed back, aborted */
+	struct timespec ms = { 0, 1000000 }, hold = { 0, 20000000 };
+	struct sys_timer tm;
+
+	prep_timer(&tm, CLOCK_MONOTONIC, 0, &ms, &ms, rp);
+	if (sendsys(sysport(), &tm.hdr, sizeof(tm)) != EASYNC || waitsys(rp, &tm.hdr) != 0)
+		return 16;
+	nanosleep(&hold, NULL);
+	if (rearmsys(&tm.hdr) != 0 || waitsys(rp, &tm.hdr) != 0 || abortsys(&tm.hdr) != 0)
+		return 17;
+	while (!(msgflags(&tm.hdr) & MSGF_FINAL))	/* the last return says ECANCELED */
+		if (rearmsys(&tm.hdr) != 0 || (waitsys(rp, &tm.hdr) != 0 &&
+		    !(msgflags(&tm.hdr) & MSGF_FINAL)))
+			return 18;
+	if (tm.hdr.ms_error != ECANCELED)
+		return 19;
 	close(fd), close(sv[0]), close(sv[1]);
 	return rmport(rp) || rmport(upp) || rmport(crp) ? 13 : 0;
 }
@@ -199,12 +240,30 @@ run_child(const char *value, char *err, size_t errlen)
 struct life {
 	char	cmd[32];
 	char	steps[512];
+	char	port[48];	/* the port it was returned to */
 	long	sender;
 };
 
 #define MAXLIVES 4096
 static struct life lives[MAXLIVES];
 static int nlives;
+
+/* The threads' names ("name" lines), and the names of the threads that ran a call where. */
+#define MAXNAMES 64
+static struct { long tid; char name[32]; } names[MAXNAMES];
+static int nnames;
+static char ran_by_pool[32], ran_by_loop[32], owed_by[32];
+
+static const char *
+name_of(long tid)
+{
+	int i;
+
+	for (i = nnames - 1; i >= 0; i--)
+		if (names[i].tid == tid)
+			return names[i].name;
+	return "";
+}
 
 static const char *
 field(const char *line, const char *key, char *out, size_t len)
@@ -225,18 +284,39 @@ static void
 read_trace(void)
 {
 	static char addr[MAXLIVES][32];
-	char line[512], what[32], msg[32], how[32], cmd[48];
+	char line[512], what[32], msg[32], how[32], cmd[48], port[48];
 	int i, k;
 	long ns, tid;
 	FILE *f = fopen(trace, "r");
 
 	assert_non_null(f);
-	nlives = 0;
+	nlives = nnames = 0;
+	ran_by_pool[0] = ran_by_loop[0] = owed_by[0] = '\0';
 	while (fgets(line, sizeof(line), f) != NULL) {
 		assert_int_equal(sscanf(line, "%ld %ld %31s", &ns, &tid, what), 3);
+		if (strcmp(what, "name") == 0) {
+			assert_true(nnames < MAXNAMES);
+			names[nnames].tid = tid;
+			field(line, " name=", names[nnames++].name, sizeof(names[0].name));
+			continue;
+		}
+		/* every thread says its name before its first step */
+		assert_string_not_equal(name_of(tid), "");
 		field(line, " msg=", msg, sizeof(msg));
 		field(line, " how=", how, sizeof(how));
 		field(line, " cmd=", cmd, sizeof(cmd));
+		field(line, " port=", port, sizeof(port));
+		port[strcspn(port, "/")] = '\0';
+		/* a port's upcalls held back: a step of the life last returned there */
+		if (strcmp(what, "hold") == 0 && strcmp(msg, "0x0") == 0) {
+			for (k = nlives - 1; k >= 0 && strcmp(lives[k].port, port) != 0; k--)
+				;
+			assert_true(k >= 0);
+			snprintf(lives[k].steps + strlen(lives[k].steps),
+			    sizeof(lives[k].steps) - strlen(lives[k].steps), " hold/%s@%c", how,
+			    tid == lives[k].sender ? 's' : 'o');
+			continue;
+		}
 		/* an address is reused: a step belongs to its newest life */
 		for (k = -1, i = 0; i < nlives; i++)
 			if (strcmp(addr[i], msg) == 0)
@@ -248,6 +328,14 @@ read_trace(void)
 			memset(&lives[k], 0, sizeof(lives[k]));
 			lives[k].sender = tid;
 		}
+		if (strcmp(what, "run") == 0 && strcmp(how, "pool") == 0)
+			snprintf(ran_by_pool, sizeof(ran_by_pool), "%s", name_of(tid));
+		if (strcmp(what, "run") == 0 && strcmp(how, "loop") == 0)
+			snprintf(ran_by_loop, sizeof(ran_by_loop), "%s", name_of(tid));
+		if (strcmp(what, "owe") == 0)
+			snprintf(owed_by, sizeof(owed_by), "%s", name_of(tid));
+		if (strcmp(what, "return") == 0)
+			snprintf(lives[k].port, sizeof(lives[k].port), "%s", port);
 		if (strchr(cmd, '/') != NULL)
 			snprintf(lives[k].cmd, sizeof(lives[k].cmd), "%s", strchr(cmd, '/') + 1);
 		snprintf(lives[k].steps + strlen(lives[k].steps),
@@ -277,10 +365,12 @@ every_road_is_traced_step_by_step(void **state)
 		{ "syscall", "send/async@s pool/queued@s run/pool@o return/port@o take/waitsys@s" },
 		{ "recvfrom", "send/async@s loop/waiting@s run/loop@o return/port@o take/getport@s" },
 		{ "syscall", "send/async@s pool/queued@s run/pool@o return/port@o take/upcall@s" },
-		{ "syscall", "send/async@s pool/queued@s run/pool@o return/port@o take/flushsys@s" },
+		{ "syscall", "send/async@s pool/queued@s run/pool@o return/port@o hold/crit@s take/flushsys@s" },
 		{ "nanosleep", "send/async@s loop/waiting@s" },
 		{ "", "send/async@s refuse@s" },
 		{ "pread", "send/async@s hold/plug@s run/ring@s return/port@s take/waitsys@s" },
+		{ "syscall", "send/async@s pool/queued@s run/pool@o return/done@o wait/done@s" },
+		{ "timer", "send/async@s return/occurrence@o" },
 	};
 	/* without io_uring (a seccomp filter, say) the held one is tried alone */
 	static const char plugged_alone[] =
@@ -292,6 +382,10 @@ every_road_is_traced_step_by_step(void **state)
 	assert_int_equal(run_child(trace, err, sizeof(err)), 0);
 	assert_string_equal(err, "");
 	read_trace();
+	/* the library's own threads carry their names */
+	assert_memory_equal(ran_by_pool, "mp-pool-", strlen("mp-pool-"));
+	assert_string_equal(ran_by_loop, "mp-evloop");
+	assert_string_equal(owed_by, "mp-timer");
 	assert_int_equal(nlives, (int)(sizeof(expect) / sizeof(expect[0])));
 	for (i = 0; i < sizeof(expect) / sizeof(expect[0]); i++) {
 		if (i == 6) {
@@ -304,6 +398,13 @@ every_road_is_traced_step_by_step(void **state)
 			assert_null(strstr(ret + 1, " return"));
 			assert_string_equal(ret + strlen(ret) - strlen(" take/waitsys@s"),
 			    " take/waitsys@s");
+		} else if (i == 10) {
+			/* each tick told; the ticks while the user held it owed, then the last return */
+			assert_ptr_equal(strstr(lives[i].steps, expect[i].steps), lives[i].steps);
+			assert_non_null(strstr(lives[i].steps, " take/waitsys@s owe/held@o"));
+			assert_non_null(strstr(lives[i].steps, " abort@s"));
+			assert_string_equal(lives[i].steps + strlen(lives[i].steps) -
+			    strlen(" take/waitsys@s"), " take/waitsys@s");
 		} else if (i == 8 && strcmp(lives[i].steps, plugged_alone) == 0) {
 			print_message("no io_uring here: the plugged road was tried alone\n");
 		} else {
@@ -368,7 +469,7 @@ the_timeline_renders_every_life(void **state)
 	while (fgets(line, sizeof(line), p) != NULL)
 		lines += line[0] == '#';
 	assert_int_equal(pclose(p), 0);
-	assert_int_equal(lines, 9);
+	assert_int_equal(lines, 11);
 
 	snprintf(cmd, sizeof(cmd), "sh %s %s", timeline, trace);
 	assert_non_null(p = popen(cmd, "r"));
@@ -383,7 +484,7 @@ the_timeline_renders_every_life(void **state)
 	while (fgets(line, sizeof(line), p) != NULL)
 		json += strstr(line, "\"ph\":\"X\"") != NULL;
 	assert_int_equal(pclose(p), 0);
-	assert_int_equal(json, 9);
+	assert_int_equal(json, 11);
 }
 
 int

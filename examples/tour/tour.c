@@ -13,6 +13,7 @@
  * MSGPORT_TRACE=FILE to have every step written down, and
  * tools/msgport-timeline FILE to see them thread by thread.
  */
+#define _GNU_SOURCE		/* pthread_setname_np */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -28,6 +29,8 @@
 #include "../cli.h"
 
 enum { CMD_SQUARE = 1, CMD_STOP };
+/* What the trace calls them, by number (portcmdnames below). */
+static const char *const cmd_names[] = { [CMD_SQUARE] = "square", [CMD_STOP] = "stop" };
 
 /* A message is the header first, then the command's own fields. */
 struct square_msg {
@@ -97,8 +100,12 @@ main(int argc, char **argv)
 		return 1;
 	}
 
+	/* Names for the trace: the server's commands, and the server itself. */
+	portcmdnames(sport, cmd_names, sizeof(cmd_names) / sizeof(cmd_names[0]));
+
 	printf("1. A synchronous message: sendsys() returns when it is done.\n");
 	pthread_create(&t, NULL, server, sport);
+	pthread_setname_np(t, "server");
 	initmsg(&sq[0].hdr, CMD_SQUARE, 0, NULL);
 	sq[0].x = 12;
 	r = sendsys(sport, &sq[0].hdr, sizeof(sq[0]));
