@@ -45,7 +45,7 @@ expect() {
 
 for p in examples/du/du examples/du/du-sync examples/lsr/lsr examples/lsr/lsr-sync \
     examples/tour/tour examples/timers/timers examples/signals/signals \
-    examples/evloop/evloop tools/msgport-timeline; do
+    examples/evloop/evloop examples/httpd/httpd tools/msgport-timeline; do
 	name=${p##*/}
 	run "$top/$p" --help
 	expect "$name --help" 0 "^usage: $name" empty
@@ -103,6 +103,14 @@ done
 (cd "$tmp/t" && run "$top/examples/lsr/lsr" && cp "$tmp/out" "$tmp/lsr.out" &&
     run "$top/examples/lsr/lsr-sync" && cmp -s "$tmp/out" "$tmp/lsr.out" &&
     [ "$(head -n 1 "$tmp/out")" = ".:" ]) || fail "lsr and lsr-sync with no operand do not list ."
+
+# httpd: a bad number and no ROOT are usage errors, named
+run "$top/examples/httpd/httpd" -p 70000 .
+expect "httpd -p 70000" 2 empty "^httpd: -p: '70000' is not a number"
+run "$top/examples/httpd/httpd"
+expect "httpd (no ROOT)" 2 empty "^httpd: no ROOT"
+run "$top/examples/httpd/httpd" /nonexistent
+expect "httpd /nonexistent" 1 empty "^httpd: cannot open '/nonexistent'"
 
 # the timeline names itself when its file cannot be read
 run "$top/tools/msgport-timeline" /nonexistent
