@@ -10,7 +10,7 @@ build=${1:-.}
 src=$(cd "$(dirname "$0")/.." && pwd)
 trace=$(mktemp)
 trap 'rm -f "$trace"' EXIT
-for p in ports async replyports upcalls persistent kernel slate; do
+for p in ports async replyports upcalls persistent kernel slate record; do
 	MSGPORT_TRACE=$trace "$build/examples/guide/$p" >/dev/null
 	"$build/tools/msgport-timeline" --svg "$trace" >"$src/doc/guide/img/$p.svg"
 	echo "doc/guide/img/$p.svg"
