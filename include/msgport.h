@@ -40,7 +40,7 @@ extern "C" {
  * library of the same soname; see msgport(7), ABI.
  */
 #define MSGPORT_VERSION_MAJOR	0
-#define MSGPORT_VERSION_MINOR	2
+#define MSGPORT_VERSION_MINOR	3
 #define MSGPORT_VERSION_PATCH	0
 #define MSGPORT_VERSION \
 	((MSGPORT_VERSION_MAJOR << 16) | (MSGPORT_VERSION_MINOR << 8) | MSGPORT_VERSION_PATCH)
