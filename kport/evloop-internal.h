@@ -29,6 +29,7 @@ int	mp_kev_start(struct mp_kstate *ks);
  */
 int	mp_evloop_start(struct mp_kstate *ks);
 void	mp_evloop_stop(struct mp_kstate *ks);
+void	mp_evloop_forget(struct mp_kstate *ks);	/* a fork child's: see evloop.c */
 int	mp_evloop_arm(struct kreq *kr, int fd, short events, bool chardev);
 void	mp_evloop_disarm(struct kreq *kr);
 bool	mp_evloop_busy(int fd, short events);

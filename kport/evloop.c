@@ -22,23 +22,34 @@
  * A sleep (a command with kc_sleep: nanosleep) takes a record of its own
  * as a timer, so a sleeping message holds no worker.
  *
- * The records (ks_nslots of them, as many as messages can wait) and
- * their events are allocated at start, so nothing is allocated per
- * message; a record is in the hash while messages wait on its descriptor.
- * Everything here is done under ks_lock, by any thread: libevent's
- * pthreads support locks the base and wakes the loop.
- * NOTE: nothing here waits for the loop thread (event_del_noblock), so
- * the loop's callback may run once for a record that was freed or reused
- * meanwhile; it then finds no waiter, or tries another descriptor's head
- * without blocking: a spurious wake-up, never a lost or doubled message.
+ * A descriptor's record is registered, one-shot, in the epoll instance
+ * of a set (struct kset): the set of the thread that parked the message
+ * that made the record.  Arming it is one epoll_ctl() by whoever parks
+ * or drains, and wakes nobody (a libevent event added from another
+ * thread wakes the loop to say so); once it fired it stays disarmed
+ * until armed again, so no two threads ever run one record.  The loop
+ * thread watches every set through ks_gate, an epoll instance holding
+ * them, which its libevent base watches.  A thread about to sleep on a
+ * queue port lends itself to the kernel instead (mp_lender,
+ * libmsgport/queue.c): it takes its set out of the gate, so the loop
+ * thread sleeps on, polls the set and its bell itself, runs the ready
+ * records' heads and puts the set back.  So a server thread waiting for
+ * its requests receives them on its own thread, as with an epoll_wait()
+ * of its own, and the loop thread runs them only while it does not wait.
  */
 #include "config.h"
 
 #include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 #include <event2/event.h>
 #include <event2/thread.h>
 
@@ -51,20 +62,65 @@ static_assert(KEV_READ == EV_READ && KEV_WRITE == EV_WRITE, "kc_fd events are li
 
 struct kfd {
 	int		kf_fd;
-	short		kf_events;	/* what kf_ev is added for; 0: not added */
+	short		kf_events;	/* what its set's registration is armed for; 0: none */
 	bool		kf_running;	/* evloop_ready() is at work on it */
 	bool		kf_timer;	/* a sleep's: kf_head[0] sleeps until kf_deadline */
 	struct timespec	kf_deadline;	/* CLOCK_MONOTONIC */
 	uint32_t	kf_gen;		/* lives so far: a callback's record may end under it */
 	struct kreq	*kf_head[2], *kf_tail[2];	/* KDIR_READ, KDIR_WRITE */
 	struct kfd	*kf_hnext;	/* hash chain, or free list */
-	struct event	*kf_ev;
+	struct event	*kf_ev;		/* a sleep's timer */
+	struct kset	*kf_set;	/* where it is registered */
 };
+
+#define KLEND_OK	1u	/* ke_lend: its thread may take the turn */
+#define KLEND_TAKEN	2u	/* it has it */
+#define KEV_BATCH	64	/* ready records taken per epoll_wait() */
+#define KSETS		64	/* threads with a set of their own at once, + 1 */
+
+/*
+ * struct kset
+ *	The records one thread parked messages on first: their epoll
+ *	instance, and the bell that rings the thread while it lends.  Set 0
+ *	is for threads that have none (none was free or could be made):
+ *	nobody lends it.  The array and the bells are the process's for
+ *	good: a producer may ring a set long after it read which, and the
+ *	descriptor must still be that bell.  The epoll instances live from
+ *	a start to its stop.  A set whose thread ended goes to the next
+ *	thread that needs one, with whatever records are still in it.
+ */
+struct kset {
+	int		ke_epfd;	/* -1: none this run */
+	int		ke_bell;	/* -1: not made yet */
+	uint32_t	ke_lend;	/* KLEND_*; atomic */
+	uint32_t	ke_records;	/* live records in it (under ks_lock; atomic read) */
+	uint32_t	ke_run;		/* the run its thread took it in */
+	bool		ke_owned;	/* a thread has it (under ks_lock) */
+};
+
+/* The loop thread learns of a set from the gate, not from a lock. */
+static inline int
+kset_epfd(const struct kset *ke)
+{
+	return (int)mp_load_32((const uint32_t *)&ke->ke_epfd);
+}
+
+static struct kset evloop_sets[KSETS] = { [0 ... KSETS - 1] = { .ke_epfd = -1, .ke_bell = -1 } };
+static uint32_t evloop_run;		/* starts (and fork children) so far */
+static __thread struct kset *evloop_own __attribute__((tls_model("initial-exec")));
+static __thread uint32_t evloop_ownrun __attribute__((tls_model("initial-exec")));
+static pthread_key_t evloop_ownkey;	/* gives a thread's set back at its end */
+static pthread_mutex_t evloop_keylock = PTHREAD_MUTEX_INITIALIZER;
+static bool evloop_keyed;		/* made once; a failed try is tried again */
 
 static const short kdir_ev[2] = { EV_READ, EV_WRITE };
 
 static pthread_once_t evloop_once = PTHREAD_ONCE_INIT;
 static int evloop_threads;
+
+static void evloop_woke(evutil_socket_t fd, short what, void *arg);
+
+static void kset_release(void *arg);
 
 static void
 evloop_init(void)
@@ -72,7 +128,78 @@ evloop_init(void)
 	evloop_threads = evthread_use_pthreads();
 }
 
-static void evloop_ready(evutil_socket_t fd, short what, void *arg);
+static int
+evloop_key(void)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&evloop_keylock);
+	if (!evloop_keyed && (r = pthread_key_create(&evloop_ownkey, kset_release)) == 0)
+		evloop_keyed = true;
+	pthread_mutex_unlock(&evloop_keylock);
+	return r;
+}
+
+/*
+ * kset_own
+ *	This thread's set, taken now if it has none this run (ks_lock
+ *	held): a free one, its epoll instance and bell made if need be, and
+ *	put in the gate; set 0 if none can be had.
+ */
+static struct kset *
+kset_own(struct mp_kstate *ks)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct kset *ke;
+	uint32_t run = mp_load_32(&evloop_run);
+	int i;
+
+	if (evloop_own != NULL && evloop_ownrun == run)
+		return evloop_own;
+	evloop_own = &evloop_sets[0];
+	evloop_ownrun = run;
+	for (i = 1; i < KSETS; i++) {
+		ke = &evloop_sets[i];
+		if (ke->ke_owned && ke->ke_run == run)
+			continue;
+		if (ke->ke_epfd < 0) {
+			int fd = epoll_create1(EPOLL_CLOEXEC);
+
+			if (fd < 0)
+				break;
+			mp_store_32((uint32_t *)&ke->ke_epfd, (uint32_t)fd);
+			ev.data.ptr = ke;
+			if (epoll_ctl(ks->ks_gate, EPOLL_CTL_ADD, fd, &ev) != 0) {
+				close(fd);
+				ke->ke_epfd = -1;
+				break;
+			}
+			ke->ke_records = 0;
+			mp_store_rel_32(&ke->ke_lend, KLEND_OK);
+		}
+		if (ke->ke_bell < 0 && (ke->ke_bell = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+			break;
+		ke->ke_owned = true;
+		ke->ke_run = run;
+		evloop_own = ke;
+		(void)pthread_setspecific(evloop_ownkey, ke);
+		break;
+	}
+	return evloop_own;
+}
+
+/* A thread ends: its set is free for another (records and all). */
+static void
+kset_release(void *arg)
+{
+	struct mp_kstate *ks = &mp_kstate;
+	struct kset *ke = arg;
+
+	klock(&ks->ks_lock);
+	if (ke->ke_run == mp_load_32(&evloop_run))
+		ke->ke_owned = false;
+	kunlock(&ks->ks_lock);
+}
 
 static struct kfd **
 kfd_bucket(struct mp_kstate *ks, int fd)
@@ -103,6 +230,8 @@ kfd_get(struct mp_kstate *ks, int fd)
 	kf->kf_fd = fd;
 	kf->kf_events = 0;
 	kf->kf_running = false;
+	kf->kf_set = kset_own(ks);
+	mp_store_32(&kf->kf_set->ke_records, kf->kf_set->ke_records + 1);
 	b = kfd_bucket(ks, fd);
 	kf->kf_hnext = *b;
 	*b = kf;
@@ -118,6 +247,7 @@ kfd_put(struct mp_kstate *ks, struct kfd *kf)
 	for (b = kfd_bucket(ks, kf->kf_fd); *b != kf; b = &(*b)->kf_hnext)
 		continue;
 	*b = kf->kf_hnext;
+	mp_store_32(&kf->kf_set->ke_records, kf->kf_set->ke_records - 1);
 	kf->kf_fd = -1;
 	kf->kf_hnext = ks->ks_fdfree;
 	ks->ks_fdfree = kf;
@@ -145,6 +275,37 @@ kfd_unsleep(struct mp_kstate *ks, struct kfd *kf)
  *	descriptor then and a new one of that number gets a new record.
  *	While evloop_ready() is at work on kf it updates the event at its end.
  */
+/*
+ * kfd_arm, kfd_disarm
+ *	Arm kf's registration for want, one-shot, tagged with its life (a
+ *	registration outlives its record: one that fired stays, disarmed,
+ *	and the next record of the descriptor re-arms it, one syscall); take
+ *	it out while armed.  A number reused by another file has no
+ *	registration (the kernel's key is the file too): MOD says ENOENT,
+ *	and it is added.  False: the descriptor cannot be polled or is
+ *	closed (EPERM, EBADF), or no memory.
+ */
+static bool
+kfd_arm(struct kfd *kf, short want)
+{
+	struct epoll_event ev;
+
+	ev.events = EPOLLONESHOT | ((want & EV_READ) ? EPOLLIN : 0) |
+	    ((want & EV_WRITE) ? EPOLLOUT : 0);
+	ev.data.u64 = (uint32_t)kf->kf_fd | (uint64_t)kf->kf_gen << 32;
+	if (epoll_ctl(kf->kf_set->ke_epfd, EPOLL_CTL_MOD, kf->kf_fd, &ev) == 0)
+		return true;
+	return errno == ENOENT && epoll_ctl(kf->kf_set->ke_epfd, EPOLL_CTL_ADD, kf->kf_fd, &ev) == 0;
+}
+
+static void
+kfd_disarm(struct kfd *kf)
+{
+	if (kf->kf_events != 0)
+		(void)epoll_ctl(kf->kf_set->ke_epfd, EPOLL_CTL_DEL, kf->kf_fd, NULL);
+	kf->kf_events = 0;
+}
+
 static bool
 kfd_update(struct mp_kstate *ks, struct kfd *kf)
 {
@@ -152,9 +313,7 @@ kfd_update(struct mp_kstate *ks, struct kfd *kf)
 	int d;
 
 	if (kf->kf_head[KDIR_READ] == NULL && kf->kf_head[KDIR_WRITE] == NULL) {
-		if (kf->kf_events != 0)
-			event_del_noblock(kf->kf_ev);
-		kf->kf_events = 0;
+		kfd_disarm(kf);
 		kfd_put(ks, kf);
 		return true;
 	}
@@ -163,15 +322,15 @@ kfd_update(struct mp_kstate *ks, struct kfd *kf)
 	for (d = 0; d < 2; d++)
 		if (kf->kf_head[d] != NULL && kf->kf_head[d]->kr_state == KR_WAITING)
 			want |= kdir_ev[d];
-	if (want != kf->kf_events) {
-		if (kf->kf_events != 0)
-			event_del_noblock(kf->kf_ev);
-		kf->kf_events = 0;
-		if (want != 0 && (event_assign(kf->kf_ev, ks->ks_base, kf->kf_fd,
-		    want | EV_PERSIST, evloop_ready, kf) != 0 || event_add(kf->kf_ev, NULL) != 0))
-			return false;
-		kf->kf_events = want;
+	if (want == kf->kf_events)
+		return true;
+	if (want == 0) {
+		kfd_disarm(kf);
+		return true;
 	}
+	if (!kfd_arm(kf, want))
+		return false;
+	kf->kf_events = want;
 	return true;
 }
 
@@ -239,7 +398,7 @@ evloop_drain(struct mp_kstate *ks, struct kfd *kf, int d)
 		}
 		kr->kr_state = KR_RUNNING;
 		kunlock(&ks->ks_lock);
-		MP_TRACE("run", msg, NULL, kr->kr_cmd->kc_name, "loop");
+		MP_TRACE("run", msg, NULL, kr->kr_cmd->kc_name, mp_td.td_lent != NULL ? "lent" : "loop");
 		error = kaborted(msg) ? kcancel(msg) : kr->kr_cmd->kc_try(msg);
 		klock(&ks->ks_lock);
 		if (error == EAGAIN) {
@@ -258,20 +417,33 @@ evloop_drain(struct mp_kstate *ks, struct kfd *kf, int d)
 	return true;
 }
 
-/* A record's descriptor is ready: its heads' turn (see evloop_drain). */
+/*
+ * evloop_ready
+ *	A set says a record's descriptor is ready (key: its number and
+ *	life): its heads' turn (see evloop_drain).  Its registration fired,
+ *	so it is disarmed; one of a life that ended, or of a record that
+ *	is not armed, is stale (see the NOTE above).
+ */
 static void
-evloop_ready(evutil_socket_t fd, short what, void *arg)
+evloop_ready(struct mp_kstate *ks, uint64_t key, uint32_t events)
 {
-	struct mp_kstate *ks = &mp_kstate;
-	struct kfd *kf = arg;
+	struct kfd *kf;
+	short what = 0;
 	int d;
 
-	(void)fd;
+	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+		what |= EV_READ;
+	if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+		what |= EV_WRITE;
 	klock(&ks->ks_lock);
-	if (kf->kf_events == 0 || kf->kf_running) {
-		kunlock(&ks->ks_lock);	/* stale: see the NOTE above */
+	kf = ks->ks_fdhash != NULL ? kfd_find(ks, (int)(uint32_t)key) : NULL;
+	if (kf == NULL || kf->kf_gen != (uint32_t)(key >> 32) || kf->kf_events == 0 ||
+	    kf->kf_running) {
+		kunlock(&ks->ks_lock);
 		return;
 	}
+	what &= kf->kf_events;
+	kf->kf_events = 0;
 	kf->kf_running = true;
 	for (d = 0; d < 2; d++)
 		if ((what & kdir_ev[d]) && !evloop_drain(ks, kf, d)) {
@@ -282,6 +454,140 @@ evloop_ready(evutil_socket_t fd, short what, void *arg)
 	if (!kfd_update(ks, kf))
 		kfd_topool(ks, kf);
 	kunlock(&ks->ks_lock);
+}
+
+/*
+ * evloop_harvest
+ *	Run every record set ke has ready, without waiting: the loop
+ *	thread's, through the gate, or the set's thread's while it lends.
+ */
+static void
+evloop_harvest(struct mp_kstate *ks, struct kset *ke)
+{
+	struct epoll_event evs[KEV_BATCH];
+	int i, n;
+
+	do {
+		n = epoll_wait(kset_epfd(ke), evs, KEV_BATCH, 0);
+		for (i = 0; i < n; i++)
+			evloop_ready(ks, evs[i].data.u64, evs[i].events);
+	} while (n == KEV_BATCH);
+}
+
+/* The gate is ready: the sets in it with ready records. */
+static void
+evloop_gated(evutil_socket_t fd, short what, void *arg)
+{
+	struct epoll_event evs[KSETS];
+	int i, n;
+
+	(void)what;
+	n = epoll_wait(fd, evs, KSETS, 0);
+	for (i = 0; i < n; i++)
+		evloop_harvest(arg, evs[i].data.ptr);
+}
+
+/*
+ * evloop_take, evloop_give
+ *	This thread's turn to run its own set (mp_lender): none without a
+ *	set of its own with records in it.  Taking it takes the set out of
+ *	the gate; giving it back puts it in again (a ready record in it then
+ *	wakes the loop thread).
+ */
+static void *
+evloop_take(void)
+{
+	struct kset *ke = evloop_own;
+	uint32_t v = KLEND_OK;
+
+	if (ke == NULL || ke == &evloop_sets[0] || evloop_ownrun != mp_load_32(&evloop_run) ||
+	    mp_load_32(&ke->ke_records) == 0 || !mp_cas_32(&ke->ke_lend, &v, KLEND_OK | KLEND_TAKEN))
+		return NULL;
+	(void)epoll_ctl(mp_kstate.ks_gate, EPOLL_CTL_DEL, ke->ke_epfd, NULL);
+	return ke;
+}
+
+static void
+evloop_give(void *turn)
+{
+	struct kset *ke = turn;
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = ke };
+
+	(void)epoll_ctl(mp_kstate.ks_gate, EPOLL_CTL_ADD, ke->ke_epfd, &ev);
+	mp_faa_32(&ke->ke_lend, (uint32_t)-KLEND_TAKEN);
+}
+
+static void
+evloop_ring(void *turn)
+{
+	struct kset *ke = turn;
+	uint64_t one = 1;
+
+	if (write(ke->ke_bell, &one, sizeof(one)) < 0)
+		return;		/* EAGAIN: it is rung already */
+}
+
+/*
+ * evloop_lend
+ *	Wait, holding the turn, until the deadline, a ring or a ready
+ *	record; run the ready ones; give the turn back.
+ */
+static int
+evloop_lend(void *turn, const struct timespec *deadline)
+{
+	struct kset *ke = turn;
+	struct pollfd p[2] = { { ke->ke_epfd, POLLIN, 0 }, { ke->ke_bell, POLLIN, 0 } };
+	struct timespec now, rel;
+	uint64_t rung;
+	int n;
+
+	if (deadline != NULL) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		rel.tv_sec = deadline->tv_sec - now.tv_sec;
+		rel.tv_nsec = deadline->tv_nsec - now.tv_nsec;
+		if (rel.tv_nsec < 0) {
+			rel.tv_sec--;
+			rel.tv_nsec += 1000000000L;
+		}
+		if (rel.tv_sec < 0)
+			rel.tv_sec = rel.tv_nsec = 0;
+	}
+	n = ppoll(p, 2, deadline != NULL ? &rel : NULL, NULL);
+	if (n > 0 && p[1].revents != 0)
+		(void)!read(ke->ke_bell, &rung, sizeof(rung));
+	if (n > 0 && p[0].revents != 0)
+		evloop_harvest(&mp_kstate, ke);
+	evloop_give(ke);
+	return n == 0 ? ETIMEDOUT : 0;
+}
+
+static const struct mp_lender evloop_lender = {
+	.ml_take = evloop_take,
+	.ml_give = evloop_give,
+	.ml_wait = evloop_lend,
+	.ml_ring = evloop_ring,
+};
+
+/*
+ * evloop_nolend
+ *	No thread may take a turn from now on; wait for each that has one
+ *	(rung out of its poll) to give it back.
+ */
+static void
+evloop_nolend(void)
+{
+	struct kset *ke;
+	uint32_t v;
+
+	for (ke = evloop_sets; ke < evloop_sets + KSETS; ke++) {
+		v = mp_load_32(&ke->ke_lend);
+		while (!mp_cas_32(&ke->ke_lend, &v, v & ~KLEND_OK))
+			continue;
+		if (v & KLEND_TAKEN)
+			evloop_ring(ke);
+		while (mp_load_acq_32(&ke->ke_lend) & KLEND_TAKEN)
+			sched_yield();
+	}
 }
 
 #define KSLEEP_FOREVER	((time_t)INT64_MAX)
@@ -508,10 +814,7 @@ mp_evloop_cancelfd(int fd)
 			}
 		/* The close drops the file from epoll: a record that lives on
 		   (its head runs) must register again, for the next file. */
-		if (kf->kf_events != 0) {
-			event_del_noblock(kf->kf_ev);
-			kf->kf_events = 0;
-		}
+		kfd_disarm(kf);
 		if (!kfd_update(ks, kf))
 			kfd_topool(ks, kf);
 	}
@@ -546,6 +849,25 @@ evloop_main(void *arg)
 	return NULL;
 }
 
+/* The gate and every set's epoll instance closed (a fork child: ours of them). */
+static void
+kset_close(struct mp_kstate *ks)
+{
+	struct kset *ke;
+
+	for (ke = evloop_sets; ke < evloop_sets + KSETS; ke++) {
+		if (ke->ke_epfd >= 0)
+			close(ke->ke_epfd);
+		ke->ke_epfd = -1;
+		ke->ke_owned = false;
+		ke->ke_lend = 0;
+		ke->ke_records = 0;
+	}
+	if (ks->ks_gate >= 0)
+		close(ks->ks_gate);
+	ks->ks_gate = -1;
+}
+
 static void
 evloop_free(struct mp_kstate *ks)
 {
@@ -555,6 +877,10 @@ evloop_free(struct mp_kstate *ks)
 	for (i = 0; ks->ks_fds != NULL && i < ks->ks_nslots; i++)
 		if (ks->ks_fds[i].kf_ev != NULL)
 			event_free(ks->ks_fds[i].kf_ev);
+	if (ks->ks_gateev != NULL)
+		event_free(ks->ks_gateev);
+	ks->ks_gateev = NULL;
+	kset_close(ks);
 	/* a sender may look at the hash (mp_evloop_busy) until it is gone */
 	klock(&ks->ks_lock);
 	hash = ks->ks_fdhash;
@@ -607,7 +933,7 @@ evloop_records(struct mp_kstate *ks)
 	ks->ks_fdmask = nb - 1;
 	for (i = ks->ks_nslots; i-- > 0; ) {
 		ks->ks_fds[i].kf_fd = -1;
-		ks->ks_fds[i].kf_ev = event_new(ks->ks_base, -1, 0, evloop_ready, &ks->ks_fds[i]);
+		ks->ks_fds[i].kf_ev = event_new(ks->ks_base, -1, 0, evloop_woke, &ks->ks_fds[i]);
 		if (ks->ks_fds[i].kf_ev == NULL)
 			return ENOMEM;
 		ks->ks_fds[i].kf_hnext = ks->ks_fdfree;
@@ -617,8 +943,31 @@ evloop_records(struct mp_kstate *ks)
 }
 
 /*
+ * evloop_epoll
+ *	A new run: the gate, set 0 in it, and the loop's event on the gate.
+ *	0, or why not (EMFILE, ENFILE, ENOMEM).
+ */
+static int
+evloop_epoll(struct mp_kstate *ks)
+{
+	struct kset *ke = &evloop_sets[0];
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = ke };
+
+	mp_store_32(&evloop_run, evloop_run + 1);
+	if ((ks->ks_gate = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	    (ke->ke_epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	    epoll_ctl(ks->ks_gate, EPOLL_CTL_ADD, ke->ke_epfd, &ev) != 0)
+		return errno;
+	ks->ks_gateev = event_new(ks->ks_base, ks->ks_gate, EV_READ | EV_PERSIST, evloop_gated, ks);
+	if (ks->ks_gateev == NULL || event_add(ks->ks_gateev, NULL) != 0)
+		return ENOMEM;
+	return 0;
+}
+
+/*
  * mp_evloop_start
- *	A base, the records, and the loop thread (every signal blocked).
+ *	A base, the records, and the loop thread (every signal blocked);
+ *	then waiting threads may lend themselves.
  */
 int
 mp_evloop_start(struct mp_kstate *ks)
@@ -629,6 +978,9 @@ mp_evloop_start(struct mp_kstate *ks)
 	pthread_once(&evloop_once, evloop_init);
 	if (evloop_threads != 0)
 		return ENOTSUP;
+	if ((r = evloop_key()) != 0)
+		return r;
+	ks->ks_gateev = NULL;
 	errno = 0;
 	if ((ks->ks_base = event_base_new()) == NULL)
 		return errno != 0 ? errno : ENOMEM;	/* as the system said it */
@@ -636,23 +988,56 @@ mp_evloop_start(struct mp_kstate *ks)
 		r = ENOMEM;
 		goto fail;
 	}
-	if ((r = evloop_records(ks)) != 0)
+	if ((r = evloop_epoll(ks)) != 0 || (r = evloop_records(ks)) != 0)
 		goto fail;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	r = pthread_create(&ks->ks_evthread, NULL, evloop_main, ks);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (r == 0)
+	if (r == 0) {
+		mp_store_rel_ptr((void **)&mp_lender, (void *)&evloop_lender);
 		return 0;
+	}
 fail:
 	evloop_free(ks);
 	return r;
+}
+
+/*
+ * mp_evloop_forget
+ *	In a fork child: the parent's epoll instances are not ours to
+ *	change (closing our descriptors of them is), no set is anyone's,
+ *	and each bell is replaced by one of our own under its number, so
+ *	that a ring here never wakes a lender of the parent's, nor a read
+ *	here takes its ring.
+ */
+void
+mp_evloop_forget(struct mp_kstate *ks)
+{
+	struct kset *ke;
+	int fd;
+
+	kset_close(ks);
+	ks->ks_gateev = NULL;
+	mp_store_32(&evloop_run, evloop_run + 1);
+	for (ke = evloop_sets; ke < evloop_sets + KSETS; ke++) {
+		if (ke->ke_bell < 0)
+			continue;
+		if ((fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0 ||
+		    dup3(fd, ke->ke_bell, O_CLOEXEC) < 0) {
+			close(ke->ke_bell);	/* a new one is made when needed */
+			ke->ke_bell = -1;
+		}
+		if (fd >= 0)
+			close(fd);
+	}
 }
 
 /* Stop the loop thread and free the records and the base (nothing waits). */
 void
 mp_evloop_stop(struct mp_kstate *ks)
 {
+	evloop_nolend();
 	event_active(ks->ks_stopev, EV_READ, 0);
 	pthread_join(ks->ks_evthread, NULL);
 	evloop_free(ks);

@@ -191,6 +191,8 @@ struct mp_kstate {
 	struct kfd	**ks_fdhash;	/* by descriptor number */
 	uint32_t	ks_fdmask;	/* buckets - 1 */
 	uint32_t	ks_nfds;	/* records in use; atomic read without ks_lock */
+	int		ks_gate;	/* the sets of records whose threads do not lend now */
+	struct event	*ks_gateev;	/* the loop's event on ks_gate */
 
 	uint32_t	ks_running;	/* the system port takes messages (sysport.c); atomic */
 	uint32_t	ks_gen;		/* stops so far: held messages of an earlier run are canceled */

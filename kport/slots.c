@@ -26,6 +26,7 @@ struct mp_kstate mp_kstate = {
 	.ks_work = PTHREAD_COND_INITIALIZER,
 	.ks_room = PTHREAD_COND_INITIALIZER,
 	.ks_intrcv = PTHREAD_COND_INITIALIZER,
+	.ks_gate = -1,
 };
 
 /*

@@ -219,6 +219,7 @@ sysport_atfork_child(void)
 	pthread_cond_init(&ks->ks_room, NULL);
 	pthread_cond_init(&ks->ks_intrcv, NULL);
 	ks->ks_intrs = 0;
+	mp_evloop_forget(ks);
 	ks->ks_base = NULL;
 	ks->ks_stopev = NULL;
 	/* the descriptor records and their events are the parent's too */

@@ -109,13 +109,6 @@ mp_msg_return(msg_t *msg)
 		mp_faa_32(&target->mp_serving, (uint32_t)-1);
 }
 
-/* Has msg come back: done, or no longer in flight at all? */
-static inline bool
-msg_settled(uint32_t f)
-{
-	return (f & MSGF_DONE) || !(f & MSGF_INFLIGHT);
-}
-
 static bool
 ts_before(const struct timespec *a, const struct timespec *b)
 {

@@ -113,6 +113,7 @@ struct mp_queue {
 	alignas(64) void *q_incoming;	/* lock-free stack of msg_t */
 	uint32_t	q_state;	/* QS_* | count */
 	uint32_t	q_busy;		/* puts still touching the port after their push */
+	void		*q_lent;	/* the turn of the thread that lends (QS_LENT) */
 
 	/* consumers */
 	alignas(64) pthread_mutex_t q_lock;
@@ -129,7 +130,30 @@ struct mp_queue {
 #define QS_CLOSED	0x80000000u	/* closeport(): refuses new messages */
 #define QS_ARMED	0x40000000u	/* portfd() was called: keep q_efd true */
 #define QS_WAITERS	0x20000000u	/* someone may sleep on q_state: wake on change */
-#define QS_COUNT	0x1fffffffu	/* messages put and not yet taken */
+#define QS_LENT		0x10000000u	/* a waiter lends itself to the kernel: ring it (mp_lender) */
+#define QS_COUNT	0x0fffffffu	/* messages put and not yet taken */
+
+/*
+ * mp_lender
+ *	A kernel that can use a thread about to sleep on a queue port: it
+ *	runs there the work it would otherwise do on a thread of its own
+ *	and then wake this one for (kport/evloop.c: the messages of the
+ *	descriptors this thread waits on, once ready), saving a hop per
+ *	message.  ml_take() claims this thread's turn (NULL: not now, sleep
+ *	on the futex), ml_give() hands it back unused, ml_wait() waits until
+ *	the deadline (ETIMEDOUT), a ring or such work, does the work and
+ *	hands the turn back.  The lender claims q_lent with its turn, sets
+ *	QS_LENT; a producer that clears QS_LENT rings that turn (ml_ring())
+ *	unless it is the lender itself (td_lent): its wait's loop sees the
+ *	message.  Set by the kernel's first start, never unset.
+ */
+struct mp_lender {
+	void	*(*ml_take)(void);
+	void	(*ml_give)(void *turn);
+	int	(*ml_wait)(void *turn, const struct timespec *deadline);
+	void	(*ml_ring)(void *turn);
+};
+extern const struct mp_lender *mp_lender;
 
 /*
  * The synchronous path's functions go together (.text.hot): on a machine
@@ -217,6 +241,13 @@ static inline bool
 msg_persists(uint32_t f)
 {
 	return (f & (MSGF_DONE | MSGF_PERSISTENT | MSGF_FINAL)) == (MSGF_DONE | MSGF_PERSISTENT);
+}
+
+/* Has msg come back: done, or no longer in flight at all? */
+static inline bool
+msg_settled(uint32_t f)
+{
+	return (f & MSGF_DONE) || !(f & MSGF_INFLIGHT);
 }
 
 /*

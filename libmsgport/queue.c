@@ -164,12 +164,14 @@ mp_q_put(struct mp_queue *q, msg_t *msg)
 {
 	uint32_t old = mp_load_32(&q->q_state);
 	bool fd;
-	void *head;
+	void *head, *lent = NULL;
 
 	mp_libcrit_enter();
-	/* Count it, and take the sleepers' flag: we wake them all below. */
-	while (!mp_cas_32(&q->q_state, &old, (old + 1) & ~QS_WAITERS))
+	/* Count it, and take the sleepers' flags: we wake them all below. */
+	while (!mp_cas_32(&q->q_state, &old, (old + 1) & ~(QS_WAITERS | QS_LENT)))
 		continue;
+	if (old & QS_LENT)
+		lent = mp_load_ptr(&q->q_lent);	/* before the push: then the port may go */
 	fd = (old & QS_ARMED) != 0;
 	if (fd)
 		mp_faa_32(&q->q_busy, 1);
@@ -185,6 +187,8 @@ mp_q_put(struct mp_queue *q, msg_t *msg)
 	}
 	if (old & QS_WAITERS)
 		mp_futex_wake(&q->q_state);
+	if (lent != NULL && lent != mp_td.td_lent)
+		mp_lender->ml_ring(lent);
 	mp_libcrit_exit();
 }
 
@@ -200,8 +204,15 @@ mp_q_quiesce(struct mp_queue *q)
 void
 mp_q_close(struct mp_queue *q)
 {
-	mp_or_32(&q->q_state, QS_CLOSED);
+	uint32_t old = mp_load_32(&q->q_state);
+	void *lent;
+
+	while (!mp_cas_32(&q->q_state, &old, (old | QS_CLOSED) & ~QS_LENT))
+		continue;
+	lent = (old & QS_LENT) ? mp_load_ptr(&q->q_lent) : NULL;
 	mp_futex_wake(&q->q_state);
+	if (lent != NULL && lent != mp_td.td_lent)
+		mp_lender->ml_ring(lent);
 }
 
 /* Move the lock-free stack, reversed into arrival order, onto the list. */
@@ -352,6 +363,53 @@ mp_q_landed(msgport_t *port)
 	return landed;
 }
 
+const struct mp_lender *mp_lender;
+
+/*
+ * mpq_lend
+ *	Wait for q (empty: v, its state, says so) by lending this thread to
+ *	the kernel, which runs here what it would otherwise run elsewhere
+ *	and then wake us for (mp_lender).  EAGAIN: it does not want the
+ *	thread now, or another thread lends on q: sleep on the futex; else
+ *	0 or ETIMEDOUT, and the caller looks again.  q_lent is claimed
+ *	before QS_LENT is set and released after it is taken back (if no
+ *	producer took it), so a producer that takes QS_LENT finds the turn
+ *	of the lender it must ring, or none if that lender is already gone.
+ *	NOTE: inside the library's section: an upcall that interrupts the
+ *	wait runs once the turn is given back, so it may wait itself.
+ */
+static int
+mpq_lend(struct mp_queue *q, uint32_t v, const struct timespec *deadline)
+{
+	const struct mp_lender *l = mp_load_acq_ptr((void *const *)&mp_lender);
+	void *turn, *none = NULL;
+	int r = 0;
+
+	if (l == NULL || (v & QS_LENT))
+		return EAGAIN;
+	mp_libcrit_enter();
+	if ((turn = l->ml_take()) == NULL) {
+		r = EAGAIN;
+	} else if (!mp_cas_ptr(&q->q_lent, &none, turn)) {
+		l->ml_give(turn);	/* another thread lends on q */
+		r = EAGAIN;
+	} else {
+		if (mp_cas_32(&q->q_state, &v, v | QS_LENT)) {
+			mp_td.td_lent = turn;
+			r = l->ml_wait(turn, deadline);
+			mp_td.td_lent = NULL;
+			v = mp_load_32(&q->q_state);
+			while ((v & QS_LENT) && !mp_cas_32(&q->q_state, &v, v & ~QS_LENT))
+				continue;
+		} else {
+			l->ml_give(turn);	/* it changed: look again */
+		}
+		mp_store_rel_ptr(&q->q_lent, NULL);
+	}
+	mp_libcrit_exit();
+	return r;
+}
+
 /*
  * mp_q_wait
  *	Sleep until a message is pending on port, or the port is closed,
@@ -366,7 +424,7 @@ mp_q_wait(msgport_t *port, const struct timespec *deadline)
 {
 	struct mp_queue *q = &port->mp_queue;
 	uint32_t v;
-	int spin;
+	int spin, r;
 
 	for (spin = 0; spin < MP_SPIN; spin++) {
 		if (mp_load_acq_32(&q->q_state) & QS_COUNT)
@@ -383,6 +441,12 @@ mp_q_wait(msgport_t *port, const struct timespec *deadline)
 		}
 		if ((v & QS_CLOSED) && mp_load_acq_32(&port->mp_inflight) == 0)
 			return EPIPE;
+		if ((r = mpq_lend(q, v, deadline)) != EAGAIN) {
+			if (r == ETIMEDOUT && mp_deadline_passed(deadline) &&
+			    !(mp_load_acq_32(&q->q_state) & (QS_COUNT | QS_CLOSED)))
+				return ETIMEDOUT;
+			continue;
+		}
 		if (!(v & QS_WAITERS)) {
 			if (!mp_cas_32(&q->q_state, &v, v | QS_WAITERS))
 				continue;
@@ -404,9 +468,19 @@ mp_q_wait(msgport_t *port, const struct timespec *deadline)
 int
 mp_q_waitmsg(msgport_t *port, msg_t *msg, const struct timespec *deadline)
 {
+	uint32_t f = mp_load_acq_32(&msg->ms_flags);
 	int r;
 
-	/* Until DONE, msg is not ours to look for: sleep on msg itself. */
+	/* Until DONE, msg is not ours to look for: lend this thread to the
+	   kernel while it brings msg back here, or sleep on msg itself. */
+	while (!msg_settled(f) && !(f & MSGF_PERSISTENT)) {
+		r = mpq_lend(&port->mp_queue, mp_load_acq_32(&port->mp_queue.q_state), deadline);
+		f = mp_load_acq_32(&msg->ms_flags);
+		if (r == EAGAIN)
+			break;
+		if (r == ETIMEDOUT && mp_deadline_passed(deadline) && !msg_settled(f))
+			return ETIMEDOUT;
+	}
 	if ((r = mp_msg_sleep(msg, deadline)) != 0)
 		return r;
 	for (;;) {

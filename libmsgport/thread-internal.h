@@ -35,6 +35,7 @@ struct mp_td {
 	volatile uint32_t td_held;	/* TD_HELD_* */
 	struct upcall_port *volatile td_ports;	/* the ports this thread owns (upcall.c) */
 	bool		td_registered;	/* thread-exit hook set (upcall.c) */
+	void		*td_lent;	/* the kernel's turn this thread holds (mp_lender) */
 };
 
 extern __thread struct mp_td mp_td __attribute__((tls_model("initial-exec")));
