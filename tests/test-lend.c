@@ -140,9 +140,9 @@ trace_child(void)
 	msgport_t *rp = mkport_queue();
 	int r;
 
-	if ((r = lent_recv(rp, false)) != 0 || (r = lent_recv(rp, true)) != 0)
-		return r;
-	return sysport_stop() == 0 ? 0 : 6;
+	if ((r = lent_recv(rp, false)) == 0 && (r = lent_recv(rp, true)) == 0 && rmport(rp) != 0)
+		r = 6;
+	return r == 0 && sysport_stop() != 0 ? 7 : r;
 }
 
 static char trace[300];
@@ -576,13 +576,15 @@ an_upcall_in_a_lending_thread_may_wait_itself(void **s)
 static int
 forked_child(void)
 {
+	msgport_t *rp;
 	int r;
 
 	if (sysport_start(NULL) != 0)
 		return 10;
-	if ((r = lent_recv(mkport_queue(), false)) != 0)
+	rp = mkport_queue();
+	if ((r = lent_recv(rp, false)) != 0)
 		return 10 + r;
-	return sysport_stop() == 0 ? 0 : 20;
+	return rmport(rp) == 0 && sysport_stop() == 0 ? 0 : 20;
 }
 
 static void
