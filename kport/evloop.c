@@ -22,6 +22,11 @@
  * A sleep (a command with kc_sleep: nanosleep) takes a record of its own
  * as a timer, so a sleeping message holds no worker.
  *
+ * The records (ks_nslots of them, as many as messages can wait) are
+ * allocated at start, so nothing is allocated per message; a record is
+ * in the hash while messages wait on its descriptor.  Everything here is
+ * done under ks_lock, by any thread.
+ *
  * A descriptor's record is registered, one-shot, in the epoll instance
  * of a set (struct kset): the set of the thread that parked the message
  * that made the record.  Arming it is one epoll_ctl() by whoever parks
@@ -36,6 +41,11 @@
  * records' heads and puts the set back.  So a server thread waiting for
  * its requests receives them on its own thread, as with an epoll_wait()
  * of its own, and the loop thread runs them only while it does not wait.
+ * NOTE: a registration is keyed by descriptor number and record life
+ * (kf_gen), and nothing here waits for a poller that has just taken an
+ * event, so one may find its record freed, reused or disarmed meanwhile:
+ * it is stale, and ignored (evloop_ready), never a lost or doubled
+ * message.
  */
 #include "config.h"
 
@@ -171,7 +181,7 @@ kset_own(struct mp_kstate *ks)
 			ev.data.ptr = ke;
 			if (epoll_ctl(ks->ks_gate, EPOLL_CTL_ADD, fd, &ev) != 0) {
 				close(fd);
-				ke->ke_epfd = -1;
+				mp_store_32((uint32_t *)&ke->ke_epfd, (uint32_t)-1);
 				break;
 			}
 			ke->ke_records = 0;
@@ -266,16 +276,6 @@ kfd_unsleep(struct mp_kstate *ks, struct kfd *kf)
 }
 
 /*
- * kfd_update
- *	Make kf's event wait for the directions whose head is waiting (a
- *	head the pool runs waits for nothing), and free kf once no message
- *	waits on it.  Returns false if the event could not be added.
- *	NOTE: the event is off the loop before the last message is returned
- *	(the caller returns it after this), so the user may close the
- *	descriptor then and a new one of that number gets a new record.
- *	While evloop_ready() is at work on kf it updates the event at its end.
- */
-/*
  * kfd_arm, kfd_disarm
  *	Arm kf's registration for want, one-shot, tagged with its life (a
  *	registration outlives its record: one that fired stays, disarmed,
@@ -306,6 +306,16 @@ kfd_disarm(struct kfd *kf)
 	kf->kf_events = 0;
 }
 
+/*
+ * kfd_update
+ *	Arm kf's registration for the directions whose head is waiting (a
+ *	head the pool runs waits for nothing), and free kf once no message
+ *	waits on it.  Returns false if it could not be armed.
+ *	NOTE: it is disarmed before the last message is returned
+ *	(the caller returns it after this), so the user may close the
+ *	descriptor then and a new one of that number gets a new record.
+ *	While evloop_ready() is at work on kf it arms it at its end.
+ */
 static bool
 kfd_update(struct mp_kstate *ks, struct kfd *kf)
 {
@@ -537,22 +547,11 @@ evloop_lend(void *turn, const struct timespec *deadline)
 {
 	struct kset *ke = turn;
 	struct pollfd p[2] = { { ke->ke_epfd, POLLIN, 0 }, { ke->ke_bell, POLLIN, 0 } };
-	struct timespec now, rel;
+	struct timespec rel;
 	uint64_t rung;
 	int n;
 
-	if (deadline != NULL) {
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		rel.tv_sec = deadline->tv_sec - now.tv_sec;
-		rel.tv_nsec = deadline->tv_nsec - now.tv_nsec;
-		if (rel.tv_nsec < 0) {
-			rel.tv_sec--;
-			rel.tv_nsec += 1000000000L;
-		}
-		if (rel.tv_sec < 0)
-			rel.tv_sec = rel.tv_nsec = 0;
-	}
-	n = ppoll(p, 2, deadline != NULL ? &rel : NULL, NULL);
+	n = ppoll(p, 2, deadline != NULL ? mp_remaining(deadline, &rel) : NULL, NULL);
 	if (n > 0 && p[1].revents != 0)
 		(void)!read(ke->ke_bell, &rung, sizeof(rung));
 	if (n > 0 && p[0].revents != 0)
@@ -731,24 +730,14 @@ void
 mp_evloop_disarm(struct kreq *kr)
 {
 	struct kfd *kf = kr->kr_kf;
-	struct timespec now, left = { 0, 0 };
+	struct timespec left;
 
 	if (kf == NULL)
 		return;
 	if (kr->kr_dir == KDIR_TIMER) {
 		/* cut short (aborted, shut down): what was left of it, as nanosleep(2) */
-		if (kr->kr_state != KR_RUNNING) {
-			clock_gettime(CLOCK_MONOTONIC, &now);
-			if (ts_cmp(&now, &kf->kf_deadline) < 0) {
-				left.tv_sec = kf->kf_deadline.tv_sec - now.tv_sec;
-				left.tv_nsec = kf->kf_deadline.tv_nsec - now.tv_nsec;
-				if (left.tv_nsec < 0) {
-					left.tv_sec--;
-					left.tv_nsec += 1000000000L;
-				}
-			}
-			(void)kr->kr_cmd->kc_sleep(kr->kr_msg, &left, true);
-		}
+		if (kr->kr_state != KR_RUNNING)
+			(void)kr->kr_cmd->kc_sleep(kr->kr_msg, mp_remaining(&kf->kf_deadline, &left), true);
 		kfd_unsleep(&mp_kstate, kf);
 		kr->kr_kf = NULL;
 		kr->kr_leave = NULL;

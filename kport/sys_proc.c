@@ -27,24 +27,6 @@
 
 #define ARGS(type) struct type *a = (struct type *)msg
 
-/* How long until deadline (never negative). */
-static struct timespec *
-kremaining(const struct timespec *deadline, struct timespec *rem)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	rem->tv_sec = deadline->tv_sec - now.tv_sec;
-	rem->tv_nsec = deadline->tv_nsec - now.tv_nsec;
-	if (rem->tv_nsec < 0) {
-		rem->tv_sec--;
-		rem->tv_nsec += 1000000000L;
-	}
-	if (rem->tv_sec < 0)
-		rem->tv_sec = rem->tv_nsec = 0;
-	return rem;
-}
-
 /*
  * mp_kwait
  *	ppoll() until something is ready or the deadline (NULL: none)
@@ -60,7 +42,7 @@ mp_kwait(msg_t *msg, struct pollfd *fds, unsigned long nfds, const struct timesp
 	for (;;) {
 		if (kaborted(msg))
 			return -2;
-		r = ppoll(fds, nfds, deadline ? kremaining(deadline, &rem) : NULL, kintrmask());
+		r = ppoll(fds, nfds, deadline ? mp_remaining(deadline, &rem) : NULL, kintrmask());
 		if (r >= 0 || errno != EINTR)
 			return r;
 	}

@@ -64,6 +64,24 @@ mp_deadline(const struct timespec *timeout, struct timespec *buf)
 	return buf;
 }
 
+/* How long until deadline, never negative (for ppoll() and nanosleep(2)'s rest). */
+static inline struct timespec *
+mp_remaining(const struct timespec *deadline, struct timespec *rem)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	rem->tv_sec = deadline->tv_sec - now.tv_sec;
+	rem->tv_nsec = deadline->tv_nsec - now.tv_nsec;
+	if (rem->tv_nsec < 0) {
+		rem->tv_sec--;
+		rem->tv_nsec += 1000000000L;
+	}
+	if (rem->tv_sec < 0)
+		rem->tv_sec = rem->tv_nsec = 0;
+	return rem;
+}
+
 /* Has the deadline passed? */
 static inline bool
 mp_deadline_passed(const struct timespec *deadline)
