@@ -15,6 +15,7 @@
 
 void	mp_kguess_init(void);
 bool	mp_kguess_inline(uint32_t cmd);
+bool	mp_kguess_spread(void);
 int	mp_kguess_run(msg_t *msg, const struct kcmd *kc);
 void	mp_kguess_resync(void);
 

@@ -28,6 +28,13 @@
  * MSGPORT_GUESS=inline or =pool in the environment fixes the choice
  * (for experiments, and for tests that must cover both paths).
  *
+ * A thread that sends such calls back to back (each within GUESS_BURST_NS
+ * of the last, GUESS_STREAK of them in a row: a hot tree walk) is in a
+ * burst: then its next inline-able call may be spread to a helper on
+ * another CPU instead (pool.c, mp_pool_spreadable()), so that a walk
+ * whose calls all complete in place still uses the CPUs the process has.
+ * A lone call, and every call while the choice is fixed, runs inline.
+ *
  * The clock is the CPU's time-stamp counter where there is one (a few
  * nanoseconds to read), calibrated once against CLOCK_MONOTONIC.
  */
@@ -45,13 +52,17 @@
 
 #include "guess-internal.h"
 #include "kport-internal.h"
+#include "pool-internal.h"
 
 #define GUESS_SLOW_NS	30000		/* an inline run this long may have blocked: ask */
 #define GUESS_ONE	(1u << 24)	/* fixed point 1.0 for the slow share */
 #define GUESS_DECAY	10		/* the share averages about 2^10 runs */
 #define GUESS_POOL	(GUESS_ONE >> 9)	/* pool from two slow in ~1000 runs */
+#define GUESS_BURST_NS	200000		/* sends this close together are a burst */
+#define GUESS_STREAK	4		/* once this many followed each other */
 
 static uint64_t guess_slow;		/* GUESS_SLOW_NS in clock ticks */
+static uint64_t guess_burst;		/* GUESS_BURST_NS in clock ticks */
 static int guess_fixed;			/* 0: learn; 1: always inline; -1: always the pool */
 static pthread_once_t guess_once = PTHREAD_ONCE_INIT;
 
@@ -60,6 +71,11 @@ static uint32_t guess_share[KCMD_MAX];
 
 /* Per thread: voluntary context switches when it last asked. */
 static __thread long guess_nvcsw;
+
+/* Per thread: when it last sent an inline-able call, and how many such
+   sends in a row came within guess_burst of each other. */
+static __thread uint64_t guess_last;
+static __thread uint32_t guess_streak;
 
 static inline uint64_t
 monotonic_ns(void)
@@ -92,8 +108,11 @@ guess_calibrate(void)
 	while (n1 - n0 < 1000000);
 	t1 = guess_clock();
 	guess_slow = (t1 - t0) * GUESS_SLOW_NS / (n1 - n0);
-	if (guess_slow == 0)
+	guess_burst = (t1 - t0) * GUESS_BURST_NS / (n1 - n0);
+	if (guess_slow == 0 || guess_burst == 0) {
 		guess_slow = GUESS_SLOW_NS;
+		guess_burst = GUESS_BURST_NS;
+	}
 }
 
 void
@@ -112,6 +131,28 @@ mp_kguess_inline(uint32_t cmd)
 	if (guess_fixed != 0)
 		return guess_fixed > 0;
 	return mp_load_32(&guess_share[cmd]) < GUESS_POOL;
+}
+
+/*
+ * mp_kguess_spread
+ *	This thread would run a call inline: should a helper run it instead?
+ *	Only in a burst (see above), and only while the pool has room for it.
+ */
+bool
+mp_kguess_spread(void)
+{
+	uint64_t now = guess_clock(), gap = now - guess_last;
+
+	guess_last = now;
+	if (guess_fixed != 0 || gap > guess_burst) {
+		guess_streak = 0;
+		return false;
+	}
+	if (guess_streak < GUESS_STREAK) {
+		guess_streak++;
+		return false;
+	}
+	return mp_pool_spreadable();
 }
 
 /* This thread's voluntary context switches so far. */

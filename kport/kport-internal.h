@@ -134,6 +134,7 @@ struct kreq {
 	uint8_t		kr_dir;		/* KDIR_* */
 	bool		kr_chardev;	/* no non-blocking form: once ready, the pool runs it */
 	bool		kr_nointr;	/* KC_NOINTR, or on a file: the kernel finishes it */
+	bool		kr_spread;	/* a sender's inline call lent to a helper (pool.c) */
 	/* what freeing kr must undo where it waits (evloop.c: its place in
 	   the FIFO, whose next one it lets go); NULL: nothing */
 	void		(*kr_leave)(struct kreq *kr);
@@ -146,6 +147,7 @@ enum { KDIR_READ, KDIR_WRITE, KDIR_TIMER };	/* KDIR_TIMER: a sleep (kc_sleep) */
 struct kworker {
 	pthread_t	kw_thread;
 	struct kreq	*kw_cur;
+	bool		kw_helping;	/* its batch is spread work (ks_helping counts it) */
 };
 
 /*
@@ -173,6 +175,10 @@ struct mp_kstate {
 	bool		ks_waking;	/* one of them has been woken */
 	struct kworker	*ks_workers;
 	uint32_t	ks_nworkers;
+	/* spread work: inline calls of a sender's burst, run by helpers (pool.c) */
+	uint32_t	ks_helpers;	/* workers it may keep busy: the CPUs but the sender's */
+	uint32_t	ks_helping;	/* workers running it now */
+	uint32_t	ks_spreadq;	/* its messages queued; atomic read without ks_lock */
 	int		ks_intrsig;
 	sigset_t	ks_intrmask;	/* a worker's mask while it waits interruptibly */
 

@@ -16,6 +16,7 @@
 /* mp_kreq_submit()'s how: what the descriptor says about the wait */
 #define KQ_CHARDEV	0x1u	/* a character device: once ready, the pool makes the call */
 #define KQ_FILE		0x2u	/* a file or block device: the kernel finishes the call */
+#define KQ_SPREAD	0x4u	/* a call that would run inline, for a helper (pool.c) */
 int	mp_kreq_submit(msg_t *msg, const struct kcmd *kc, int fd, short events, unsigned how,
 	    bool held);
 int	mp_kreq_drop(msg_t *msg);

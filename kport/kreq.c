@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 
 #include "evloop-internal.h"
+#include "guess-internal.h"
 #include "kport-internal.h"
 #include "kreq-internal.h"
 #include "msgport-slate.h"
@@ -50,7 +51,8 @@ kunsent(msg_t *msg, int error, bool held)
  *	Take a slot for msg, claimed and found to block, and hand it to the
  *	event loop (fd >= 0: wait for events on fd, behind whatever waits
  *	there already; chardev: the pool runs it once fd is ready) or to the
- *	pool.
+ *	pool.  KQ_SPREAD: a call the sender would run inline, queued for a
+ *	helper (pool.c); with no slot free it runs inline after all.
  *	Returns EASYNC, or refuses msg: EAGAIN (no slot and MSGF_NONBLOCK),
  *	EPIPE (shutting down); ECANCELED if it was aborted meanwhile.  A
  *	held message (plugsys(): its sender was told EASYNC already) is
@@ -64,6 +66,10 @@ mp_kreq_submit(msg_t *msg, const struct kcmd *kc, int fd, short events, unsigned
 
 	klock(&ks->ks_lock);
 	while ((kr = ks->ks_free) == NULL && !ks->ks_stopping) {
+		if (how & KQ_SPREAD) {	/* spreading is for spare room only */
+			kunlock(&ks->ks_lock);
+			return ksettle(msg, mp_kguess_run(msg, kc));
+		}
 		if (msg->ms_flags & MSGF_NONBLOCK) {
 			kunlock(&ks->ks_lock);
 			return kunsent(msg, EAGAIN, held);
@@ -83,6 +89,7 @@ mp_kreq_submit(msg_t *msg, const struct kcmd *kc, int fd, short events, unsigned
 	kr->kr_kf = NULL;
 	kr->kr_leave = NULL;
 	kr->kr_nointr = (kc->kc_flags & KC_NOINTR) || (how & KQ_FILE);
+	kr->kr_spread = (how & KQ_SPREAD) != 0;
 	kr->kr_state = KR_WAITING;
 	/* The slot first, then abortable: an abortsys() that flagged msg
 	   before this found no slot and left it to us; one after finds the

@@ -34,6 +34,7 @@ krestarts(const msg_t *msg)
 #define POOL_BATCH	16	/* messages a worker takes at once, at most */
 int	mp_pool_start(struct mp_kstate *ks);
 void	mp_pool_stop(struct mp_kstate *ks);
+bool	mp_pool_spreadable(void);
 
 /*
  * The queue and the interrupter, all with ks_lock held: mp_pool_enqueue()

@@ -29,6 +29,7 @@
  */
 #include "config.h"
 
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,11 +43,15 @@
 
 __thread bool mp_kpool_worker __attribute__((tls_model("initial-exec")));
 
+#define SPREAD_QUEUE	2	/* spread messages queued per helper, at most */
+
 /* Take kr, queued, off the queue (ks_lock held). */
 void
 mp_pool_unlink(struct mp_kstate *ks, struct kreq *kr)
 {
 	ks->ks_queued--;
+	if (kr->kr_spread)
+		mp_store_32(&ks->ks_spreadq, ks->ks_spreadq - 1);
 	if (kr->kr_prev != NULL)
 		kr->kr_prev->kr_next = kr->kr_next;
 	else
@@ -58,10 +63,13 @@ mp_pool_unlink(struct mp_kstate *ks, struct kreq *kr)
 	kr->kr_next = kr->kr_prev = NULL;
 }
 
-/* Wake an idle worker for the queue, unless one is on its way already. */
+/* Wake an idle worker for the queue, unless one is on its way already
+   or the queue holds only spread work and enough helpers run it. */
 static void
 kwake(struct mp_kstate *ks)
 {
+	if (ks->ks_queued == ks->ks_spreadq && ks->ks_helping >= ks->ks_helpers)
+		return;
 	if (ks->ks_idle > 0 && !ks->ks_waking) {
 		ks->ks_waking = true;
 		pthread_cond_signal(&ks->ks_work);
@@ -84,7 +92,24 @@ mp_pool_enqueue(struct kreq *kr)
 		ks->ks_head = kr;
 	ks->ks_tail = kr;
 	ks->ks_queued++;
+	if (kr->kr_spread)
+		mp_store_32(&ks->ks_spreadq, ks->ks_spreadq + 1);
 	kwake(ks);
+}
+
+/*
+ * mp_pool_spreadable
+ *	May a sender in a burst queue its next inline call for a helper?
+ *	Not from a worker, not with no helpers, not with a full share queued.
+ */
+bool
+mp_pool_spreadable(void)
+{
+	struct mp_kstate *ks = &mp_kstate;
+	uint32_t helpers = mp_load_32(&ks->ks_helpers);
+
+	return helpers != 0 && !mp_kpool_worker &&
+	    mp_load_32(&ks->ks_spreadq) < SPREAD_QUEUE * helpers;
 }
 
 /*
@@ -223,6 +248,10 @@ ktake(struct mp_kstate *ks, struct kworker *self)
 		kr->kr_state = KR_RUNNING;
 		kr->kr_wk = self;
 		kr->kr_onworker = true;
+		if (kr->kr_spread && !self->kw_helping) {
+			self->kw_helping = true;
+			ks->ks_helping++;
+		}
 		if (kr->kr_nointr)	/* the kernel will not cut it short */
 			mp_msg_setflags(kr->kr_msg, 0, MSGF_ABORTABLE);
 		*tail = kr;
@@ -278,6 +307,7 @@ worker_main(void *arg)
 	struct kworker *self = arg;
 	struct kreq *batch = NULL, *kr, *next;
 	msg_t *done[POOL_BATCH];
+	bool slept = true;
 	sigset_t intr;
 	uint32_t i, n;
 
@@ -294,6 +324,10 @@ worker_main(void *arg)
 			done[n++] = kr->kr_msg;
 			mp_kreq_free(ks, kr);
 		}
+		if (self->kw_helping) {
+			self->kw_helping = false;
+			ks->ks_helping--;
+		}
 		while (ks->ks_head == NULL && !ks->ks_stopping) {
 			if (n > 0)
 				break;
@@ -301,6 +335,7 @@ worker_main(void *arg)
 			pthread_cond_wait(&ks->ks_work, &ks->ks_lock);
 			ks->ks_idle--;
 			ks->ks_waking = false;
+			slept = true;
 		}
 		batch = ktake(ks, self);
 		kunlock(&ks->ks_lock);
@@ -308,8 +343,10 @@ worker_main(void *arg)
 			mp_msg_return(done[i]);
 		if (batch == NULL && n == 0)
 			break;		/* stopping, and nothing queued */
-		if (batch != NULL)
+		if (batch != NULL && slept) {	/* only a sleep is not a run's */
 			mp_kguess_resync();
+			slept = false;
+		}
 		for (kr = batch; kr != NULL; kr = kr->kr_next) {
 			mp_store_rel_ptr((void **)&self->kw_cur, kr);
 			kr->kr_msg->ms_error = krun(kr);
@@ -332,12 +369,20 @@ mp_pool_start(struct mp_kstate *ks)
 	uint32_t i;
 	int r = 0;
 
+	cpu_set_t cpus;
+	uint32_t ncpu = 1;
+
 	ks->ks_workers = calloc(ks->ks_nworkers, sizeof(*ks->ks_workers));
 	if (ks->ks_workers == NULL)
 		return ENOMEM;
+	if (sched_getaffinity(0, sizeof(cpus), &cpus) == 0 && CPU_COUNT(&cpus) > 1)
+		ncpu = (uint32_t)CPU_COUNT(&cpus);
 	klock(&ks->ks_lock);
 	ks->ks_idle = 0;		/* no worker yet, none on its way */
 	ks->ks_waking = false;
+	ks->ks_helping = 0;
+	ks->ks_spreadq = 0;
+	mp_store_32(&ks->ks_helpers, ncpu - 1 < ks->ks_nworkers ? ncpu - 1 : ks->ks_nworkers);
 	ks->ks_intrs = 0;
 	ks->ks_intrquit = false;
 	kunlock(&ks->ks_lock);
@@ -377,6 +422,7 @@ mp_pool_stop(struct mp_kstate *ks)
 
 	klock(&ks->ks_lock);
 	ks->ks_stopping = true;
+	mp_store_32(&ks->ks_helpers, 0);
 	pthread_cond_broadcast(&ks->ks_work);
 	kunlock(&ks->ks_lock);
 	for (i = 0; i < ks->ks_nworkers; i++)

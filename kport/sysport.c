@@ -50,7 +50,8 @@ static pthread_mutex_t sysp_ctl = PTHREAD_MUTEX_INITIALIZER;	/* start, stop */
  *	An asynchronous message: run it here if it cannot block or its try
  *	finishes it (its outcome is sendsys's value and it is NOT returned
  *	to its reply port: the sender has it already); otherwise give it a
- *	slot in the event loop or the pool (EASYNC).  A plugged thread's
+ *	slot in the event loop or the pool (EASYNC); one that would run
+ *	inline may be spread to a helper (EASYNC; pool.c).  A plugged thread's
  *	message that the ring can try is held instead (EASYNC; plug.c).
  *	NOTE: kept out of line so that the synchronous path in
  *	sys_putport() needs no stack frame.
@@ -70,8 +71,11 @@ sys_putasync(msg_t *msg, const struct kcmd *kc)
 		return mp_kpass(msg, kc, false);
 	if (kc->kc_try != NULL && (error = kc->kc_try(msg)) != EAGAIN)
 		return ksettle(msg, error);
-	if ((kc->kc_flags & KC_GUESS) && mp_kguess_inline(msg->ms_cmd))
+	if ((kc->kc_flags & KC_GUESS) && mp_kguess_inline(msg->ms_cmd)) {
+		if (mp_kguess_spread())	/* a burst: a helper may run it */
+			return mp_kreq_submit(msg, kc, -1, 0, KQ_SPREAD, false);
 		return ksettle(msg, mp_kguess_run(msg, kc));
+	}
 	return mp_kpass(msg, kc, false);
 }
 

@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Description: a thread that sends inline-able calls in a burst (a hot
+ * tree walk's lstat()s) has some of them run by a helper on another CPU:
+ * sendsys() says EASYNC for those and they come back on the reply port
+ * with the right results, each once; the rest finish in place.  Pinned
+ * to one CPU, or with the choice fixed (MSGPORT_GUESS=inline), or when
+ * the calls come one at a time, every one runs inline.  Threads spread
+ * side by side, and sysport_stop() returns spread messages still queued.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "kputil.h"
+
+#define NFILES	32
+#define NMSG	600		/* a burst */
+
+static struct stat want[NFILES];
+static char names[NFILES][16];
+
+static const char *
+fname(int i)
+{
+	return names[i];
+}
+
+static void
+mknames(void)
+{
+	for (int i = 0; i < NFILES; i++)
+		snprintf(names[i], sizeof(names[i]), "f%02d", i);
+}
+
+static int
+ncpus(void)
+{
+	cpu_set_t s;
+
+	return sched_getaffinity(0, sizeof(s), &s) == 0 ? CPU_COUNT(&s) : 1;
+}
+
+/*
+ * burst
+ *	Send n lstat messages back to back, replies to rp; wait for those
+ *	that went elsewhere and check every result.  Returns how many did
+ *	(EASYNC); each came back once.
+ */
+static int
+burst(msgport_t *rp, int n)
+{
+	struct sys_fstatat *m = calloc((size_t)n, sizeof(*m));
+	struct stat *st = calloc((size_t)n, sizeof(*st));
+	int i, r, away = 0, back = 0;
+	msg_t *got;
+
+	assert_non_null(m);
+	assert_non_null(st);
+	for (i = 0; i < n; i++) {
+		prep_lstat(&m[i], fname(i % NFILES), &st[i]);
+		prep_async(&m[i].hdr, rp);
+		m[i].hdr.ms_cookie = &m[i];
+		r = sendsys(sysport(), &m[i].hdr, sizeof(m[i]));
+		assert_true(r == 0 || r == EASYNC);
+		away += r == EASYNC;
+	}
+	while (back < away) {
+		struct timespec t = { 30, 0 };
+
+		assert_int_equal(timedwaitsys(rp, NULL, &t), 0);
+		while ((got = getport(rp)) != NULL) {
+			assert_ptr_equal(got->ms_cookie, got);
+			back++;
+		}
+	}
+	assert_null(getport(rp));
+	for (i = 0; i < n; i++) {
+		assert_true(kp_flags(&m[i].hdr) & MSGF_DONE);
+		assert_false(kp_flags(&m[i].hdr) & MSGF_INFLIGHT);
+		assert_int_equal(m[i].hdr.ms_error, 0);
+		assert_int_equal(st[i].st_ino, want[i % NFILES].st_ino);
+		assert_int_equal(st[i].st_size, want[i % NFILES].st_size);
+	}
+	free(m);
+	free(st);
+	return away;
+}
+
+static void
+a_burst_is_spread_over_the_cpus(void **s)
+{
+	msgport_t *rp = mkport_queue();
+	int away = 0, i;
+
+	(void)s;
+	if (ncpus() < 2)
+		skip();
+	/* a busy machine may cut a burst short now and then: a few tries */
+	for (i = 0; i < 20 && away == 0; i++)
+		away = burst(rp, NMSG);
+	if (away == 0)
+		print_error("no message of %d bursts of %d went to a helper\n", i, NMSG);
+	assert_true(away > 0);
+	assert_int_equal(rmport(rp), 0);
+}
+
+static void
+pinned_to_one_cpu_every_call_runs_inline(void **s)
+{
+	msgport_t *rp;
+	cpu_set_t old, one;
+
+	(void)s;
+	assert_int_equal(sched_getaffinity(0, sizeof(old), &old), 0);
+	CPU_ZERO(&one);
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &old)) {
+			CPU_SET(c, &one);
+			break;
+		}
+	sysport_stop();
+	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+	assert_int_equal(sysport_start(NULL), 0);
+	rp = mkport_queue();
+	assert_int_equal(burst(rp, NMSG), 0);
+	assert_int_equal(rmport(rp), 0);
+	sysport_stop();
+	assert_int_equal(sched_setaffinity(0, sizeof(old), &old), 0);
+	assert_int_equal(sysport_start(NULL), 0);
+}
+
+static void
+calls_one_at_a_time_run_inline(void **s)
+{
+	msgport_t *rp = mkport_queue();
+
+	(void)s;
+	for (int i = 0; i < 40; i++) {
+		usleep(2000);		/* far apart: no burst */
+		assert_int_equal(burst(rp, 1), 0);
+	}
+	assert_int_equal(rmport(rp), 0);
+}
+
+/* MSGPORT_GUESS is read once per process: a fresh one reads it. */
+static int
+fixed_child(void)
+{
+	msgport_t *rp = mkport_queue();
+	int away = 0;
+
+	for (int i = 0; i < 5; i++)
+		away += burst(rp, NMSG);
+	rmport(rp);
+	return away == 0 ? 0 : 1;
+}
+
+static void
+a_fixed_choice_never_spreads(void **s)
+{
+	int status;
+	pid_t pid;
+
+	(void)s;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		setenv("MSGPORT_GUESS", "inline", 1);
+		execl("/proc/self/exe", "test-spread", "fixed", (char *)NULL);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void *
+burster(void *arg)
+{
+	msgport_t *rp = mkport_queue();
+	int *away = arg;
+
+	for (int i = 0; i < 10; i++)
+		*away += burst(rp, NMSG / 2);
+	rmport(rp);
+	return NULL;
+}
+
+static void
+threads_spread_side_by_side_each_message_once(void **s)
+{
+	pthread_t t[4];
+	int away[4] = { 0 };
+
+	(void)s;
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, burster, &away[i]), 0);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+}
+
+static void
+stop_returns_spread_messages_once(void **s)
+{
+	msgport_t *rp = mkport_queue();
+	struct sys_fstatat *m = calloc(NMSG, sizeof(*m));
+	struct stat *st = calloc(NMSG, sizeof(*st));
+	int i, r, away = 0, back = 0;
+	msg_t *got;
+
+	(void)s;
+	assert_non_null(m);
+	assert_non_null(st);
+	for (i = 0; i < NMSG; i++) {
+		prep_lstat(&m[i], fname(i % NFILES), &st[i]);
+		prep_async(&m[i].hdr, rp);
+		r = sendsys(sysport(), &m[i].hdr, sizeof(m[i]));
+		assert_true(r == 0 || r == EASYNC);
+		away += r == EASYNC;
+	}
+	sysport_stop();		/* whatever is queued comes back ECANCELED */
+	while ((got = getport(rp)) != NULL) {
+		assert_true(got->ms_error == 0 || got->ms_error == ECANCELED);
+		back++;
+	}
+	assert_int_equal(back, away);
+	for (i = 0; i < NMSG; i++)
+		assert_false(kp_flags(&m[i].hdr) & MSGF_INFLIGHT);
+	assert_int_equal(rmport(rp), 0);
+	free(m);
+	free(st);
+	assert_int_equal(sysport_start(NULL), 0);
+}
+
+static int
+setup(void **state)
+{
+	char text[NFILES + 1];
+
+	kp_group_tmpdir(state);
+	mknames();
+	for (int i = 0; i < NFILES; i++) {
+		memset(text, 'x', (size_t)i);
+		text[i] = '\0';
+		kp_mkfile(fname(i), text);
+		assert_int_equal(lstat(fname(i), &want[i]), 0);
+	}
+	return sysport_start(NULL);
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(a_burst_is_spread_over_the_cpus),
+		cmocka_unit_test(pinned_to_one_cpu_every_call_runs_inline),
+		cmocka_unit_test(calls_one_at_a_time_run_inline),
+		cmocka_unit_test(a_fixed_choice_never_spreads),
+		cmocka_unit_test(threads_spread_side_by_side_each_message_once),
+		cmocka_unit_test(stop_returns_spread_messages_once),
+	};
+
+	if (argc > 1 && strcmp(argv[1], "fixed") == 0) {
+		/* the parent's scratch directory is our working directory */
+		mknames();
+		for (int i = 0; i < NFILES; i++)
+			if (lstat(fname(i), &want[i]) != 0)
+				return 2;
+		return fixed_child();
+	}
+	return cmocka_run_group_tests(tests, setup, kp_group_rmtree);
+}
