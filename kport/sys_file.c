@@ -279,10 +279,12 @@ mp_krun_fstatat(msg_t *msg)
  * readable (names) and writable (errs), by their addresses: a walker
  * reuses a few of them for thousands of messages, and proving them
  * again each time was two system calls per message (du hot: 7% slower).
+ * A walk whose calls are spread over helpers (pool.c) has a hundred or
+ * more in use, its window: 64 slots left one proof per message.
  * NOTE: arrays unmapped after they were proved are like a message freed
  * while in flight: the user's error, which the library cannot see.
  */
-#define KV_PROVEN	64	/* 1 << 6: the hash keeps the top 6 bits */
+#define KV_PROVEN	256	/* 1 << 8: the hash keeps the top 8 bits */
 static __thread struct kv_arrays {
 	const void	*names, *errs;
 	unsigned	n;
@@ -292,7 +294,7 @@ static struct kv_arrays *
 kv_slot(const struct sys_fstatatv *a)
 {
 	/* Fibonacci hashing: arrays a fixed stride apart spread over the slots */
-	return &kv_cache[((uint64_t)(uintptr_t)a->names * 0x9e3779b97f4a7c15ULL) >> 58];
+	return &kv_cache[((uint64_t)(uintptr_t)a->names * 0x9e3779b97f4a7c15ULL) >> 56];
 }
 
 static bool
