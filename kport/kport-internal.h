@@ -134,7 +134,7 @@ struct kreq {
 	uint8_t		kr_dir;		/* KDIR_* */
 	bool		kr_chardev;	/* no non-blocking form: once ready, the pool runs it */
 	bool		kr_nointr;	/* KC_NOINTR, or on a file: the kernel finishes it */
-	bool		kr_spread;	/* a sender's inline call lent to a helper (pool.c) */
+	bool		kr_spread;	/* a sender's inline call, handed to a helper (pool.c) */
 	/* what freeing kr must undo where it waits (evloop.c: its place in
 	   the FIFO, whose next one it lets go); NULL: nothing */
 	void		(*kr_leave)(struct kreq *kr);

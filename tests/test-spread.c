@@ -43,22 +43,12 @@ ncpus(void)
 	return sched_getaffinity(0, sizeof(s), &s) == 0 ? CPU_COUNT(&s) : 1;
 }
 
-/*
- * burst
- *	Send n lstat messages back to back, replies to rp; wait for those
- *	that went elsewhere and check every result.  Returns how many did
- *	(EASYNC); each came back once.
- */
+/* Send n lstat messages back to back, replies to rp: how many said EASYNC. */
 static int
-burst(msgport_t *rp, int n)
+send_burst(msgport_t *rp, struct sys_fstatat *m, struct stat *st, int n)
 {
-	struct sys_fstatat *m = calloc((size_t)n, sizeof(*m));
-	struct stat *st = calloc((size_t)n, sizeof(*st));
-	int i, r, away = 0, back = 0;
-	msg_t *got;
+	int i, r, away = 0;
 
-	assert_non_null(m);
-	assert_non_null(st);
 	for (i = 0; i < n; i++) {
 		prep_lstat(&m[i], fname(i % NFILES), &st[i]);
 		prep_async(&m[i].hdr, rp);
@@ -67,6 +57,25 @@ burst(msgport_t *rp, int n)
 		assert_true(r == 0 || r == EASYNC);
 		away += r == EASYNC;
 	}
+	return away;
+}
+
+/*
+ * burst
+ *	A burst of n, then a wait for those that went elsewhere and a check
+ *	of every result.  Returns how many went (EASYNC); each came back once.
+ */
+static int
+burst(msgport_t *rp, int n)
+{
+	struct sys_fstatat *m = calloc((size_t)n, sizeof(*m));
+	struct stat *st = calloc((size_t)n, sizeof(*st));
+	int i, away, back = 0;
+	msg_t *got;
+
+	assert_non_null(m);
+	assert_non_null(st);
+	away = send_burst(rp, m, st, n);
 	while (back < away) {
 		struct timespec t = { 30, 0 };
 
@@ -208,19 +217,13 @@ stop_returns_spread_messages_once(void **s)
 	msgport_t *rp = mkport_queue();
 	struct sys_fstatat *m = calloc(NMSG, sizeof(*m));
 	struct stat *st = calloc(NMSG, sizeof(*st));
-	int i, r, away = 0, back = 0;
+	int i, away, back = 0;
 	msg_t *got;
 
 	(void)s;
 	assert_non_null(m);
 	assert_non_null(st);
-	for (i = 0; i < NMSG; i++) {
-		prep_lstat(&m[i], fname(i % NFILES), &st[i]);
-		prep_async(&m[i].hdr, rp);
-		r = sendsys(sysport(), &m[i].hdr, sizeof(m[i]));
-		assert_true(r == 0 || r == EASYNC);
-		away += r == EASYNC;
-	}
+	away = send_burst(rp, m, st, NMSG);
 	sysport_stop();		/* whatever is queued comes back ECANCELED */
 	while ((got = getport(rp)) != NULL) {
 		assert_true(got->ms_error == 0 || got->ms_error == ECANCELED);
