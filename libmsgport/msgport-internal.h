@@ -193,6 +193,13 @@ struct msgport {
 	uint32_t	mp_ncmdnames;
 };
 
+/* Messages put on port's queue and not taken yet: one load, no lock. */
+static inline uint32_t
+mp_q_waiting(msgport_t *port)
+{
+	return mp_load_32(&port->mp_queue.q_state) & QS_COUNT;
+}
+
 /* Largest message sendsys() takes. */
 #define MSG_MAXSIZE	65536
 
