@@ -26,6 +26,7 @@ void	mp_kreq_cancelall(struct mp_kstate *ks);
    why not); must it wait behind those already waiting on its descriptor? */
 int	mp_kpass(msg_t *msg, const struct kcmd *kc, bool held);
 bool	mp_kbehind(msg_t *msg, const struct kcmd *kc);
+bool	mp_kstream(msg_t *msg, const struct kcmd *kc);
 
 #pragma GCC visibility pop
 

@@ -237,6 +237,18 @@ kpollable(int fd, unsigned *how)
 	return S_ISSOCK(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode);
 }
 
+/* Is msg's descriptor one peer's stream: a socket, pipe or character
+   device, not a file?  One fstat() unless the command is a socket's. */
+bool
+mp_kstream(msg_t *msg, const struct kcmd *kc)
+{
+	unsigned how = 0;
+	short events;
+	int fd = kc->kc_fd(msg, &events);
+
+	return (kc->kc_flags & KC_SOCKET) || kpollable(fd, &how);
+}
+
 /*
  * mp_kpass
  *	An asynchronous message whose try says it would block: give it a

@@ -47,7 +47,8 @@ static pthread_mutex_t sysp_ctl = PTHREAD_MUTEX_INITIALIZER;	/* start, stop */
 
 /*
  * kturn
- *	A call on a socket, pipe or other stream finished in place.  If
+ *	A KC_STREAM call (a read, write, send or receive on a socket, pipe
+ *	or character device) finished in place.  If
  *	earlier replies wait on its reply port, untaken, it is returned
  *	behind them (EASYNC) instead: a server thread that goes on with
  *	whatever finished in place would otherwise serve a client that is
@@ -55,13 +56,14 @@ static pthread_mutex_t sysp_ctl = PTHREAD_MUTEX_INITIALIZER;	/* start, stop */
  *	wrk, runs of hundreds of requests on one connection, and a p99
  *	latency 1.5x libevent's).  The call itself is made: only its reply
  *	takes its turn, one queue put, no system call (the owner is awake).
+ *	Not an accept (see KC_STREAM), nor a read or write of a file.
  */
 static int
-kturn(msg_t *msg, int error)
+kturn(msg_t *msg, const struct kcmd *kc, int error)
 {
 	msgport_t *rport = msg->ms_reply_port;
 
-	if (rport == NULL || mp_q_waiting(rport) == 0)
+	if (rport == NULL || mp_q_waiting(rport) == 0 || !mp_kstream(msg, kc))
 		return ksettle(msg, error);
 	msg->ms_error = error;
 	mp_msg_return(msg);
@@ -94,7 +96,7 @@ sys_putasync(msg_t *msg, const struct kcmd *kc)
 	if (mp_kbehind(msg, kc))
 		return mp_kpass(msg, kc, false);
 	if (kc->kc_try != NULL && (error = kc->kc_try(msg)) != EAGAIN)
-		return kc->kc_flags & KC_POLLABLE ? kturn(msg, error) : ksettle(msg, error);
+		return kc->kc_flags & KC_STREAM ? kturn(msg, kc, error) : ksettle(msg, error);
 	if ((kc->kc_flags & KC_GUESS) && mp_kguess_inline(msg->ms_cmd)) {
 		if (mp_kguess_spread())	/* a burst: a helper may run it */
 			return mp_kreq_submit(msg, kc, -1, 0, KQ_SPREAD, false);

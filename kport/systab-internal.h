@@ -95,6 +95,12 @@ struct kcmd {
 #define KC_NOINTR	0x20u
 #define KC_ZERONOTYET	0x40u	/* a result of 0 means "not done yet" (poll, WNOHANG): a slate polls it */
 #define KC_NOSLATE	0x80u	/* never a slate's entry (a slate itself) */
+/* Moves the bytes of one peer's stream (a read, write, send, receive):
+   finished in place while replies wait on its port, its reply takes its
+   turn behind them (sysport.c, kturn).  Not accept4: a listening socket
+   stands for many clients, and one accept a turn would keep a backlog
+   of them waiting for their first request. */
+#define KC_STREAM	0x100u
 
 /* kc_fd events, the same bits as libevent's EV_READ and EV_WRITE */
 #define KEV_READ	0x02

@@ -49,14 +49,14 @@ const struct kcmd mp_systab[KCMD_MAX] = {
 	},
 	[KCMD_READ] = {
 		.kc_name = "read", .kc_size = sizeof(struct sys_read),
-		.kc_flags = KC_BLOCKS | KC_POLLABLE,
+		.kc_flags = KC_BLOCKS | KC_POLLABLE | KC_STREAM,
 		.kc_run = mp_krun_read, .kc_try = mp_ktry_read, .kc_fd = mp_kfd_read,
 		.kc_sqe = mp_ksqe_read,
 		.kc_args = { FD(sys_read, fd), OUT(sys_read, buf), INT(sys_read, count) },
 	},
 	[KCMD_WRITE] = {
 		.kc_name = "write", .kc_size = sizeof(struct sys_write),
-		.kc_flags = KC_BLOCKS | KC_POLLABLE,
+		.kc_flags = KC_BLOCKS | KC_POLLABLE | KC_STREAM,
 		.kc_run = mp_krun_write, .kc_try = mp_ktry_write, .kc_fd = mp_kfd_write,
 		.kc_sqe = mp_ksqe_write,
 		.kc_args = { FD(sys_write, fd), IN(sys_write, buf), INT(sys_write, count) },
@@ -77,14 +77,14 @@ const struct kcmd mp_systab[KCMD_MAX] = {
 	},
 	[KCMD_READV] = {
 		.kc_name = "readv", .kc_size = sizeof(struct sys_readv),
-		.kc_flags = KC_BLOCKS | KC_POLLABLE,
+		.kc_flags = KC_BLOCKS | KC_POLLABLE | KC_STREAM,
 		.kc_run = mp_krun_readv, .kc_try = mp_ktry_readv, .kc_fd = mp_kfd_readv,
 		.kc_sqe = mp_ksqe_readv,
 		.kc_args = { FD(sys_readv, fd), IN(sys_readv, iov), INT(sys_readv, iovcnt) },
 	},
 	[KCMD_WRITEV] = {
 		.kc_name = "writev", .kc_size = sizeof(struct sys_writev),
-		.kc_flags = KC_BLOCKS | KC_POLLABLE,
+		.kc_flags = KC_BLOCKS | KC_POLLABLE | KC_STREAM,
 		.kc_run = mp_krun_writev, .kc_try = mp_ktry_writev, .kc_fd = mp_kfd_writev,
 		.kc_sqe = mp_ksqe_writev,
 		.kc_args = { FD(sys_writev, fd), IN(sys_writev, iov), INT(sys_writev, iovcnt) },
@@ -168,7 +168,7 @@ const struct kcmd mp_systab[KCMD_MAX] = {
 	/* A non-blocking out_fd waits in the event loop; a blocking one, the pool. */
 	[KCMD_SENDFILE] = {
 		.kc_name = "sendfile", .kc_size = sizeof(struct sys_sendfile),
-		.kc_flags = KC_BLOCKS | KC_POLLABLE,
+		.kc_flags = KC_BLOCKS | KC_POLLABLE | KC_STREAM,
 		.kc_run = mp_krun_sendfile, .kc_try = mp_ktry_sendfile, .kc_fd = mp_kfd_sendfile,
 		.kc_args = { FD(sys_sendfile, out_fd), FD(sys_sendfile, in_fd),
 			     IN(sys_sendfile, offset), INT(sys_sendfile, count) },
@@ -208,7 +208,7 @@ const struct kcmd mp_systab[KCMD_MAX] = {
 	},
 	[KCMD_SENDTO] = {
 		.kc_name = "sendto", .kc_size = sizeof(struct sys_sendto),
-		.kc_flags = KC_BLOCKS | KC_POLLABLE | KC_SOCKET,
+		.kc_flags = KC_BLOCKS | KC_POLLABLE | KC_SOCKET | KC_STREAM,
 		.kc_run = mp_krun_sendto, .kc_try = mp_ktry_sendto, .kc_fd = mp_kfd_sendto,
 		.kc_sqe = mp_ksqe_sendto,
 		.kc_args = { FD(sys_sendto, fd), IN(sys_sendto, buf), INT(sys_sendto, len),
@@ -216,7 +216,7 @@ const struct kcmd mp_systab[KCMD_MAX] = {
 	},
 	[KCMD_RECVFROM] = {
 		.kc_name = "recvfrom", .kc_size = sizeof(struct sys_recvfrom),
-		.kc_flags = KC_BLOCKS | KC_POLLABLE | KC_SOCKET,
+		.kc_flags = KC_BLOCKS | KC_POLLABLE | KC_SOCKET | KC_STREAM,
 		.kc_run = mp_krun_recvfrom, .kc_try = mp_ktry_recvfrom, .kc_fd = mp_kfd_recvfrom,
 		.kc_sqe = mp_ksqe_recvfrom,
 		.kc_args = { FD(sys_recvfrom, fd), OUT(sys_recvfrom, buf), INT(sys_recvfrom, len),
@@ -225,14 +225,14 @@ const struct kcmd mp_systab[KCMD_MAX] = {
 	},
 	[KCMD_SENDMSG] = {
 		.kc_name = "sendmsg", .kc_size = sizeof(struct sys_sendmsg),
-		.kc_flags = KC_BLOCKS | KC_POLLABLE | KC_SOCKET,
+		.kc_flags = KC_BLOCKS | KC_POLLABLE | KC_SOCKET | KC_STREAM,
 		.kc_run = mp_krun_sendmsg, .kc_try = mp_ktry_sendmsg, .kc_fd = mp_kfd_sendmsg,
 		.kc_sqe = mp_ksqe_sendmsg,
 		.kc_args = { FD(sys_sendmsg, fd), IN(sys_sendmsg, mh), INT(sys_sendmsg, flags) },
 	},
 	[KCMD_RECVMSG] = {
 		.kc_name = "recvmsg", .kc_size = sizeof(struct sys_recvmsg),
-		.kc_flags = KC_BLOCKS | KC_POLLABLE | KC_SOCKET,
+		.kc_flags = KC_BLOCKS | KC_POLLABLE | KC_SOCKET | KC_STREAM,
 		.kc_run = mp_krun_recvmsg, .kc_try = mp_ktry_recvmsg, .kc_fd = mp_kfd_recvmsg,
 		.kc_sqe = mp_ksqe_recvmsg,
 		.kc_args = { FD(sys_recvmsg, fd), IN(sys_recvmsg, mh), INT(sys_recvmsg, flags) },

@@ -4,9 +4,11 @@
  * replies wait, untaken, on its reply port takes its turn behind them
  * (EASYNC, returned to the port after them), so one busy descriptor
  * cannot starve the others of a thread that serves them all; with
- * nothing waiting it still finishes in place.  Every message once.
+ * nothing waiting it still finishes in place, and so do an accept and
+ * a read of a file.  Every message once.
  */
 #define _GNU_SOURCE
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sys/socket.h>
@@ -112,6 +114,54 @@ alone_it_finishes_in_place(void **s)
 	assert_null(getport(rp));
 	assert_int_equal(rmport(rp), 0);
 	close(sb[0]), close(sb[1]);
+}
+
+/*
+ * Not an accept: a listening socket stands for many clients, and one
+ * accept a turn would keep a backlog of them from their first request.
+ * Nor a read of a file, which no peer feeds.  Both finish in place
+ * with a reply waiting.
+ */
+static void
+accept_and_file_read_finish_in_place(void **s)
+{
+	msgport_t *rp = mkport_queue();
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	struct sys_recvfrom a;
+	struct sys_accept4 acc;
+	struct sys_read rd;
+	char abuf[16], path[] = "/tmp/msgport-fair-XXXXXX", got[8];
+	int sa[2], ls, cs, fd;
+
+	(void)s;
+	parked_reply(rp, sa, &a, abuf, sizeof(abuf));
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true((ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)) >= 0);
+	assert_int_equal(bind(ls, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(ls, 8), 0);
+	assert_int_equal(getsockname(ls, (struct sockaddr *)&sin, &len), 0);
+	assert_true((cs = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+	assert_int_equal(connect(cs, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	prep_accept4(&acc, ls, NULL, NULL, SOCK_CLOEXEC);
+	prep_async(&acc.hdr, rp);
+	assert_int_equal(sendsys(sysport(), &acc.hdr, sizeof(acc)), 0);
+	assert_true(acc.hdr.ms_result >= 0);
+	close((int)acc.hdr.ms_result);
+
+	assert_true((fd = mkstemp(path)) >= 0);
+	unlink(path);
+	assert_int_equal(write(fd, "file", 4), 4);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	prep_read(&rd, fd, got, sizeof(got));
+	prep_async(&rd.hdr, rp);
+	assert_int_equal(sendsys(sysport(), &rd.hdr, sizeof(rd)), 0);
+	assert_int_equal(rd.hdr.ms_result, 4);
+
+	assert_ptr_equal(getport(rp), &a.hdr);	/* the reply that waited, alone */
+	assert_null(getport(rp));
+	assert_int_equal(rmport(rp), 0);
+	close(fd), close(cs), close(ls), close(sa[0]), close(sa[1]);
 }
 
 /*
@@ -259,6 +309,7 @@ main(void)
 		cmocka_unit_test(ready_receive_waits_its_turn),
 		cmocka_unit_test(ready_send_is_made_at_once_and_waits_its_turn),
 		cmocka_unit_test(alone_it_finishes_in_place),
+		cmocka_unit_test(accept_and_file_read_finish_in_place),
 		cmocka_unit_test(busy_descriptor_cannot_starve_another),
 		cmocka_unit_test(threads_each_message_once),
 	};
