@@ -46,14 +46,14 @@ struct dir {
 	int		fd, error;
 	int		kids;		/* subdirectories not opened yet */
 	int		out;		/* messages in flight about it */
-	int		listing, eof;
+	int		eof;
 	long		pos, len;	/* the part of buf not yet asked about */
 	struct entry	*ents;
 	size_t		nents, cap;
 	struct dir	**subs;		/* subdirectories, in listing order */
 	size_t		nsubs, printed;	/* printed: subs already walked by the printer */
 	int		shown;
-	struct dir	*next;		/* open directories with work */
+	struct dir	*next;		/* on the stack of directories with something to ask */
 	char		*buf;		/* while open: its getdents64 buffer */
 };
 
@@ -77,7 +77,7 @@ struct op {
 
 static msgport_t *replies;
 static struct op *freeops;
-static struct dir *active;		/* open directories, newest first */
+static struct dir *ready;		/* open directories with something to ask */
 static struct dir **toopen;		/* to open, the next one last */
 static size_t ntoopen, captoopen;
 static int inflight, window, failed;
@@ -143,14 +143,8 @@ complete(struct dir *d)
 static void
 finish(struct dir *d)
 {
-	struct dir **pp;
 	size_t i;
 
-	for (pp = &active; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == d) {
-			*pp = d->next;
-			break;
-		}
 	if (d->buf != NULL)
 		putbuf(d->buf);
 	d->buf = NULL;
@@ -191,19 +185,21 @@ done(struct op *op)
 		if ((d->error = m->ms_error) == 0) {
 			d->fd = (int)m->ms_result;
 			d->buf = getbuf();
-			d->next = active;
-			active = d;
+			d->next = ready;
+			ready = d;
 		} else {
 			finish(d);
 		}
 		break;
 	case LIST:
-		d->listing = 0;
 		d->out--;
-		if (m->ms_error != 0 || m->ms_result <= 0)
+		if (m->ms_error != 0 || m->ms_result <= 0) {
 			d->eof = 1;
-		else
+		} else {
 			d->pos = 0, d->len = m->ms_result, d->eof = op->m.list.eof;
+			d->next = ready;	/* back on the stack with more to ask */
+			ready = d;
+		}
 		if (complete(d))
 			finish(d);
 		break;
@@ -245,11 +241,10 @@ next(struct op *op)
 {
 	struct dirent64 *de;
 	struct entry *e;
-	struct dir *d, *after;
+	struct dir *d;
 	unsigned n;
 
-	for (d = active; d != NULL; d = after) {
-		after = d->next;
+	while ((d = ready) != NULL) {
 		for (n = 0; n < CHUNK && d->pos < d->len; d->pos += de->d_reclen) {
 			de = (struct dirent64 *)(d->buf + d->pos);
 			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
@@ -259,6 +254,10 @@ next(struct op *op)
 			memset(e, 0, sizeof(*e));
 			op->names[n++] = e->name = strdup(de->d_name);
 		}
+		/* off the stack once there is nothing more to ask, not even a
+		   listing: its replies may then finish it */
+		if (d->pos >= d->len && (d->eof || n == 0))
+			ready = d->next;
 		if (n > 0) {
 			op->ent = d->nents - n;
 			prep_fstatatv(&op->m.stat, d->fd, op->names, op->st, op->errs, n,
@@ -267,11 +266,10 @@ next(struct op *op)
 			ask(op, STAT, d, sizeof(op->m.stat));
 			return 1;
 		}
-		if (!d->eof && !d->listing) {
+		if (!d->eof) {
 			prep_getdents64(&op->m.list, d->fd, d->buf, BUFSIZE);
-			d->listing = 1;
 			d->out++;
-			ask(op, LIST, d, sizeof(op->m.list));
+			ask(op, LIST, d, sizeof(op->m.list));	/* back on the stack when it brings more */
 			return 1;
 		}
 		if (complete(d))
