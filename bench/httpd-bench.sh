@@ -3,7 +3,7 @@
 # httpd-bench.sh - examples/httpd under wrk, side by side with nginx and
 # a libevent evhttp server of the same shape (bench/httpd-evhttp).
 #
-#   bench/httpd-bench.sh [--runs N] [--secs S]
+#   bench/httpd-bench.sh [--runs N] [--secs S] [--plug]
 #
 # One root with a 1 KiB, a 64 KiB and a 1 MiB file; each server with 1
 # and 2 threads (nginx: worker processes; sendfile on, access log off,
@@ -13,18 +13,21 @@
 # with 2 threads (1 for 1 connection: wrk wants a connection per
 # thread).  Prints the medians of requests/s and p99 latency, and RATIO
 # lines: rps (higher is better) and p99 (lower is better) of httpd
-# against each baseline.  Installs wrk and nginx-light with apt-get if
+# against each baseline.  --plug adds httpd -P (each batch of replies
+# plugged, plugsys(3)) as a fourth server, "httpdP", with its own RATIO
+# lines.  Installs wrk and nginx-light with apt-get if
 # they are missing (the benchmark's own needs, never the build's).
 # Run from the build directory after `make examples/httpd/httpd
 # bench/httpd-evhttp` (or `make httpd-bench`).
 set -uo pipefail	# not -e: one failed wrk run counts 0, the rest go on
 
-runs=3 secs=5
+runs=3 secs=5 subjects=(httpd)
 while [ $# -gt 0 ]; do
 	case $1 in
 	--runs) runs=$2; shift 2 ;;
 	--secs) secs=$2; shift 2 ;;
-	*) echo "usage: $0 [--runs N] [--secs S]" >&2; exit 2 ;;
+	--plug) subjects=(httpd httpdP); shift ;;
+	*) echo "usage: $0 [--runs N] [--secs S] [--plug]" >&2; exit 2 ;;
 	esac
 done
 for p in examples/httpd/httpd bench/httpd-evhttp; do
@@ -59,6 +62,7 @@ start() {
 	local name=$1 t=$2 port=$3
 	case $name in
 	httpd) examples/httpd/httpd -p "$port" -t "$t" "$tmp/root" >"$tmp/httpd$t.out" & ;;
+	httpdP) examples/httpd/httpd -P -p "$port" -t "$t" "$tmp/root" >"$tmp/httpdP$t.out" & ;;
 	evhttp) bench/httpd-evhttp -p "$port" -t "$t" "$tmp/root" & ;;
 	nginx)
 		local pre=$tmp/nginx$t
@@ -85,24 +89,24 @@ start() {
 		"$nginx" -p "$pre" -c "$pre/nginx.conf" -g 'daemon off;' 2>/dev/null & ;;
 	esac
 	pids+=($!)
-	[ "$name" = httpd ] && httpd_pid[$t]=$!
+	case $name in httpd*) httpd_pid[$name$t]=$! ;; esac
 }
 declare -A httpd_pid=()
 
 # httpd's SIGUSR1 line: descriptors, messages in flight, connections
-httpd_stats() {	# THREADS
-	kill -USR1 "${httpd_pid[$1]}"
+httpd_stats() {	# NAME THREADS
+	kill -USR1 "${httpd_pid[$1$2]}"
 	sleep 1
-	tail -n 1 "$tmp/httpd$1.out"
+	tail -n 1 "$tmp/$1$2.out"
 }
 
 port_of() {	# NAME THREADS
 	local base
-	case $1 in httpd) base=18100 ;; nginx) base=18200 ;; evhttp) base=18300 ;; esac
+	case $1 in httpd) base=18100 ;; nginx) base=18200 ;; evhttp) base=18300 ;; httpdP) base=18400 ;; esac
 	echo $((base + $2))
 }
 
-kinds=(httpd nginx evhttp)
+kinds=("${subjects[@]}" nginx evhttp)
 declare -A start_stats=()
 declare -A mr=() mp=()
 for t in 1 2; do
@@ -117,7 +121,9 @@ for t in 1 2; do		# every server answers before anything is timed
 	done
 done
 
-for t in 1 2; do start_stats[$t]=$(httpd_stats $t); done
+for t in 1 2; do
+	for h in "${subjects[@]}"; do start_stats[$h$t]=$(httpd_stats $h $t); done
+done
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
@@ -139,8 +145,8 @@ for f in 1k 64k 1m; do
 			declare -A rps=() p99=()
 			for r in $(seq "$runs"); do
 				# the order turns each run, so no server always goes first
-				for i in 0 1 2; do
-					k=${kinds[$(( (i + r) % 3 ))]}
+				for i in "${!kinds[@]}"; do
+					k=${kinds[$(( (i + r) % ${#kinds[@]} ))]}
 					read -r a b < <(load "http://127.0.0.1:$(port_of $k $t)/$f" "$c")
 					rps[$k]+="$a "
 					p99[$k]+="$b "
@@ -153,11 +159,13 @@ for f in 1k 64k 1m; do
 				line+=" $k: $(printf '%.0f' "${mr[$k]:-0}") req/s p99 ${mp[$k]:-0} ms;"
 			done
 			echo "$line"
-			for k in nginx evhttp; do
-				awk -v a="${mr[httpd]}" -v b="${mr[$k]}" -v n="httpd-rps-vs-$k/$f/c$c/t$t" \
-				    'BEGIN { printf "RATIO %s %.2f\n", n, (b > 0 ? a / b : 0) }'
-				awk -v a="${mp[httpd]}" -v b="${mp[$k]}" -v n="httpd-p99-vs-$k/$f/c$c/t$t" \
-				    'BEGIN { printf "RATIO %s %.2f\n", n, (b > 0 ? a / b : 0) }'
+			for h in "${subjects[@]}"; do
+				for k in nginx evhttp; do
+					awk -v a="${mr[$h]}" -v b="${mr[$k]}" -v n="$h-rps-vs-$k/$f/c$c/t$t" \
+					    'BEGIN { printf "RATIO %s %.2f\n", n, (b > 0 ? a / b : 0) }'
+					awk -v a="${mp[$h]}" -v b="${mp[$k]}" -v n="$h-p99-vs-$k/$f/c$c/t$t" \
+					    'BEGIN { printf "RATIO %s %.2f\n", n, (b > 0 ? a / b : 0) }'
+				done
 			done
 			unset rps p99
 		done
@@ -167,6 +175,8 @@ done
 # Nothing leaks: httpd's descriptors and messages in flight as they were
 # before the first timed run, once the last connections have closed.
 for t in 1 2; do
-	echo "httpd -t $t before: ${start_stats[$t]}"
-	echo "httpd -t $t after:  $(httpd_stats $t)"
+	for h in "${subjects[@]}"; do
+		echo "$h -t $t before: ${start_stats[$h$t]}"
+		echo "$h -t $t after:  $(httpd_stats $h $t)"
+	done
 done
