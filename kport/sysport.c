@@ -55,16 +55,22 @@ static pthread_mutex_t sysp_ctl = PTHREAD_MUTEX_INITIALIZER;	/* start, stop */
  *	always ready again and again while the others' replies wait (under
  *	wrk, runs of hundreds of requests on one connection, and a p99
  *	latency 1.5x libevent's).  The call itself is made: only its reply
- *	takes its turn, one queue put, no system call (the owner is awake).
- *	Not an accept (see KC_STREAM), nor a read or write of a file.
+ *	takes its turn, a queue put (and an eventfd write if the port's
+ *	descriptor is in use; read and write pay an fstat() to tell a pipe
+ *	from a file).  Not an accept (see KC_STREAM), nor a read or write
+ *	of a file, and only on a queue port: an upcall port owned by the
+ *	sender would run the reply's upcall inside this sendsys(), before it
+ *	says EASYNC.
  */
 static int
 kturn(msg_t *msg, const struct kcmd *kc, int error)
 {
 	msgport_t *rport = msg->ms_reply_port;
 
-	if (rport == NULL || mp_q_waiting(rport) == 0 || !mp_kstream(msg, kc))
+	if (rport == NULL || !mp_port_isqueue(rport) || mp_q_waiting(rport) == 0 ||
+	    !mp_kstream(msg, kc))
 		return ksettle(msg, error);
+	MP_TRACE("run", msg, NULL, kc->kc_name, "turn");
 	msg->ms_error = error;
 	mp_msg_return(msg);
 	return EASYNC;

@@ -324,6 +324,8 @@ mp_systab_fault(const struct kcmd *kc)
 		return "kc_size below a header's";
 	if ((kc->kc_flags & KC_POLLABLE) && (kc->kc_try == NULL || kc->kc_fd == NULL))
 		return "KC_POLLABLE without kc_try and kc_fd";
+	if ((kc->kc_flags & KC_STREAM) && !(kc->kc_flags & KC_POLLABLE))
+		return "KC_STREAM without KC_POLLABLE";
 	if (kc->kc_sqe != NULL && kc->kc_try == NULL)
 		return "kc_sqe without kc_try";
 	if ((kc->kc_flags & KC_NOINTR) && kc->kc_intr != NULL)

@@ -206,6 +206,7 @@ mp_q_waiting(msgport_t *port)
 /* msg.c: message state, for ports' use */
 uint32_t mp_msg_setflags(msg_t *msg, uint32_t set, uint32_t clear);
 int	mp_msg_send(msgport_t *port, msg_t *msg, size_t msgsize);
+bool	mp_port_isqueue(const msgport_t *port);
 int	mp_msg_refuse(msg_t *msg, int error);
 void	mp_msg_return(msg_t *msg);
 int	mp_msg_sleep(msg_t *msg, const struct timespec *deadline);

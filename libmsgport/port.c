@@ -238,6 +238,13 @@ static const struct msgport_ops queue_ops = {
 	.mp_rmport = mp_queue_rmport,
 };
 
+/* Is port a queue port (mkport_queue)?  Its replies wait to be taken. */
+bool
+mp_port_isqueue(const msgport_t *port)
+{
+	return port->mp_ops == &queue_ops;
+}
+
 /*
  * mkport_queue
  *	Make a queue port.  Returns NULL with errno set on failure.
