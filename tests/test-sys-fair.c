@@ -13,7 +13,9 @@
 #include <pthread.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sched.h>
 
+#include "clockutil.h"
 #include "kputil.h"
 
 /* Until a reply is on rp, untaken (its descriptor says so). */
@@ -115,6 +117,58 @@ alone_it_finishes_in_place(void **s)
 	assert_null(getport(rp));
 	assert_int_equal(rmport(rp), 0);
 	close(sb[0]), close(sb[1]);
+}
+
+static void
+take_all(msgport_t *port, void *arg)
+{
+	while (getport(port) != NULL)
+		(*(int *)arg)++;
+}
+
+/*
+ * An upcall port's replies take no turn: the turn's put would run the
+ * upcall inside sendsys() (the sender owns the port), before it said
+ * EASYNC.  A critical-section port holds a reply while its owner is in
+ * crit_enter(), so it waits on the port; a
+ * ready receive to the same port still finishes in place.
+ */
+static void
+upcall_port_reply_takes_no_turn(void **s)
+{
+	static int taken;
+	msgport_t *up = mkport_critupcall(take_all, &taken);
+	static struct sys_recvfrom a;
+	struct sys_recvfrom b;
+	static char abuf[16];
+	char bbuf[16];
+	double end;
+	int sa[2], sb[2];
+
+	(void)s;
+	assert_non_null(up);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sa), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sb), 0);
+	crit_enter();
+	prep_recv(&a, sa[0], abuf, sizeof(abuf), 0);
+	prep_async(&a.hdr, up);
+	assert_int_equal(sendsys(sysport(), &a.hdr, sizeof(a)), EASYNC);
+	assert_int_equal(write(sa[1], "first", 5), 5);
+	for (end = test_now() + TEST_DEADLINE_S; !(msgflags(&a.hdr) & MSGF_DONE) && test_now() < end; )
+		sched_yield();
+	assert_true(msgflags(&a.hdr) & MSGF_DONE);	/* on the port, its upcall held */
+	assert_int_equal(write(sb[1], "second", 6), 6);
+	prep_recv(&b, sb[0], bbuf, sizeof(bbuf), 0);
+	prep_async(&b.hdr, up);
+	assert_int_equal(sendsys(sysport(), &b.hdr, sizeof(b)), 0);
+	assert_int_equal(b.hdr.ms_result, 6);
+	assert_int_equal(taken, 0);
+	crit_exit();
+	flushsys();				/* its held upcall takes a, here */
+	assert_int_equal(taken, 1);
+	assert_int_equal(a.hdr.ms_result, 5);
+	assert_int_equal(rmport(up), 0);
+	close(sa[0]), close(sa[1]), close(sb[0]), close(sb[1]);
 }
 
 /*
@@ -320,6 +374,7 @@ main(void)
 		cmocka_unit_test(ready_send_is_made_at_once_and_waits_its_turn),
 		cmocka_unit_test(alone_it_finishes_in_place),
 		cmocka_unit_test(accept_and_file_read_finish_in_place),
+		cmocka_unit_test(upcall_port_reply_takes_no_turn),
 		cmocka_unit_test(busy_descriptor_cannot_starve_another),
 		cmocka_unit_test(threads_each_message_once),
 	};
