@@ -48,11 +48,11 @@ static pthread_mutex_t sysp_ctl = PTHREAD_MUTEX_INITIALIZER;	/* start, stop */
 /*
  * kturn
  *	A KC_STREAM call (a read, write, send or receive on a socket, pipe
- *	or character device) finished in place.  If
- *	earlier replies wait on its reply port, untaken, it is returned
- *	behind them (EASYNC) instead: a server thread that goes on with
- *	whatever finished in place would otherwise serve a client that is
- *	always ready again and again while the others' replies wait (under
+ *	or character device) finished in place.  If earlier messages wait
+ *	on its reply port, untaken, it is returned behind them (EASYNC)
+ *	instead: a server thread that goes on with whatever finished in
+ *	place would otherwise serve a client that is always ready again and
+ *	again while the others' replies wait (under
  *	wrk, runs of hundreds of requests on one connection, and a p99
  *	latency 1.5x libevent's).  The call itself is made: only its reply
  *	takes its turn, a queue put (and an eventfd write if the port's
@@ -81,8 +81,8 @@ kturn(msg_t *msg, const struct kcmd *kc, int error)
  *	An asynchronous message: run it here if it cannot block or its try
  *	finishes it (its outcome is sendsys's value and it is NOT returned
  *	to its reply port: the sender has it already; but see kturn());
- *	otherwise give it a
- *	slot in the event loop or the pool (EASYNC); one that would run
+ *	otherwise give it a slot in the event loop or the pool (EASYNC); one
+ *	that would run
  *	inline may be spread to a helper (EASYNC; pool.c).  A plugged thread's
  *	message that the ring can try is held instead (EASYNC; plug.c).
  *	NOTE: kept out of line so that the synchronous path in

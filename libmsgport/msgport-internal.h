@@ -193,6 +193,9 @@ struct msgport {
 	uint32_t	mp_ncmdnames;
 };
 
+/* port.c: is port a queue port (mkport_queue)? */
+bool	mp_port_isqueue(const msgport_t *port);
+
 /* Messages put on port's queue and not taken yet: one load, no lock. */
 static inline uint32_t
 mp_q_waiting(msgport_t *port)
@@ -206,7 +209,6 @@ mp_q_waiting(msgport_t *port)
 /* msg.c: message state, for ports' use */
 uint32_t mp_msg_setflags(msg_t *msg, uint32_t set, uint32_t clear);
 int	mp_msg_send(msgport_t *port, msg_t *msg, size_t msgsize);
-bool	mp_port_isqueue(const msgport_t *port);
 int	mp_msg_refuse(msg_t *msg, int error);
 void	mp_msg_return(msg_t *msg);
 int	mp_msg_sleep(msg_t *msg, const struct timespec *deadline);
