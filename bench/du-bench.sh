@@ -31,7 +31,9 @@
 # (user + system), the time all CPUs of the machine spent busy and in
 # I/O wait meanwhile (/proc/stat: other load counts too), and the
 # device's busy time and reads (/sys/block/DEV/stat): where the time of
-# a cold walk goes.
+# a cold walk goes.  LIMIT lines (cold only) divide the twin's own CPU
+# time by the machine's CPUs: a walker making the same calls cannot be
+# faster than that, so it bounds the speed-up over the twin on this machine.
 # Run from the build directory.
 set -euo pipefail
 
@@ -181,5 +183,14 @@ for dir in "$@"; do
 	[ -n "${med[lsr]:-}" ] &&
 		awk -v m="$mode" -v t="$tag" -v x="${med[lsr]}" -v y="${med[lsr-sync]}" \
 		    'BEGIN {printf "RATIO lsr_%s_%s_vs_sync %.3f\n", m, t, x / y}'
+	if [ $cold = 1 ]; then	# the machine's limit: the twin's CPU work spread over every CPU
+		for pair in du:sync lsr:lsr-sync; do
+			a=${pair%%:*} twin=${pair#*:}
+			[ -n "${med[$a]:-}" ] || continue
+			awk -v n="$a" -v t="$tag" -v w="$twin" -v ncpu="$(nproc)" -v x="${med[$a]}" -v y="${med[$twin]}" \
+			    -v c="$(echo "${cpu[$twin]}" | tr ' ' '\n' | grep . | median)" \
+			    'BEGIN {f = c * 1e3 / ncpu; printf "LIMIT %s_cold_%s: %s uses %.3f s of CPU; on %d CPUs that work takes %.3f s at best, %.2fx faster than %s (%s is %.2fx)\n", n, t, w, c / 1e3, ncpu, f / 1e6, y / f, w, n, y / x}'
+		done
+	fi
 	unset times cpu busy wait dbusy reads med
 done
