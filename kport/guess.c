@@ -60,6 +60,7 @@
 #define GUESS_POOL	(GUESS_ONE >> 9)	/* pool from two slow in ~1000 runs */
 #define GUESS_BURST_NS	200000		/* sends this close together are a burst */
 #define GUESS_STREAK	4		/* once this many followed each other */
+#define GUESS_CAL_NS	50000		/* the clock's calibration: 50 us */
 
 static uint64_t guess_slow;		/* GUESS_SLOW_NS in clock ticks */
 static uint64_t guess_burst;		/* GUESS_BURST_NS in clock ticks */
@@ -87,31 +88,62 @@ monotonic_ns(void)
 }
 
 #if defined(__x86_64__) || defined(__i386__)
+#define GUESS_TSC	1
 static inline uint64_t guess_clock(void) { return __rdtsc(); }
 #else
+#define GUESS_TSC	0		/* guess_clock() is in nanoseconds */
 static inline uint64_t guess_clock(void) { return monotonic_ns(); }
 #endif
 
-/* Ticks per nanosecond, measured over a millisecond of spinning. */
+/*
+ * clock_pair
+ *	CLOCK_MONOTONIC, and in *ticks guess_clock() read around it; *gap is
+ *	how many ticks the monotonic read took (a preemption inside it shows
+ *	as a large gap).
+ */
+static uint64_t
+clock_pair(uint64_t *ticks, uint64_t *gap)
+{
+	uint64_t a = guess_clock(), n = monotonic_ns(), b = guess_clock();
+
+	*ticks = a + (b - a) / 2;
+	*gap = b - a;
+	return n;
+}
+
+/*
+ * guess_calibrate
+ *	Ticks per nanosecond, from two pairs of readings GUESS_CAL_NS apart.
+ *	Short, since every process that starts the system port spins it
+ *	before its first call (a millisecond was a sixth of a small walk's
+ *	start-up); both clocks run on through a preemption, so only one
+ *	between the two reads of a pair spoils it: then it is measured again.
+ */
 static void
 guess_calibrate(void)
 {
 	const char *env = getenv("MSGPORT_GUESS");
-	uint64_t n0 = monotonic_ns(), t0 = guess_clock(), n1, t1;
+	uint64_t n0, n1, t0, t1, g0, g1;
 
 	if (env != NULL && strcmp(env, "inline") == 0)
 		guess_fixed = 1;
 	else if (env != NULL && strcmp(env, "pool") == 0)
 		guess_fixed = -1;
-	do
-		n1 = monotonic_ns();
-	while (n1 - n0 < 1000000);
-	t1 = guess_clock();
-	guess_slow = (t1 - t0) * GUESS_SLOW_NS / (n1 - n0);
-	guess_burst = (t1 - t0) * GUESS_BURST_NS / (n1 - n0);
-	if (guess_slow == 0 || guess_burst == 0) {
-		guess_slow = GUESS_SLOW_NS;
-		guess_burst = GUESS_BURST_NS;
+	guess_slow = GUESS_SLOW_NS;
+	guess_burst = GUESS_BURST_NS;
+	if (!GUESS_TSC)
+		return;
+	for (int i = 0; i < 3; i++) {
+		n0 = clock_pair(&t0, &g0);
+		do
+			n1 = clock_pair(&t1, &g1);
+		while (n1 - n0 < GUESS_CAL_NS);
+		if ((g0 + g1) * 100 < t1 - t0)	/* within 1% */
+			break;
+	}
+	if (t1 > t0 && (t1 - t0) * GUESS_SLOW_NS / (n1 - n0) != 0) {	/* it ticks */
+		guess_slow = (t1 - t0) * GUESS_SLOW_NS / (n1 - n0);
+		guess_burst = (t1 - t0) * GUESS_BURST_NS / (n1 - n0);
 	}
 }
 
