@@ -167,6 +167,7 @@ struct mp_kstate {
 	uint32_t	ks_cap;		/* the array's size */
 	struct kreq	*ks_retired;	/* smaller arrays of earlier starts, kept */
 	struct kreq	*ks_free;
+	uint32_t	ks_fresh;	/* ks_slots[ks_fresh..] never used since the reset: all zero */
 
 	/* the pool */
 	struct kreq	*ks_head, *ks_tail;
@@ -193,6 +194,7 @@ struct mp_kstate {
 	struct event	*ks_stopev;	/* activated to end the loop */
 	pthread_t	ks_evthread;
 	struct kfd	*ks_fds;	/* ks_nslots records, allocated at start */
+	void		*ks_fdevs;	/* their events, in one block */
 	struct kfd	*ks_fdfree;
 	struct kfd	**ks_fdhash;	/* by descriptor number */
 	uint32_t	ks_fdmask;	/* buckets - 1 */
