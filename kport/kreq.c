@@ -46,6 +46,20 @@ kunsent(msg_t *msg, int error, bool held)
 	return EASYNC;
 }
 
+/* A free slot, or NULL (ks_lock held): one freed before, else one never
+   used, so that a start touches none of the array. */
+static inline struct kreq *
+kslot_take(struct mp_kstate *ks)
+{
+	struct kreq *kr = ks->ks_free;
+
+	if (kr != NULL)
+		ks->ks_free = kr->kr_next;
+	else if (ks->ks_fresh < ks->ks_nslots)
+		kr = &ks->ks_slots[ks->ks_fresh++];
+	return kr;
+}
+
 /*
  * mp_kreq_submit
  *	Take a slot for msg, claimed and found to block, and hand it to the
@@ -65,7 +79,7 @@ mp_kreq_submit(msg_t *msg, const struct kcmd *kc, int fd, short events, unsigned
 	struct kreq *kr;
 
 	klock(&ks->ks_lock);
-	while ((kr = ks->ks_free) == NULL && !ks->ks_stopping) {
+	while ((kr = kslot_take(ks)) == NULL && !ks->ks_stopping) {
 		if (how & KQ_SPREAD) {	/* spreading is for spare room only */
 			kunlock(&ks->ks_lock);
 			return ksettle(msg, mp_kguess_run(msg, kc));
@@ -82,7 +96,6 @@ mp_kreq_submit(msg_t *msg, const struct kcmd *kc, int fd, short events, unsigned
 		kunlock(&ks->ks_lock);
 		return kunsent(msg, held ? ECANCELED : EPIPE, held);
 	}
-	ks->ks_free = kr->kr_next;
 	kr->kr_msg = msg;
 	kr->kr_cmd = kc;
 	kr->kr_onworker = false;
@@ -185,7 +198,7 @@ mp_kreq_cancelall(struct mp_kstate *ks)
 		kr->kr_next = list;
 		list = kr;
 	}
-	for (i = 0; i < ks->ks_nslots; i++) {
+	for (i = 0; i < ks->ks_fresh; i++) {	/* the rest were never used */
 		kr = &ks->ks_slots[i];
 		if (kr->kr_state == KR_WAITING) {
 			kr->kr_state = KR_CANCELED;	/* mp_kreq_free() takes it out of its FIFO */

@@ -102,6 +102,7 @@ mp_kslots_retire(struct mp_kstate *ks)
 	ks->ks_slots = NULL;
 	ks->ks_cap = ks->ks_nslots = 0;
 	ks->ks_free = NULL;
+	ks->ks_fresh = 0;
 }
 
 /*
@@ -114,7 +115,6 @@ int
 mp_kslots_reset(struct mp_kstate *ks, uint32_t nslots)
 {
 	struct kreq *slots = NULL;
-	uint32_t i;
 
 	if (nslots > ks->ks_cap && (slots = calloc(nslots, sizeof(*slots))) == NULL)
 		return ENOMEM;
@@ -124,14 +124,12 @@ mp_kslots_reset(struct mp_kstate *ks, uint32_t nslots)
 		mp_kslots_retire(ks);
 		ks->ks_slots = slots;
 		ks->ks_cap = nslots;
+	} else {	/* only the used ones are not zero: touch no more pages */
+		memset(ks->ks_slots, 0, ks->ks_fresh * sizeof(*ks->ks_slots));
 	}
 	ks->ks_nslots = nslots;
 	ks->ks_free = NULL;
-	for (i = ks->ks_nslots; i-- > 0; ) {
-		memset(&ks->ks_slots[i], 0, sizeof(ks->ks_slots[i]));
-		ks->ks_slots[i].kr_next = ks->ks_free;
-		ks->ks_free = &ks->ks_slots[i];
-	}
+	ks->ks_fresh = 0;
 	ks->ks_head = ks->ks_tail = NULL;
 	ks->ks_queued = 0;
 	ks->ks_stopping = true;		/* until the loop is there */
