@@ -52,9 +52,8 @@ static pthread_mutex_t sysp_ctl = PTHREAD_MUTEX_INITIALIZER;	/* start, stop */
  *	on its reply port, untaken, it is returned behind them (EASYNC)
  *	instead: a server thread that goes on with whatever finished in
  *	place would otherwise serve a client that is always ready again and
- *	again while the others' replies wait (under
- *	wrk, runs of hundreds of requests on one connection, and a p99
- *	latency 1.5x libevent's).  The call itself is made: only its reply
+ *	again while the others' replies wait (under wrk, runs of hundreds
+ *	of requests on one connection, and a p99 latency 1.5x libevent's).  The call itself is made: only its reply
  *	takes its turn, a queue put (and an eventfd write if the port's
  *	descriptor is in use; read and write pay an fstat() to tell a pipe
  *	from a file).  Not an accept (see KC_STREAM), nor a read or write
@@ -82,9 +81,9 @@ kturn(msg_t *msg, const struct kcmd *kc, int error)
  *	finishes it (its outcome is sendsys's value and it is NOT returned
  *	to its reply port: the sender has it already; but see kturn());
  *	otherwise give it a slot in the event loop or the pool (EASYNC); one
- *	that would run
- *	inline may be spread to a helper (EASYNC; pool.c).  A plugged thread's
- *	message that the ring can try is held instead (EASYNC; plug.c).
+ *	that would run inline may be spread to a helper (EASYNC; pool.c).  A
+ *	plugged thread's message that the ring can try is held instead
+ *	(EASYNC; plug.c).
  *	NOTE: kept out of line so that the synchronous path in
  *	sys_putport() needs no stack frame.
  */
