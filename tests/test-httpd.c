@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -61,6 +62,8 @@ start(struct httpd *h, int nofile, const char *threads, const char *idle)
 	if (h->pid == 0) {
 		struct rlimit rl = { (rlim_t)nofile, (rlim_t)nofile };
 
+		/* a failed assertion leaves no server behind */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(pfd[1], 1);
 		close(pfd[0]), close(pfd[1]);
 		if (nofile > 0)
@@ -440,14 +443,16 @@ test_idle_timeout(void **state)
 }
 
 /* More connections than descriptors: accept pauses, 500 for an open
-   that finds none, and every connection is answered once others close. */
+   that finds none, and every connection is answered once others close;
+   those accepted after the pause mostly with the file, since the server
+   then keeps descriptors for files (at most half its connections). */
 static void
 test_out_of_descriptors(void **state)
 {
 	enum { N = 100 };
 	struct httpd h;
 	char body[BIG];
-	int fd[N], ok = 0, err = 0, fds, inflight, conns;
+	int fd[N], ok = 0, err = 0, fds, inflight, conns, full;
 
 	(void)state;
 	start(&h, 48, "1", "30000");
@@ -461,6 +466,8 @@ test_out_of_descriptors(void **state)
 		usleep(10000);
 	}
 	assert_int_equal(fds, -1);
+	full = conns;			/* these have no descriptor left for a file */
+	assert_true(full >= 1 && full < N);
 	for (int i = 0; i < N; i++)
 		say(fd[i], "GET /a.txt " H "\r\n", strlen("GET /a.txt " H "\r\n"));
 	for (int i = 0; i < N; i++) {
@@ -471,7 +478,7 @@ test_out_of_descriptors(void **state)
 		close(fd[i]);
 	}
 	assert_true(err >= 1);
-	assert_true(ok >= 1);
+	assert_true(ok >= (N - full) / 2);
 	assert_int_equal(get1(&h, "GET /a.txt " H "\r\n", NULL, NULL), 200);
 	stop(&h);
 }

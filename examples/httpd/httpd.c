@@ -20,8 +20,13 @@
  * and no symlink leads out of ROOT.  A request over 8 KiB is answered
  * 431, one with a body 413 (nothing here takes one).  A connection idle
  * for MS milliseconds (30000) without a whole request, or without taking
- * any of its reply, is closed.  Out of descriptors, accepting pauses until
- * a connection closes or the next tick of the thread's timer.
+ * any of its reply, is closed.  Out of descriptors (accept4 fails with
+ * EMFILE or ENFILE), a thread serves at most half the connections it had
+ * then, since each may need a second descriptor for its file, and raises
+ * that ceiling by an eighth on every tick it waits at it (halving it
+ * again at the next EMFILE): a connection accepted later finds a
+ * descriptor for its file, where taking every descriptor a close frees
+ * would answer each new connection 500.
  *
  * SIGUSR1 prints `httpd: fds=N inflight=M connections=C`: the process's
  * open descriptors, the threads' messages in flight (two per thread when
@@ -62,7 +67,9 @@ struct server {					/* one thread */
 	struct sys_accept4 accept;
 	struct sys_timer tick;			/* every TICK_MS: idle connections, paused accept */
 	unsigned long	now;			/* ticks so far */
-	int		paused;			/* accept4 said EMFILE: waiting for a descriptor */
+	int		paused;			/* not accepting: out of descriptors, or at ceiling */
+	int		ceiling;		/* most connections after EMFILE; 0: no limit */
+	int		accepting;		/* accept is in flight, or being handed on */
 	int		stopping;
 	int		inflight, nconns;	/* read by main for the statistics */
 	struct conn	*oldest, *newest;	/* the connections, least recently active first */
@@ -155,7 +162,7 @@ close_conn(struct conn *c)
 	*(c->next ? &c->next->prev : &s->newest) = c->prev;
 	free(c);
 	count(&s->nconns, -1);
-	if (s->paused && !s->stopping)		/* a descriptor is free again */
+	if (s->paused && !s->stopping && s->nconns < s->ceiling)	/* room again */
 		start_accept(s);
 }
 
@@ -508,6 +515,30 @@ accepted(struct server *s, int fd)
 	run(c, respond(c));
 }
 
+/*
+ * The accept message counts as in flight from its send until the thread
+ * decides not to send it again, and not while it is handed from one
+ * accept4 to the next: the statistics then never show an idle thread
+ * one message short.
+ */
+static void
+accept_out(struct server *s, int out)
+{
+	if (s->accepting != out) {
+		s->accepting = out;
+		count(&s->inflight, out ? 1 : -1);
+	}
+}
+
+/* Out of descriptors: stop accepting, and serve half the connections. */
+static void
+out_of_descriptors(struct server *s)
+{
+	s->paused = 1;
+	s->ceiling = s->nconns > 1 ? s->nconns / 2 : 1;
+	accept_out(s, 0);
+}
+
 /* Accept while connections are there; the last accept4 waits in the loop. */
 static void
 start_accept(struct server *s)
@@ -516,14 +547,19 @@ start_accept(struct server *s)
 
 	s->paused = 0;
 	for (;;) {
+		if (s->ceiling > 0 && s->nconns >= s->ceiling) {
+			s->paused = 1;		/* a close or the next tick tries again */
+			accept_out(s, 0);
+			return;
+		}
 		prep_accept4(&s->accept, s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		prep_async(&s->accept.hdr, s->port);
 		if ((r = sendsys(sysport(), &s->accept.hdr, sizeof(s->accept))) == EASYNC) {
-			count(&s->inflight, 1);
+			accept_out(s, 1);
 			return;
 		}
 		if (r == EMFILE || r == ENFILE || r == ENOBUFS || r == ENOMEM) {
-			s->paused = 1;		/* a close or the next tick tries again */
+			out_of_descriptors(s);
 			return;
 		}
 		if (r == 0)
@@ -541,8 +577,11 @@ ticked(struct server *s, uint64_t ticks)
 			c->expired = 1;
 			abortsys(&c->m.hdr);	/* it comes back ECANCELED (or done) */
 		}
-	if (s->paused)
-		start_accept(s);
+	if (!s->paused || s->stopping)
+		return;
+	if (s->ceiling > 0 && s->nconns >= s->ceiling)
+		s->ceiling += s->ceiling / 8 + 1;	/* probe: descriptors may be free now */
+	start_accept(s);
 }
 
 static void
@@ -581,13 +620,14 @@ serve(void *arg)
 				count(&s->inflight, -1);
 				run(c, advance(c));
 			} else if (m == &s->accept.hdr) {
-				count(&s->inflight, -1);
 				if (m->ms_error == 0)
 					accepted(s, (int)m->ms_result);
-				if (!s->stopping && m->ms_error != EMFILE && m->ms_error != ENFILE)
+				if (s->stopping)
+					accept_out(s, 0);
+				else if (m->ms_error == EMFILE || m->ms_error == ENFILE)
+					out_of_descriptors(s);
+				else
 					start_accept(s);
-				else if (!s->stopping)
-					s->paused = 1;
 			} else if (m == &s->tick.hdr) {
 				if (msgflags(m) & MSGF_FINAL) {
 					count(&s->inflight, -1);
