@@ -3,13 +3,15 @@
  * Description: the tree walks agree with find and with each other on a
  * real tree: totals, entry counts, listings, and errors reported like
  * coreutils (stderr, exit status 1, the rest still counted); and on a
- * tree whose paths are longer than PATH_MAX, walked completely.
+ * tree whose paths are longer than PATH_MAX, walked completely; and lsr
+ * holding only what it has not printed yet, however large the tree.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <sys/resource.h>
 
 #include "treeutil.h"
 
@@ -274,6 +276,74 @@ deep_lsr_matches_its_twin_and_find(void **state)
 	free(want);
 }
 
+/* A tree of 3 files with long names per directory, 3 subdirectories per directory, levels deep. */
+static void
+branchy(const char *dir, int levels)
+{
+	char sub[4096], name[200];
+
+	for (int i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "%d%0150d", i, 0);
+		tree_file(dir, name, 0);
+	}
+	for (int i = 0; levels > 0 && i < 3; i++) {
+		snprintf(name, sizeof(name), "%c", 'a' + i);
+		tree_dir(dir, name, sub);
+		branchy(sub, levels - 1);
+	}
+}
+
+/* The peak resident size of lsr listing dir (its pool only: replies in any order), in bytes. */
+static long long
+lsr_peak(const char *dir)
+{
+	struct rusage ru;
+	int status;
+	pid_t pid;
+
+	if ((pid = fork()) == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(null, 1);
+		setenv("MSGPORT_GUESS", "pool", 1);
+		execl("examples/lsr/lsr", "examples/lsr/lsr", dir, (char *)NULL);
+		_exit(127);
+	}
+	assert_int_equal(wait4(pid, &status, 0, &ru), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	return (long long)ru.ru_maxrss * 1024;
+}
+
+/*
+ * lsr prints a directory once it and everything before it are complete,
+ * and frees it: replies come back in any order, and a directory listed
+ * early but reached late would have it hold the rest of the tree until
+ * the end (the whole of /usr, once).  So its peak must not grow with
+ * the tree: from 121 directories to 9,841 it grows by less than the
+ * larger tree's names and status buffers would take.
+ */
+static void
+lsr_memory_does_not_grow_with_the_tree(void **state)
+{
+	char top[] = "/tmp/msgport-branchy-XXXXXX", small[4096], big[4096];
+	long long grown, held = 9841LL * 3 * (151 + sizeof(struct stat));
+
+	(void)state;
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+	skip();			/* their allocators keep what is freed */
+#endif
+	assert_non_null(mkdtemp(top));
+	tree_dir(top, "small", small);
+	tree_dir(top, "big", big);
+	branchy(small, 4);
+	branchy(big, 8);
+	grown = lsr_peak(big) - lsr_peak(small);
+	print_message("lsr's peak grew by %lld KiB (the tree would hold %lld KiB)\n", grown / 1024,
+	    held / 1024);
+	tree_remove(top);
+	assert_true(grown < held);
+}
+
 static int
 setup(void **state)
 {
@@ -301,6 +371,7 @@ main(void)
 		cmocka_unit_test(du_a_lists_the_same_entries),
 		cmocka_unit_test(lsr_matches_its_twin_in_every_mode),
 		cmocka_unit_test(lsr_sync_lists_every_entry_once),
+		cmocka_unit_test(lsr_memory_does_not_grow_with_the_tree),
 		/* paths longer than PATH_MAX */
 		cmocka_unit_test(deep_du_matches_find),
 		cmocka_unit_test(deep_du_a_lists_what_find_lists),

@@ -10,8 +10,11 @@
  * The walk runs ahead of the printing: directories are opened, read and
  * their entries lstat'ed (16 names per fstatatv message) as asynchronous
  * messages, many at once, and a directory is printed as soon as it and
- * everything before it is complete.  As in du, the system port decides
- * whether each call runs in place or on its workers, and each directory
+ * everything before it is complete.  Replies come back in any order, so
+ * directories are opened in the order they are listed, and replies are
+ * taken as soon as they are back: the walk stays about a window ahead
+ * of the printer and holds little more.  As in du, the system port
+ * decides whether each call runs in place or on its workers, and each directory
  * is opened relative to its parent's descriptor (kept open until its
  * subdirectories are), so paths longer than PATH_MAX are listed too.
  */
@@ -43,6 +46,7 @@ struct entry {
 struct dir {
 	char		*path;
 	struct dir	*parent;	/* opened relative to its fd; NULL: a root */
+	size_t		level, index;	/* its depth, its place among parent->subs */
 	int		fd, error;
 	int		kids;		/* subdirectories not opened yet */
 	int		out;		/* messages in flight about it */
@@ -78,7 +82,7 @@ struct op {
 static msgport_t *replies;
 static struct op *freeops;
 static struct dir *ready;		/* open directories with something to ask */
-static struct dir **toopen;		/* to open, the next one last */
+static struct dir **toopen;		/* to open: a heap, the first in listing order on top */
 static size_t ntoopen, captoopen;
 static int inflight, window, failed;
 
@@ -113,15 +117,67 @@ grow(void *v, size_t *cap, size_t n, size_t size)
 }
 
 static struct dir *
-newdir(char *path, struct dir *parent)
+newdir(char *path, struct dir *parent, size_t index)
 {
 	struct dir *d = malloc(sizeof(*d));
 
 	memset(d, 0, sizeof(*d));
 	d->path = path;
 	d->parent = parent;
+	d->level = parent ? parent->level + 1 : 0;
+	d->index = index;
 	d->fd = -1;
 	return d;
+}
+
+/* Is a listed before b?  (A directory is listed before what is below it.) */
+static int
+before(const struct dir *a, const struct dir *b)
+{
+	while (a->level > b->level)
+		if ((a = a->parent) == b)
+			return 0;
+	while (b->level > a->level)
+		if ((b = b->parent) == a)
+			return 1;
+	while (a->parent != b->parent)
+		a = a->parent, b = b->parent;
+	return a->index < b->index;
+}
+
+/*
+ * Directories are opened in the order they are listed: replies come back
+ * in any order, and a directory found later but listed sooner must not
+ * wait behind a whole subtree found earlier (the printer would wait for
+ * it, holding everything listed after it).
+ */
+static void
+push_open(struct dir *d)
+{
+	size_t i, up;
+
+	toopen = grow(toopen, &captoopen, ntoopen, sizeof(*toopen));
+	for (i = ntoopen++; i > 0 && before(d, toopen[up = (i - 1) / 2]); i = up)
+		toopen[i] = toopen[up];
+	toopen[i] = d;
+}
+
+static struct dir *
+pop_open(void)
+{
+	struct dir *top = toopen[0], *last = toopen[--ntoopen];
+	size_t i = 0, kid;
+
+	while ((kid = 2 * i + 1) < ntoopen) {
+		if (kid + 1 < ntoopen && before(toopen[kid + 1], toopen[kid]))
+			kid++;
+		if (!before(toopen[kid], last))
+			break;
+		toopen[i] = toopen[kid];
+		i = kid;
+	}
+	toopen[i] = last;
+	return top;
 }
 
 /* Nothing more is asked about d, nor opened relative to it. */
@@ -156,16 +212,12 @@ finish(struct dir *d)
 
 			sprintf(p, "%s/%s", d->path, e->name);
 			d->subs = realloc(d->subs, (d->nsubs + 1) * sizeof(*d->subs));
-			d->subs[d->nsubs++] = newdir(p, d);
+			d->subs[d->nsubs] = newdir(p, d, d->nsubs);
+			push_open(d->subs[d->nsubs++]);
 		}
 	}
 	if ((d->kids = (int)d->nsubs) == 0)
 		release(d);
-	/* the first subdirectory is printed first: open it first */
-	for (i = d->nsubs; i-- > 0; ) {
-		toopen = grow(toopen, &captoopen, ntoopen, sizeof(*toopen));
-		toopen[ntoopen++] = d->subs[i];
-	}
 }
 
 static void
@@ -276,7 +328,7 @@ next(struct op *op)
 			finish(d);	/* its last listing held only . and .. */
 	}
 	if (ntoopen > 0) {
-		struct dir *parent = (d = toopen[--ntoopen])->parent;
+		struct dir *parent = (d = pop_open())->parent;
 
 		prep_openat(&op->m.open, parent ? parent->fd : AT_FDCWD,
 		    parent ? d->path + strlen(parent->path) + 1 : d->path,
@@ -351,12 +403,18 @@ walk(const char *root)
 	struct op *op;
 	msg_t *m;
 
-	toopen = grow(toopen, &captoopen, ntoopen, sizeof(*toopen));
-	toopen[ntoopen++] = newdir(strdup(root), NULL);
 	stack = grow(stack, &capstack, 0, sizeof(*stack));
-	stack[depth++] = toopen[ntoopen - 1];
+	stack[depth++] = newdir(strdup(root), NULL, 0);
+	push_open(stack[depth - 1]);
 	for (;;) {
 		while (inflight < window) {
+			/* take what has come back first: the printer may be
+			   waiting for it, and the walk would run ahead of it
+			   through the tree, holding every entry meanwhile */
+			while ((m = getport(replies)) != NULL) {
+				inflight--;
+				done(m->ms_cookie);
+			}
 			if ((op = freeops) == NULL)
 				op = malloc(sizeof(*op));
 			else
