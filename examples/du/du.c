@@ -269,6 +269,11 @@ walk(const char *root)
 	for (;;) {
 		/* ask for as much as the window allows */
 		while (inflight < window) {
+			/* what has come back first: it may hold subdirectories */
+			while ((m = getport(replies)) != NULL) {
+				inflight--;
+				done(m->ms_cookie);
+			}
 			if ((op = freeops) == NULL)
 				op = calloc(1, sizeof(*op));
 			else
