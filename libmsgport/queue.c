@@ -274,6 +274,10 @@ mp_q_get(msgport_t *port)
 	struct mp_queue *q = &port->mp_queue;
 	msg_t *m;
 
+	/* a message is counted before it is pushed and until it is taken: at
+	   a count of 0 the port is empty, no lock needed (a walker polls) */
+	if ((mp_load_32(&q->q_state) & (QS_COUNT | QS_ARMED)) == 0)
+		return NULL;
 	mp_libcrit_enter();
 	pthread_mutex_lock(&q->q_lock);
 	if (q->q_head == NULL)
