@@ -71,12 +71,12 @@ static pthread_once_t guess_once = PTHREAD_ONCE_INIT;
 static uint32_t guess_share[KCMD_MAX];
 
 /* Per thread: voluntary context switches when it last asked. */
-static __thread long guess_nvcsw;
+static __thread long guess_nvcsw __attribute__((tls_model("initial-exec")));
 
 /* Per thread: when it last sent an inline-able call, and how many such
    sends in a row came within guess_burst of each other. */
-static __thread uint64_t guess_last;
-static __thread uint32_t guess_streak;
+static __thread uint64_t guess_last __attribute__((tls_model("initial-exec")));
+static __thread uint32_t guess_streak __attribute__((tls_model("initial-exec")));
 
 static inline uint64_t
 monotonic_ns(void)
