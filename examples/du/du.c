@@ -82,15 +82,16 @@ static int inflight, window, all, xdev, failed;
 static long long bytes, entries;
 static dev_t rootdev;			/* -x: the file system to stay on */
 
+/* A directory to open: path is malloc'd, and the walk's from now on. */
 static void
-found_dir(struct dir *parent, const char *path)
+found_dir(struct dir *parent, char *path)
 {
 	if (ntoopen == captoopen) {
 		captoopen = captoopen ? 2 * captoopen : 256;
 		toopen = realloc(toopen, captoopen * sizeof(*toopen));
 	}
 	toopen[ntoopen].parent = parent;
-	toopen[ntoopen++].path = strdup(path);
+	toopen[ntoopen++].path = path;
 	if (parent != NULL)
 		parent->kids++;
 }
@@ -98,9 +99,12 @@ found_dir(struct dir *parent, const char *path)
 static char *
 join(const char *dir, const char *name)
 {
-	char *p = malloc(strlen(dir) + strlen(name) + 2);
+	size_t a = strlen(dir), b = strlen(name);
+	char *p = malloc(a + b + 2);
 
-	sprintf(p, "%s/%s", dir, name);
+	memcpy(p, dir, a);
+	p[a] = '/';
+	memcpy(p + a + 1, name, b + 1);
 	return p;
 }
 
@@ -135,7 +139,8 @@ counted(struct dir *d, const char *name, const struct stat *st, int error)
 			printf("%lld\t%s\n", (long long)st->st_size, path);
 		if (S_ISDIR(st->st_mode) && (!xdev || st->st_dev == rootdev))
 			found_dir(d, path);
-		free(path);
+		else
+			free(path);
 	}
 }
 
@@ -265,7 +270,7 @@ walk(const char *root)
 	struct op *op;
 	msg_t *m;
 
-	found_dir(NULL, root);
+	found_dir(NULL, strdup(root));
 	for (;;) {
 		/* ask for as much as the window allows */
 		while (inflight < window) {
@@ -275,7 +280,7 @@ walk(const char *root)
 				done(m->ms_cookie);
 			}
 			if ((op = freeops) == NULL)
-				op = calloc(1, sizeof(*op));
+				op = malloc(sizeof(*op));
 			else
 				freeops = op->next;
 			if (!next(op)) {
