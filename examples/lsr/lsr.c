@@ -39,6 +39,7 @@ enum { CHUNK = 16 };			/* names lstat'ed per message */
 struct entry {
 	char		*name;
 	char		*target;	/* symlinks */
+	struct dir	*sub;		/* a subdirectory: the one to list */
 	struct stat	st;
 	int		error;
 };
@@ -46,7 +47,7 @@ struct entry {
 struct dir {
 	char		*path;
 	struct dir	*parent;	/* opened relative to its fd; NULL: a root */
-	size_t		level, index;	/* its depth, its place among parent->subs */
+	size_t		level, index;	/* its depth, its entry's place in parent->ents */
 	int		fd, error;
 	int		kids;		/* subdirectories not opened yet */
 	int		out;		/* messages in flight about it */
@@ -54,8 +55,8 @@ struct dir {
 	long		pos, len;	/* the part of buf not yet asked about */
 	struct entry	*ents;
 	size_t		nents, cap;
-	struct dir	**subs;		/* subdirectories, in listing order */
-	size_t		nsubs, printed;	/* printed: subs already walked by the printer */
+	struct dir	**subs;		/* subdirectories, in listing order, once complete */
+	size_t		nsubs, capsubs, printed;	/* printed: subs already walked by the printer */
 	int		shown;
 	struct dir	*next;		/* on the stack of directories with something to ask */
 	char		*buf;		/* while open: its getdents64 buffer */
@@ -195,7 +196,20 @@ complete(struct dir *d)
 	return d->error || (d->eof && d->out == 0 && d->pos >= d->len);
 }
 
-/* Everything about d is known: queue its subdirectories; it stays open until they are. */
+/* Entry i of d is a directory: it is opened (relative to d, which stays open until it is). */
+static void
+found(struct dir *d, size_t i)
+{
+	struct entry *e = &d->ents[i];
+	char *p = malloc(strlen(d->path) + strlen(e->name) + 2);
+
+	sprintf(p, "%s/%s", d->path, e->name);
+	e->sub = newdir(p, d, i);
+	d->kids++;
+	push_open(e->sub);
+}
+
+/* Everything about d is known: its subdirectories, in listing order, for the printer. */
 static void
 finish(struct dir *d)
 {
@@ -205,18 +219,12 @@ finish(struct dir *d)
 		putbuf(d->buf);
 	d->buf = NULL;
 	for (i = 0; i < d->nents; i++) {
-		struct entry *e = &d->ents[i];
-
-		if (e->error == 0 && S_ISDIR(e->st.st_mode)) {
-			char *p = malloc(strlen(d->path) + strlen(e->name) + 2);
-
-			sprintf(p, "%s/%s", d->path, e->name);
-			d->subs = realloc(d->subs, (d->nsubs + 1) * sizeof(*d->subs));
-			d->subs[d->nsubs] = newdir(p, d, d->nsubs);
-			push_open(d->subs[d->nsubs++]);
+		if (d->ents[i].sub != NULL) {
+			d->subs = grow(d->subs, &d->capsubs, d->nsubs, sizeof(*d->subs));
+			d->subs[d->nsubs++] = d->ents[i].sub;
 		}
 	}
-	if ((d->kids = (int)d->nsubs) == 0)
+	if (d->kids == 0)
 		release(d);
 }
 
@@ -232,7 +240,7 @@ done(struct op *op)
 
 	switch (op->kind) {
 	case OPEN:
-		if (d->parent != NULL && --d->parent->kids == 0)
+		if (d->parent != NULL && --d->parent->kids == 0 && complete(d->parent))
 			release(d->parent);
 		if ((d->error = m->ms_error) == 0) {
 			d->fd = (int)m->ms_result;
@@ -266,6 +274,8 @@ done(struct op *op)
 				target[n] = '\0';
 				e->target = strdup(target);
 			}
+			if (e->error == 0 && S_ISDIR(e->st.st_mode))
+				found(d, op->ent + i);
 		}
 		if (complete(d))
 			finish(d);
