@@ -871,7 +871,10 @@ evloop_free(struct mp_kstate *ks)
 	if (ks->ks_gateev != NULL)
 		event_free(ks->ks_gateev);
 	ks->ks_gateev = NULL;
+	/* a thread that ends gives its set back under ks_lock (kset_release) */
+	klock(&ks->ks_lock);
 	kset_close(ks);
+	kunlock(&ks->ks_lock);
 	/* a sender may look at the hash (mp_evloop_busy) until it is gone */
 	klock(&ks->ks_lock);
 	hash = ks->ks_fdhash;
