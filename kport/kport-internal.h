@@ -175,7 +175,10 @@ struct mp_kstate {
 	uint32_t	ks_idle;	/* workers waiting for work */
 	bool		ks_waking;	/* one of them has been woken */
 	struct kworker	*ks_workers;
-	uint32_t	ks_nworkers;
+	uint32_t	ks_nworkers;	/* the pool's bound: ks_workers' size */
+	uint32_t	ks_nthreads;	/* workers started so far (on demand, pool.c) */
+	uint32_t	ks_starting;	/* of them, started but not yet at the queue */
+	bool		ks_wantmore;	/* the interrupter is asked to start more */
 	/* spread work: inline calls of a sender's burst, run by helpers (pool.c) */
 	uint32_t	ks_helpers;	/* workers it may keep busy: the CPUs but the sender's */
 	uint32_t	ks_helping;	/* workers running it now */

@@ -26,6 +26,13 @@
  * woken worker is on its way, further messages only queue up for it to
  * take as one batch; it wakes the next idle worker if it leaves work
  * behind.
+ *
+ * Workers are started on demand, up to the bound (sa_workers): one at
+ * start, and another whenever work is queued while none is idle.  A
+ * program whose calls all complete in place (a hot tree walk) so never
+ * pays for threads it does not use.  The interrupter starts them, not
+ * the sender: a sender may be an upcall in a signal handler, where
+ * pthread_create() (which allocates) is not safe.
  */
 #include "config.h"
 
@@ -64,15 +71,22 @@ mp_pool_unlink(struct mp_kstate *ks, struct kreq *kr)
 }
 
 /* Wake an idle worker for the queue, unless one is on its way already
-   or the queue holds only spread work and enough helpers run it. */
+   or the queue holds only spread work and enough helpers run it; with
+   none idle, have the interrupter start one, below the bound. */
 static void
 kwake(struct mp_kstate *ks)
 {
 	if (ks->ks_queued == ks->ks_spreadq && ks->ks_helping >= ks->ks_helpers)
 		return;
-	if (ks->ks_idle > 0 && !ks->ks_waking) {
-		ks->ks_waking = true;
-		pthread_cond_signal(&ks->ks_work);
+	if (ks->ks_idle > 0) {
+		if (!ks->ks_waking) {
+			ks->ks_waking = true;
+			pthread_cond_signal(&ks->ks_work);
+		}
+	} else if (ks->ks_nthreads < ks->ks_nworkers && !ks->ks_wantmore &&
+	    ks->ks_queued > ks->ks_starting) {
+		ks->ks_wantmore = true;
+		pthread_cond_signal(&ks->ks_intrcv);
 	}
 }
 
@@ -180,11 +194,41 @@ mp_pool_interrupt_runners(struct mp_kstate *ks, struct sys_slate *sl)
 #define KINTR_FIRST_NS	1000000L	/* the interrupter's first pause: 1 ms */
 #define KINTR_MAX_NS	16000000L	/* and its longest: 16 ms */
 
+static void *worker_main(void *arg);
+
+/*
+ * kspawn
+ *	Start workers for the queued messages no worker is on its way to,
+ *	up to the bound (ks_lock held, on the interrupter, or at start with
+ *	every signal blocked: a worker starts with them all blocked).  Under
+ *	the lock, so that a stop sees every worker there is.  0, or why the
+ *	first could not start; one that cannot start leaves the work to the
+ *	others (there is always one), and the next queued message asks again.
+ */
+static int
+kspawn(struct mp_kstate *ks, uint32_t want)
+{
+	struct kworker *kw;
+	int r = 0;
+
+	ks->ks_wantmore = false;
+	while (want > 0 && ks->ks_nthreads < ks->ks_nworkers && !ks->ks_stopping) {
+		kw = &ks->ks_workers[ks->ks_nthreads];
+		if ((r = pthread_create(&kw->kw_thread, NULL, worker_main, kw)) != 0)
+			break;
+		ks->ks_nthreads++;
+		ks->ks_starting++;
+		want--;
+	}
+	return r;
+}
+
 /*
  * intr_main
  *	The interrupter: while aborted calls run (ks_intrs), signal each
  *	worker whose current call is one, pausing 1 ms, 2, 4 ... 16 ms
- *	between rounds; sleep while there are none.
+ *	between rounds; when asked (ks_wantmore), start workers; sleep while
+ *	there is neither to do.
  *	NOTE: a thread of its own because abortsys() must return at once and
  *	the event loop is not ours to block; it costs nothing while no abort
  *	is pending (it waits on ks_intrcv).
@@ -201,12 +245,15 @@ intr_main(void *arg)
 	mp_name_thread("intr", -1);
 	klock(&ks->ks_lock);
 	while (!ks->ks_intrquit) {
+		if (ks->ks_wantmore && ks->ks_idle == 0 && ks->ks_queued > ks->ks_starting)
+			(void)kspawn(ks, ks->ks_queued - ks->ks_starting);
+		ks->ks_wantmore = false;
 		if (ks->ks_intrs == 0) {
 			ns = KINTR_FIRST_NS;
 			pthread_cond_wait(&ks->ks_intrcv, &ks->ks_lock);
 			continue;
 		}
-		for (i = 0; i < ks->ks_nworkers; i++) {
+		for (i = 0; i < ks->ks_nthreads; i++) {
 			kr = mp_load_acq_ptr((void *const *)&ks->ks_workers[i].kw_cur);
 			if (kr != NULL && kr->kr_intr)
 				pthread_kill(ks->ks_workers[i].kw_thread, ks->ks_intrsig);
@@ -226,7 +273,7 @@ intr_main(void *arg)
  * ktake
  *	Take this worker's batch off the queue (ks_lock held): at most
  *	POOL_BATCH messages, and the queue's share of one of the idle
- *	workers and this one.  Only KC_NOINTR calls, which the kernel
+ *	workers, those on their way from their start, and this one.  Only KC_NOINTR calls, which the kernel
  *	finishes, share a batch: any other may wait without bound (a read
  *	of a pipe, a generic call, an open of a FIFO), and the messages done
  *	before it in its batch would wait with it, returned only after it.
@@ -237,7 +284,8 @@ static struct kreq *
 ktake(struct mp_kstate *ks, struct kworker *self)
 {
 	struct kreq *first = NULL, **tail = &first, *kr;
-	uint32_t n, want = (ks->ks_queued + ks->ks_idle) / (ks->ks_idle + 1);
+	uint32_t others = ks->ks_idle + ks->ks_starting;
+	uint32_t n, want = (ks->ks_queued + others) / (others + 1);
 
 	if (want > POOL_BATCH)
 		want = POOL_BATCH;
@@ -317,6 +365,7 @@ worker_main(void *arg)
 	sigaddset(&intr, ks->ks_intrsig);
 	pthread_sigmask(SIG_UNBLOCK, &intr, NULL);
 	klock(&ks->ks_lock);
+	ks->ks_starting--;		/* at the queue now */
 	for (;;) {
 		/* free the last batch's slots; return its messages once unlocked */
 		for (n = 0, kr = batch; kr != NULL; kr = next) {
@@ -359,52 +408,49 @@ worker_main(void *arg)
 
 /*
  * mp_pool_start
- *	Start the interrupter and ks_nworkers workers with every signal
- *	blocked; the workers unblock the interrupt signal.
+ *	Start the interrupter and the first worker with every signal
+ *	blocked (the workers unblock the interrupt signal); the others start
+ *	on demand (kwake()).
  */
 int
 mp_pool_start(struct mp_kstate *ks)
 {
 	sigset_t all, old;
-	uint32_t i;
-	int r = 0;
-
 	cpu_set_t cpus;
 	uint32_t ncpu = 1;
+	int r;
 
 	ks->ks_workers = calloc(ks->ks_nworkers, sizeof(*ks->ks_workers));
 	if (ks->ks_workers == NULL)
 		return ENOMEM;
 	if (sched_getaffinity(0, sizeof(cpus), &cpus) == 0 && CPU_COUNT(&cpus) > 1)
 		ncpu = (uint32_t)CPU_COUNT(&cpus);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	klock(&ks->ks_lock);
 	ks->ks_idle = 0;		/* no worker yet, none on its way */
 	ks->ks_waking = false;
+	ks->ks_nthreads = ks->ks_starting = 0;
+	ks->ks_wantmore = false;
 	ks->ks_helping = 0;
 	ks->ks_spreadq = 0;
 	mp_store_32(&ks->ks_helpers, ncpu - 1 < ks->ks_nworkers ? ncpu - 1 : ks->ks_nworkers);
 	ks->ks_intrs = 0;
 	ks->ks_intrquit = false;
+	r = kspawn(ks, 1);
 	kunlock(&ks->ks_lock);
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	if ((r = pthread_create(&ks->ks_intrthread, NULL, intr_main, ks)) != 0) {
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		free(ks->ks_workers);
-		ks->ks_workers = NULL;
-		ks->ks_nworkers = 0;
-		return r;
+	if (r == 0 && (r = pthread_create(&ks->ks_intrthread, NULL, intr_main, ks)) != 0) {
+		klock(&ks->ks_lock);
+		ks->ks_stopping = true;
+		pthread_cond_broadcast(&ks->ks_work);
+		kunlock(&ks->ks_lock);
+		pthread_join(ks->ks_workers[0].kw_thread, NULL);
 	}
-	for (i = 0; i < ks->ks_nworkers; i++)
-		if ((r = pthread_create(&ks->ks_workers[i].kw_thread, NULL, worker_main,
-		    &ks->ks_workers[i])) != 0)
-			break;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r != 0) {
-		klock(&ks->ks_lock);
-		ks->ks_nworkers = i;
-		kunlock(&ks->ks_lock);
-		mp_pool_stop(ks);
+		free(ks->ks_workers);
+		ks->ks_workers = NULL;
+		ks->ks_nworkers = ks->ks_nthreads = 0;
 	}
 	return r;
 }
@@ -425,7 +471,7 @@ mp_pool_stop(struct mp_kstate *ks)
 	mp_store_32(&ks->ks_helpers, 0);
 	pthread_cond_broadcast(&ks->ks_work);
 	kunlock(&ks->ks_lock);
-	for (i = 0; i < ks->ks_nworkers; i++)
+	for (i = 0; i < ks->ks_nthreads; i++)	/* none starts once stopping */
 		pthread_join(ks->ks_workers[i].kw_thread, NULL);
 	klock(&ks->ks_lock);
 	ks->ks_intrquit = true;
@@ -434,5 +480,5 @@ mp_pool_stop(struct mp_kstate *ks)
 	pthread_join(ks->ks_intrthread, NULL);
 	free(ks->ks_workers);
 	ks->ks_workers = NULL;
-	ks->ks_nworkers = 0;
+	ks->ks_nworkers = ks->ks_nthreads = 0;
 }

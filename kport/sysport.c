@@ -262,7 +262,8 @@ sysport_atfork_child(void)
 	ks->ks_fdhash = NULL;
 	ks->ks_nfds = 0;
 	ks->ks_workers = NULL;
-	ks->ks_nworkers = 0;
+	ks->ks_nworkers = ks->ks_nthreads = ks->ks_starting = 0;
+	ks->ks_wantmore = false;
 	ks->ks_head = ks->ks_tail = NULL;
 	ks->ks_queued = ks->ks_idle = 0;
 	ks->ks_waking = false;
