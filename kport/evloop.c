@@ -5,27 +5,28 @@
  *
  * A message whose non-blocking try would block on a pollable descriptor
  * waits in that descriptor's FIFO, one for reads and one for writes.
- * Each descriptor waited on has one record (struct kfd) with one
- * persistent libevent event, for the directions whose FIFO is not empty,
+ * Each descriptor waited on has one record (struct kfd) with one epoll
+ * registration (below), for the directions whose FIFO is not empty,
  * as an epoll user or io_uring's poll arming would do: when the
  * descriptor is ready, the loop thread tries the messages from the head
  * of the FIFO on, returning each that finishes, until one would block
  * again.  So messages on one descriptor complete in the order they were
- * sent, and any number of them can wait (libevent takes at most 65,535
- * events per descriptor; this is one).
+ * sent, and any number of them can wait.
  *
  * A character device without a non-blocking form (a terminal: its
  * RWF_NOWAIT try always says "would block") waits for readiness here
  * too, where it can be aborted; once ready, the head goes to the pool,
  * which makes the plain call, and the FIFO moves on when it is done.
  *
- * A sleep (a command with kc_sleep: nanosleep) takes a record of its own
- * as a timer, so a sleeping message holds no worker.
+ * A sleep (a command with kc_sleep: nanosleep) takes a record of its own,
+ * kept in a heap by deadline under the loop's one timer, so a sleeping
+ * message holds no worker.
  *
- * The records (ks_nslots of them, as many as messages can wait) are
- * allocated at start, so nothing is allocated per message; a record is
- * in the hash while messages wait on its descriptor.  Everything here is
- * done under ks_lock, by any thread.
+ * The records (ks_nslots of them, as many as messages can wait) and the
+ * sleeps' heap are allocated at start, so nothing is allocated per
+ * message, and made ready only as they are first used, so a start costs
+ * no more for them; a record is in the hash while messages wait on its
+ * descriptor.  Everything here is done under ks_lock, by any thread.
  *
  * A descriptor's record is registered, one-shot, in the epoll instance
  * of a set (struct kset): the set of the thread that parked the message
@@ -74,14 +75,16 @@ struct kfd {
 	int		kf_fd;
 	short		kf_events;	/* what its set's registration is armed for; 0: none */
 	bool		kf_running;	/* evloop_ready() is at work on it */
-	bool		kf_timer;	/* a sleep's: kf_head[0] sleeps until kf_deadline */
-	struct timespec	kf_deadline;	/* CLOCK_MONOTONIC */
+	struct timespec	kf_deadline;	/* a sleep's, kf_head[0]'s: CLOCK_MONOTONIC */
+	uint64_t	kf_seq;		/* a sleep's place among equal deadlines */
+	uint32_t	kf_slot;	/* a sleep's place in ks_sleeps; KF_AWAKE: none */
 	uint32_t	kf_gen;		/* lives so far: a callback's record may end under it */
 	struct kreq	*kf_head[2], *kf_tail[2];	/* KDIR_READ, KDIR_WRITE */
 	struct kfd	*kf_hnext;	/* hash chain, or free list */
-	struct event	*kf_ev;		/* a sleep's timer */
 	struct kset	*kf_set;	/* where it is registered */
 };
+
+#define KF_AWAKE	UINT32_MAX	/* kf_slot: not in the heap */
 
 #define KLEND_OK	1u	/* ke_lend: its thread may take the turn */
 #define KLEND_TAKEN	2u	/* it has it */
@@ -227,15 +230,34 @@ kfd_find(struct mp_kstate *ks, int fd)
 	return kf;
 }
 
+/* A free record, off the free list or never used yet (ks_lock held):
+   records are made ready as they are first needed, so a program that
+   waits on nothing touches none of their pages.  NULL: none is free. */
+static struct kfd *
+kfd_take(struct mp_kstate *ks)
+{
+	struct kfd *kf;
+
+	if ((kf = ks->ks_fdfree) != NULL) {
+		ks->ks_fdfree = kf->kf_hnext;
+		return kf;
+	}
+	if (ks->ks_fdfresh == ks->ks_nslots)
+		return NULL;
+	kf = &ks->ks_fds[ks->ks_fdfresh++];
+	kf->kf_fd = -1;
+	kf->kf_slot = KF_AWAKE;
+	return kf;
+}
+
 /* fd's record, made if it has none (a slot waits, so one is free). */
 static struct kfd *
 kfd_get(struct mp_kstate *ks, int fd)
 {
 	struct kfd *kf = kfd_find(ks, fd), **b;
 
-	if (kf != NULL || (kf = ks->ks_fdfree) == NULL)
+	if (kf != NULL || (kf = kfd_take(ks)) == NULL)
 		return kf;
-	ks->ks_fdfree = kf->kf_hnext;
 	kf->kf_gen++;
 	kf->kf_fd = fd;
 	kf->kf_events = 0;
@@ -264,12 +286,14 @@ kfd_put(struct mp_kstate *ks, struct kfd *kf)
 	mp_store_32(&ks->ks_nfds, ks->ks_nfds - 1);
 }
 
+static void	sleep_remove(struct mp_kstate *ks, struct kfd *kf);
+
 /* A sleep's record back to the free list (ks_lock held). */
 static void
 kfd_unsleep(struct mp_kstate *ks, struct kfd *kf)
 {
-	event_del_noblock(kf->kf_ev);
-	kf->kf_timer = false;
+	if (kf->kf_slot != KF_AWAKE)
+		sleep_remove(ks, kf);
 	kf->kf_head[0] = NULL;
 	kf->kf_hnext = ks->ks_fdfree;
 	ks->ks_fdfree = kf;
@@ -599,15 +623,75 @@ ts_cmp(const struct timespec *a, const struct timespec *b)
 	return a->tv_nsec < b->tv_nsec ? -1 : a->tv_nsec > b->tv_nsec;
 }
 
-/* Add kf's timer for what is left until its deadline (ks_lock held). */
-static int
-ktimer_add(struct kfd *kf)
+/*
+ * Sleeps.  Each sleeping record is in ks_sleeps, a binary heap by
+ * deadline (then by the order they began), and the loop has one timer,
+ * ks_sleepev, set for the earliest.  One timer, not one per record:
+ * libevent's own heap would grow (realloc()) with the sleeps, and a sleep
+ * may be sent from an upcall, in a signal handler; ks_sleeps has room
+ * for every slot from the start, and libevent's holds one timer.
+ */
+
+/* Does a's sleep end before b's? */
+static bool
+sleep_before(const struct kfd *a, const struct kfd *b)
 {
+	int c = ts_cmp(&a->kf_deadline, &b->kf_deadline);
+
+	return c != 0 ? c < 0 : a->kf_seq < b->kf_seq;
+}
+
+/* Put kf at heap slot i (ks_lock held). */
+static void
+sleep_place(struct mp_kstate *ks, struct kfd *kf, uint32_t i)
+{
+	ks->ks_sleeps[i] = kf;
+	kf->kf_slot = i;
+}
+
+/* Move kf, at slot i, up or down to where it belongs (ks_lock held). */
+static void
+sleep_sift(struct mp_kstate *ks, struct kfd *kf, uint32_t i)
+{
+	uint32_t c;
+
+	while (i > 0 && sleep_before(kf, ks->ks_sleeps[(i - 1) / 2])) {
+		sleep_place(ks, ks->ks_sleeps[(i - 1) / 2], i);
+		i = (i - 1) / 2;
+	}
+	while ((c = 2 * i + 1) < ks->ks_nsleeps) {
+		if (c + 1 < ks->ks_nsleeps && sleep_before(ks->ks_sleeps[c + 1], ks->ks_sleeps[c]))
+			c++;
+		if (!sleep_before(ks->ks_sleeps[c], kf))
+			break;
+		sleep_place(ks, ks->ks_sleeps[c], i);
+		i = c;
+	}
+	sleep_place(ks, kf, i);
+}
+
+/* Take kf out of the heap (ks_lock held). */
+static void
+sleep_remove(struct mp_kstate *ks, struct kfd *kf)
+{
+	uint32_t i = kf->kf_slot;
+	struct kfd *last = ks->ks_sleeps[--ks->ks_nsleeps];
+
+	kf->kf_slot = KF_AWAKE;
+	if (last != kf)
+		sleep_sift(ks, last, i);
+}
+
+/* Set the loop's timer for the earliest sleep's deadline (ks_lock held). */
+static int
+sleep_arm(struct mp_kstate *ks)
+{
+	struct kfd *kf = ks->ks_sleeps[0];
 	struct timespec now;
 	struct timeval tv = { 0, 0 };
 
 	if (kf->kf_deadline.tv_sec == KSLEEP_FOREVER)
-		return event_add(kf->kf_ev, NULL);	/* only an abort ends it */
+		return 0;		/* only an abort ends it, and every later one */
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (ts_cmp(&now, &kf->kf_deadline) < 0) {
 		tv.tv_sec = kf->kf_deadline.tv_sec - now.tv_sec;
@@ -618,66 +702,76 @@ ktimer_add(struct kfd *kf)
 		}
 		tv.tv_usec++;		/* never early: the rest is rounded up */
 	}
-	return event_add(kf->kf_ev, &tv);
+	return event_add(ks->ks_sleepev, &tv);
 }
+
+#define KSLEEP_BATCH	64	/* sleeps returned per hold of ks_lock, at most */
 
 /*
  * evloop_woke
- *	A sleep's time is up: return it, unless it was aborted meanwhile or
- *	the loop's clock ran ahead of CLOCK_MONOTONIC (then sleep the rest).
- *	NOTE: a stale callback finds another record, or another sleep that
- *	is not due yet: it does nothing, or sleeps it again.
+ *	The loop's timer: return every sleep that is due, and set the timer
+ *	for the next.  One that was aborted meanwhile is no longer in the
+ *	heap; if the loop's clock ran ahead of CLOCK_MONOTONIC, the earliest
+ *	is not due yet, and the timer is set for the rest.
  */
 static void
 evloop_woke(evutil_socket_t fd, short what, void *arg)
 {
-	struct mp_kstate *ks = &mp_kstate;
-	struct kfd *kf = arg;
-	struct kreq *kr;
+	struct mp_kstate *ks = arg;
+	struct kreq *due[KSLEEP_BATCH], *kr;
 	struct timespec now;
+	struct kfd *kf;
+	uint32_t n, i;
 
 	(void)fd, (void)what;
-	klock(&ks->ks_lock);
-	kr = kf->kf_head[0];
-	if (!kf->kf_timer || kr == NULL || kr->kr_state != KR_WAITING) {
+	do {
+		n = 0;
+		klock(&ks->ks_lock);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		while (n < KSLEEP_BATCH && ks->ks_nsleeps > 0 &&
+		    ts_cmp(&now, &(kf = ks->ks_sleeps[0])->kf_deadline) >= 0) {
+			sleep_remove(ks, kf);
+			if ((kr = kf->kf_head[0]) == NULL || kr->kr_state != KR_WAITING)
+				continue;	/* on its way out: not ours to return */
+			kr->kr_state = KR_RUNNING;
+			due[n++] = kr;
+		}
+		if (n < KSLEEP_BATCH && ks->ks_nsleeps > 0)
+			(void)sleep_arm(ks);	/* no room needed: it is the heap's one */
 		kunlock(&ks->ks_lock);
-		return;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (ts_cmp(&now, &kf->kf_deadline) < 0 && ktimer_add(kf) == 0) {
-		kunlock(&ks->ks_lock);
-		return;
-	}
-	kr->kr_state = KR_RUNNING;
-	kunlock(&ks->ks_lock);
-	MP_TRACE("run", kr->kr_msg, NULL, kr->kr_cmd->kc_name, "loop");
-	kr->kr_msg->ms_result = 0;
-	mp_kreq_done(kr, 0);
+		for (i = 0; i < n; i++) {
+			MP_TRACE("run", due[i]->kr_msg, NULL, due[i]->kr_cmd->kc_name, "loop");
+			due[i]->kr_msg->ms_result = 0;
+			mp_kreq_done(due[i], 0);
+		}
+	} while (n == KSLEEP_BATCH);
 }
 
-/* Start kr's sleep, a timer of its own (ks_lock held).  0, or -1. */
+/* Start kr's sleep (ks_lock held).  0, or -1. */
 static int
 evloop_sleep(struct mp_kstate *ks, struct kreq *kr)
 {
-	struct kfd *kf = ks->ks_fdfree;
-	struct timespec rel;
+	struct timespec rel, deadline;
+	struct kfd *kf;
 
-	if (kf == NULL || kr->kr_cmd->kc_sleep(kr->kr_msg, &rel, false) != 0)
+	if (kr->kr_cmd->kc_sleep(kr->kr_msg, &rel, false) != 0)
 		return -1;
-	if (mp_deadline(&rel, &kf->kf_deadline) == NULL) {
-		kf->kf_deadline.tv_sec = KSLEEP_FOREVER;	/* further than a century */
-		kf->kf_deadline.tv_nsec = 0;
+	if (mp_deadline(&rel, &deadline) == NULL) {
+		deadline.tv_sec = KSLEEP_FOREVER;	/* further than a century */
+		deadline.tv_nsec = 0;
 	}
-	if (event_assign(kf->kf_ev, ks->ks_base, -1, 0, evloop_woke, kf) != 0)
+	if ((kf = kfd_take(ks)) == NULL)
 		return -1;
-	ks->ks_fdfree = kf->kf_hnext;
+	kf->kf_deadline = deadline;
 	kf->kf_gen++;
-	kf->kf_timer = true;
 	kf->kf_head[0] = kr;
+	kf->kf_seq = ks->ks_sleepseq++;
 	kr->kr_kf = kf;
 	kr->kr_leave = mp_evloop_disarm;
 	kr->kr_dir = KDIR_TIMER;
-	if (ktimer_add(kf) == 0)
+	ks->ks_nsleeps++;
+	sleep_sift(ks, kf, ks->ks_nsleeps - 1);
+	if (kf->kf_slot != 0 || sleep_arm(ks) == 0)
 		return 0;
 	kfd_unsleep(ks, kf);
 	kr->kr_kf = NULL;
@@ -861,13 +955,13 @@ static void
 evloop_free(struct mp_kstate *ks)
 {
 	struct kfd **hash;
-	uint32_t i;
 
-	for (i = 0; ks->ks_fds != NULL && i < ks->ks_nslots; i++)
-		if (ks->ks_fds[i].kf_ev != NULL)
-			event_del(ks->ks_fds[i].kf_ev);
-	free(ks->ks_fdevs);
-	ks->ks_fdevs = NULL;
+	if (ks->ks_sleepev != NULL)
+		event_free(ks->ks_sleepev);
+	ks->ks_sleepev = NULL;
+	free(ks->ks_sleeps);
+	ks->ks_sleeps = NULL;
+	ks->ks_nsleeps = 0;
 	if (ks->ks_gateev != NULL)
 		event_free(ks->ks_gateev);
 	ks->ks_gateev = NULL;
@@ -892,55 +986,31 @@ evloop_free(struct mp_kstate *ks)
 	ks->ks_base = NULL;
 }
 
-/*
- * evloop_reserve
- *	Grow libevent's timer heap to one timer per record now, by adding
- *	and deleting them all before the loop runs: a sleep sent from an
- *	upcall (a signal handler) must not make libevent call realloc().
- */
-static int
-evloop_reserve(struct mp_kstate *ks)
-{
-	struct timeval year = { 366 * 24 * 3600, 0 };
-	uint32_t i;
-	int r = 0;
-
-	for (i = 0; i < ks->ks_nslots && r == 0; i++)
-		r = event_add(ks->ks_fds[i].kf_ev, &year);
-	/* the last added is the heap's last: each deletion is then O(1) */
-	for (i = ks->ks_nslots; i-- > 0; )
-		event_del(ks->ks_fds[i].kf_ev);
-	return r == 0 ? 0 : ENOMEM;
-}
-
-/* The records, their events (one block: thousands of event_new() calls
-   were a fifth of a short program's start-up) and the hash, for
-   ks_nslots waiters. */
+/* The records, the hash, and the sleeps' heap and timer, for ks_nslots
+   waiters.  The timer is added once, so that libevent's heap has its
+   room (one) before any upcall adds it. */
 static int
 evloop_records(struct mp_kstate *ks)
 {
-	size_t evsize = event_get_struct_event_size();
-	uint32_t i, nb = 1;
+	struct timeval year = { 366 * 24 * 3600, 0 };
+	uint32_t nb = 1;
 
 	while (nb < ks->ks_nslots)
 		nb <<= 1;
 	ks->ks_fds = calloc(ks->ks_nslots, sizeof(*ks->ks_fds));
-	ks->ks_fdevs = calloc(ks->ks_nslots, evsize);
+	ks->ks_sleeps = calloc(ks->ks_nslots, sizeof(*ks->ks_sleeps));
 	ks->ks_fdhash = calloc(nb, sizeof(*ks->ks_fdhash));
-	if (ks->ks_fds == NULL || ks->ks_fdevs == NULL || ks->ks_fdhash == NULL)
+	ks->ks_nsleeps = 0;
+	if (ks->ks_fds == NULL || ks->ks_sleeps == NULL || ks->ks_fdhash == NULL)
 		return ENOMEM;
 	ks->ks_fdmask = nb - 1;
-	for (i = ks->ks_nslots; i-- > 0; ) {
-		ks->ks_fds[i].kf_fd = -1;
-		ks->ks_fds[i].kf_ev = (struct event *)((char *)ks->ks_fdevs + i * evsize);
-		if (event_assign(ks->ks_fds[i].kf_ev, ks->ks_base, -1, 0, evloop_woke, &ks->ks_fds[i]) != 0) {
-			ks->ks_fds[i].kf_ev = NULL;
-			return ENOMEM;
-		}
-		ks->ks_fds[i].kf_hnext = ks->ks_fdfree;
-		ks->ks_fdfree = &ks->ks_fds[i];
-	}
-	return evloop_reserve(ks);
+	ks->ks_fdfree = NULL;		/* every record is fresh: kfd_take() */
+	ks->ks_fdfresh = 0;
+	if ((ks->ks_sleepev = evtimer_new(ks->ks_base, evloop_woke, ks)) == NULL ||
+	    event_add(ks->ks_sleepev, &year) != 0)
+		return ENOMEM;
+	event_del(ks->ks_sleepev);
+	return 0;
 }
 
 /*

@@ -197,8 +197,12 @@ struct mp_kstate {
 	struct event	*ks_stopev;	/* activated to end the loop */
 	pthread_t	ks_evthread;
 	struct kfd	*ks_fds;	/* ks_nslots records, allocated at start */
-	void		*ks_fdevs;	/* their events, in one block */
+	struct kfd	**ks_sleeps;	/* the sleeping ones: a heap by deadline */
+	uint32_t	ks_nsleeps;
+	uint64_t	ks_sleepseq;	/* sleeps started: equal deadlines end in order */
+	struct event	*ks_sleepev;	/* the loop's one timer, for the earliest */
 	struct kfd	*ks_fdfree;
+	uint32_t	ks_fdfresh;	/* ks_fds[ks_fdfresh..] never used since the start */
 	struct kfd	**ks_fdhash;	/* by descriptor number */
 	uint32_t	ks_fdmask;	/* buckets - 1 */
 	uint32_t	ks_nfds;	/* records in use; atomic read without ks_lock */

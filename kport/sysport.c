@@ -257,9 +257,12 @@ sysport_atfork_child(void)
 	mp_evloop_forget(ks);
 	ks->ks_base = NULL;
 	ks->ks_stopev = NULL;
-	/* the descriptor records and their events are the parent's too */
+	/* the descriptor records and the sleeps' heap are the parent's too */
 	ks->ks_fds = ks->ks_fdfree = NULL;
 	ks->ks_fdhash = NULL;
+	ks->ks_sleeps = NULL;
+	ks->ks_nsleeps = 0;
+	ks->ks_sleepev = NULL;
 	ks->ks_nfds = 0;
 	ks->ks_workers = NULL;
 	ks->ks_nworkers = ks->ks_nthreads = ks->ks_starting = 0;

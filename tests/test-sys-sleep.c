@@ -4,7 +4,8 @@
  * and holds no worker: 100,000 sleeping messages with two workers leave
  * both free for other calls, complete in about their sleep time, and
  * can each be aborted (what was left goes to rem); a sleep never comes
- * back early; a bad request is refused at once; sysport_stop() returns
+ * back early, and sleeps of different lengths end in the order of their
+ * deadlines; a bad request is refused at once; sysport_stop() returns
  * the sleepers.
  */
 #define _GNU_SOURCE
@@ -129,6 +130,68 @@ never_early(void **s)
 	assert_int_equal(rmport(rp), 0);
 }
 
+static long
+ts_ns(const struct timespec *t)
+{
+	return t->tv_sec * 1000000000L + t->tv_nsec;
+}
+
+/*
+ * Sleeps of many lengths end in the order of their deadlines, a third of
+ * them aborted from all over the timers' order: each comes back once, the
+ * aborted ones ECANCELED, the others never early and never before one
+ * whose deadline was earlier (a deadline is known to lie between the
+ * clock before its send and after it, plus its length).
+ */
+static void
+mixed_sleeps_end_in_deadline_order(void **s)
+{
+	enum { N = 600 };
+	static struct timespec len[N];
+	static long lo[N], hi[N];
+	msgport_t *rp = mkport_queue();
+	struct timespec t = { 120, 0 }, now;
+	long last = 0;
+	msg_t *got;
+	int i, k, n;
+
+	(void)s;
+	start(0);
+	for (i = 0; i < N; i++) {
+		len[i].tv_sec = 0;
+		len[i].tv_nsec = (5 + (i * 37) % 60) * 2000000L;	/* 10 to 128 ms */
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		lo[i] = ts_ns(&now) + len[i].tv_nsec;
+		prep_nanosleep(&ns[i], &len[i], &rem[i]);
+		prep_async(&ns[i].hdr, rp);
+		ns[i].hdr.ms_cookie = (void *)(long)i;
+		back[i] = 0;
+		assert_int_equal(sendsys(sysport(), &ns[i].hdr, sizeof(ns[i])), EASYNC);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		hi[i] = ts_ns(&now) + len[i].tv_nsec;
+	}
+	for (i = 0; i < N; i += 3)
+		assert_int_equal(abortsys(&ns[(i * 7) % N].hdr), 0);
+	for (k = n = 0; k < N; k++) {
+		while ((got = getport(rp)) == NULL)
+			assert_int_equal(timedwaitsys(rp, NULL, &t), 0);
+		i = (int)(long)got->ms_cookie;
+		assert_true(got == &ns[i].hdr);
+		assert_int_equal(back[i]++, 0);
+		if (got->ms_error == ECANCELED)
+			continue;
+		assert_int_equal(got->ms_error, 0);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		assert_true(ts_ns(&now) >= lo[i]);		/* never early */
+		assert_true(hi[i] >= last);			/* in deadline order */
+		last = lo[i];
+		n++;
+	}
+	assert_int_equal(n, N - N / 3);
+	assert_null(getport(rp));
+	assert_int_equal(rmport(rp), 0);
+}
+
 /* A bad request is refused in place, as nanosleep(2) refuses it. */
 static void
 bad_requests(void **s)
@@ -185,6 +248,7 @@ main(void)
 		cmocka_unit_test(stop_returns_sleepers),
 		cmocka_unit_test(sleepers_hold_no_worker),
 		cmocka_unit_test(many_short_sleeps_complete),
+		cmocka_unit_test(mixed_sleeps_end_in_deadline_order),
 	};
 
 	alarm(600);
