@@ -30,8 +30,9 @@
 # program's row also shows, as medians over the runs, its own CPU time
 # (user + system), the time all CPUs of the machine spent busy and in
 # I/O wait meanwhile (/proc/stat: other load counts too), and the
-# device's busy time and reads (/sys/block/DEV/stat): where the time of
-# a cold walk goes.  LIMIT lines (cold only) take the least CPU time
+# device's busy time, reads, the time a read took on average and the
+# requests in flight on average, the queue's depth (/sys/block/DEV/stat):
+# where the time of a cold walk goes.  LIMIT lines (cold only) take the least CPU time
 # (user + system) that any of the walkers spent on the tree, spread over
 # the machine's CPUs: the time a walker doing that work would need if it
 # kept every CPU busy, and so the speed-up over the twin this machine
@@ -119,12 +120,13 @@ blockdev() {
 	fi
 }
 cpustat() { awk '/^cpu / {print $2+$3+$4+$7+$8+$9, $6}' /proc/stat; }	# busy iowait, ticks
-diskstat() { [ -n "$dev" ] && awk '{print $1, $10}' /sys/block/$dev/stat || echo 0 0; }	# reads busy-ms
+# reads, busy ms, ms the reads took, ms of requests in flight (summed over them)
+diskstat() { [ -n "$dev" ] && awk '{print $1, $10, $4, $11}' /sys/block/$dev/stat || echo 0 0 0 0; }
 
 hz=$(getconf CLK_TCK)
 TIMEFORMAT='%3U %3S'	# bash's time: user and system seconds
 for dir in "$@"; do
-	declare -A times=() cpu=() busy=() wait=() dbusy=() reads=() med=()
+	declare -A times=() cpu=() busy=() wait=() dbusy=() reads=() rlat=() depth=() med=()
 	dev=$(blockdev "$dir")
 	read -r bytes ents _ < <(run "$ref" "$dir" 2>/dev/null)
 	rootsize=$(stat -c %s "$dir")
@@ -141,7 +143,7 @@ for dir in "$@"; do
 	for ((r = 0; r < runs; r++)); do
 		for p in "${progs[@]}" "${lsrprogs[@]}"; do
 			[ $cold = 1 ] && { sync; echo 3 > /proc/sys/vm/drop_caches; }
-			read -r c0 w0 < <(cpustat); read -r r0 d0 < <(diskstat)
+			read -r c0 w0 < <(cpustat); read -r r0 d0 l0 q0 < <(diskstat)
 			t0=$(date +%s%N)
 			if [ $cold = 1 ]; then	# its own CPU time too (user + system)
 				own=$( { time run "$p" "$dir" >/dev/null 2>&1 || true; } 2>&1 )
@@ -150,14 +152,17 @@ for dir in "$@"; do
 				run "$p" "$dir" >/dev/null 2>&1 || true
 			fi
 			t1=$(date +%s%N)
-			read -r c1 w1 < <(cpustat); read -r r1 d1 < <(diskstat)
+			read -r c1 w1 < <(cpustat); read -r r1 d1 l1 q1 < <(diskstat)
 			times[$p]+="$(( (t1 - t0) / 1000 )) "
 			busy[$p]+="$(( (c1 - c0) * 1000 / hz )) " wait[$p]+="$(( (w1 - w0) * 1000 / hz )) "
 			dbusy[$p]+="$((d1 - d0)) " reads[$p]+="$((r1 - r0)) "
+			# microseconds a read took, and hundredths of requests in flight on average
+			rlat[$p]+="$(( (l1 - l0) * 1000 / (r1 - r0 > 0 ? r1 - r0 : 1) )) "
+			depth[$p]+="$(( (q1 - q0) * 100000 / ((t1 - t0) / 1000 > 0 ? (t1 - t0) / 1000 : 1) )) "
 		done
 	done
 	echo "du over $dir ($ents entries), $mode cache, median of $runs runs, load $(cut -d' ' -f1-3 /proc/loadavg):"
-	[ $cold = 1 ] && printf '  %-8s %10s %10s %14s %12s %12s %8s\n' "" "time" "own CPU" "machine busy" "iowait" "$dev busy" "reads"
+	[ $cold = 1 ] && printf '  %-8s %10s %10s %14s %12s %12s %8s %8s %6s\n' "" "time" "own CPU" "machine busy" "iowait" "$dev busy" "reads" "us/read" "depth"
 	for p in "${progs[@]}" "${lsrprogs[@]}"; do
 		med[$p]=$(echo "${times[$p]}" | tr ' ' '\n' | grep . | median)
 		if [ $cold = 1 ]; then
@@ -166,7 +171,9 @@ for dir in "$@"; do
 			    -v w="$(echo "${wait[$p]}" | tr ' ' '\n' | grep . | median)" \
 			    -v d="$(echo "${dbusy[$p]}" | tr ' ' '\n' | grep . | median)" \
 			    -v r="$(echo "${reads[$p]}" | tr ' ' '\n' | grep . | median)" \
-			    'BEGIN {printf "  %-8s %8.3f s %8.3f s %12.3f s %10.3f s %10.3f s %8d\n", n, us / 1e6, c / 1e3, b / 1e3, w / 1e3, d / 1e3, r}'
+			    -v l="$(echo "${rlat[$p]}" | tr ' ' '\n' | grep . | median)" \
+			    -v q="$(echo "${depth[$p]}" | tr ' ' '\n' | grep . | median)" \
+			    'BEGIN {printf "  %-8s %8.3f s %8.3f s %12.3f s %10.3f s %10.3f s %8d %8d %6.2f\n", n, us / 1e6, c / 1e3, b / 1e3, w / 1e3, d / 1e3, r, l, q / 100}'
 		else
 			awk -v n="$p" -v us="${med[$p]}" 'BEGIN {printf "  %-8s %8.3f s\n", n, us / 1e6}'
 		fi
@@ -204,5 +211,5 @@ for dir in "$@"; do
 			    'BEGIN {f = c * 1e3 / ncpu; printf "LIMIT %s_cold_%s: the least CPU time, %.3f s (%s), on %d CPUs takes %.3f s: %.2fx faster than %s; %s is %.2fx (its own %.3f s of CPU kept the CPUs %.0f%% busy)\n", n, t, c / 1e3, lp, ncpu, f / 1e6, y / f, w, n, y / x, own / 1e3, own * 1e3 / ncpu / x * 100}'
 		done
 	fi
-	unset times cpu busy wait dbusy reads med
+	unset times cpu busy wait dbusy reads rlat depth med
 done
