@@ -96,7 +96,7 @@ mp_pool_enqueue(struct kreq *kr)
 {
 	struct mp_kstate *ks = &mp_kstate;
 
-	MP_TRACE("pool", kr->kr_msg, NULL, kr->kr_cmd->kc_name, "queued");
+	MP_TRACE("pool", kr->kr_msg, NULL, kr->kr_cmd->kc_name, kr->kr_spread ? "spread" : "queued");
 	kr->kr_state = KR_QUEUED;
 	kr->kr_next = NULL;
 	kr->kr_prev = ks->ks_tail;

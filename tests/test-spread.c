@@ -2,13 +2,17 @@
 /*
  * Description: a thread that sends inline-able calls in a burst (a hot
  * tree walk's lstat()s) has some of them run by a helper on another CPU:
- * sendsys() says EASYNC for those and they come back on the reply port
- * with the right results, each once; the rest finish in place.  Pinned
- * to one CPU, or with the choice fixed (MSGPORT_GUESS=inline), or when
- * the calls come one at a time, every one runs inline.  Threads spread
- * side by side, and sysport_stop() returns spread messages still queued.
+ * sendsys() says EASYNC for those, the trace says "pool ... how=spread",
+ * and they come back on the reply port with the right results, each
+ * once; the rest finish in place.  Pinned to one CPU, or with the choice
+ * fixed (MSGPORT_GUESS=inline), or when the calls come one at a time,
+ * none is spread (the trace has no how=spread; a pinned burst may still
+ * go to the pool if its calls are seen to block, as under a loaded
+ * sanitizer build, and that is not spreading).  Threads spread side by
+ * side, and sysport_stop() returns spread messages still queued.
  */
 #define _GNU_SOURCE
+#include <limits.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/stat.h>
@@ -98,60 +102,117 @@ burst(msgport_t *rp, int n)
 	return away;
 }
 
+/* Messages the trace at path says were queued for a helper (how=spread). */
+static int
+spread_in_trace(const char *path)
+{
+	char line[512];
+	int n = 0;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strstr(line, " pool ") != NULL && strstr(line, " how=spread") != NULL)
+			n++;
+	fclose(f);
+	return n;
+}
+
+/*
+ * The traced children (the trace is turned on by MSGPORT_TRACE when the
+ * library is loaded: a fresh process), in the parent's scratch directory.
+ *	burst	bursts until the trace shows one spread (at most 20: a busy
+ *		machine may cut a burst short now and then)
+ *	pinned	pinned to one CPU before sysport_start(), five bursts
+ *	apart	40 lone calls 2 ms apart
+ * Each checks every message's result and that each came back once.
+ */
+static int
+traced_child(const char *what)
+{
+	msgport_t *rp;
+	cpu_set_t all, one;
+
+	if (strcmp(what, "pinned") == 0) {
+		if (sched_getaffinity(0, sizeof(all), &all) != 0)
+			return 3;
+		CPU_ZERO(&one);
+		for (int c = 0; c < CPU_SETSIZE; c++)
+			if (CPU_ISSET(c, &all)) {
+				CPU_SET(c, &one);
+				break;
+			}
+		if (sched_setaffinity(0, sizeof(one), &one) != 0)
+			return 3;
+	}
+	if (sysport_start(NULL) != 0 || (rp = mkport_queue()) == NULL)
+		return 3;
+	if (strcmp(what, "burst") == 0) {
+		for (int i = 0; i < 20 && spread_in_trace(getenv("MSGPORT_TRACE")) == 0; i++)
+			burst(rp, NMSG);
+	} else if (strcmp(what, "pinned") == 0) {
+		for (int i = 0; i < 5; i++)
+			burst(rp, NMSG);
+	} else {
+		for (int i = 0; i < 40; i++) {
+			usleep(2000);		/* far apart: no burst */
+			burst(rp, 1);
+		}
+	}
+	return rmport(rp) == 0 && sysport_stop() == 0 ? 0 : 4;
+}
+
+/* Run traced_child(what) in a fresh process: how many it spread. */
+static int
+spread_by_child(const char *what)
+{
+	char trace[300];
+	int status;
+	pid_t pid;
+
+	snprintf(trace, sizeof(trace), "%s/trace-%s", kp_dir, what);
+	unlink(trace);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		setenv("MSGPORT_TRACE", trace, 1);
+		execl("/proc/self/exe", "test-spread", "traced", what, (char *)NULL);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	return spread_in_trace(trace);
+}
+
 static void
 a_burst_is_spread_over_the_cpus(void **s)
 {
-	msgport_t *rp = mkport_queue();
-	int away = 0, i;
+	char cmd[PATH_MAX + 400];
 
 	(void)s;
 	if (ncpus() < 2)
 		skip();
-	/* a busy machine may cut a burst short now and then: a few tries */
-	for (i = 0; i < 20 && away == 0; i++)
-		away = burst(rp, NMSG);
-	if (away == 0)
-		print_error("no message of %d bursts of %d went to a helper\n", i, NMSG);
-	assert_true(away > 0);
-	assert_int_equal(rmport(rp), 0);
+	assert_true(spread_by_child("burst") > 0);
+	/* and the renderer tells it apart from a call queued because it blocks */
+	snprintf(cmd, sizeof(cmd), "sh %s/tools/msgport-timeline -l %s/trace-burst | "
+	    "grep -q 'queued for a helper (spread)'", TOP_BUILDDIR, kp_dir);
+	assert_int_equal(system(cmd), 0);
 }
 
 static void
-pinned_to_one_cpu_every_call_runs_inline(void **s)
+pinned_to_one_cpu_nothing_is_spread(void **s)
 {
-	msgport_t *rp;
-	cpu_set_t old, one;
-
 	(void)s;
-	assert_int_equal(sched_getaffinity(0, sizeof(old), &old), 0);
-	CPU_ZERO(&one);
-	for (int c = 0; c < CPU_SETSIZE; c++)
-		if (CPU_ISSET(c, &old)) {
-			CPU_SET(c, &one);
-			break;
-		}
-	sysport_stop();
-	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
-	assert_int_equal(sysport_start(NULL), 0);
-	rp = mkport_queue();
-	assert_int_equal(burst(rp, NMSG), 0);
-	assert_int_equal(rmport(rp), 0);
-	sysport_stop();
-	assert_int_equal(sched_setaffinity(0, sizeof(old), &old), 0);
-	assert_int_equal(sysport_start(NULL), 0);
+	assert_int_equal(spread_by_child("pinned"), 0);
 }
 
 static void
-calls_one_at_a_time_run_inline(void **s)
+calls_one_at_a_time_are_not_spread(void **s)
 {
-	msgport_t *rp = mkport_queue();
-
 	(void)s;
-	for (int i = 0; i < 40; i++) {
-		usleep(2000);		/* far apart: no burst */
-		assert_int_equal(burst(rp, 1), 0);
-	}
-	assert_int_equal(rmport(rp), 0);
+	assert_int_equal(spread_by_child("apart"), 0);
 }
 
 /* MSGPORT_GUESS is read once per process: a fresh one reads it. */
@@ -259,20 +320,20 @@ main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(a_burst_is_spread_over_the_cpus),
-		cmocka_unit_test(pinned_to_one_cpu_every_call_runs_inline),
-		cmocka_unit_test(calls_one_at_a_time_run_inline),
+		cmocka_unit_test(pinned_to_one_cpu_nothing_is_spread),
+		cmocka_unit_test(calls_one_at_a_time_are_not_spread),
 		cmocka_unit_test(a_fixed_choice_never_spreads),
 		cmocka_unit_test(threads_spread_side_by_side_each_message_once),
 		cmocka_unit_test(stop_returns_spread_messages_once),
 	};
 
-	if (argc > 1 && strcmp(argv[1], "fixed") == 0) {
+	if (argc > 1 && (strcmp(argv[1], "fixed") == 0 || strcmp(argv[1], "traced") == 0)) {
 		/* the parent's scratch directory is our working directory */
 		mknames();
 		for (int i = 0; i < NFILES; i++)
 			if (lstat(fname(i), &want[i]) != 0)
 				return 2;
-		return fixed_child();
+		return argc > 2 ? traced_child(argv[2]) : fixed_child();
 	}
 	return cmocka_run_group_tests(tests, setup, kp_group_rmtree);
 }
