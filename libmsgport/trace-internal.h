@@ -5,7 +5,8 @@
  * With MSGPORT_TRACE=FILE in the environment when the library loads
  * (FILE "-" is standard error), every step of every message's life is
  * one line of FILE: sent, refused, run where (inline in the sender's
- * thread, queued for the pool, waiting in the event loop, run by a
+ * thread, queued for the pool because it would block (how=queued) or
+ * spread to a helper (how=spread), waiting in the event loop, run by a
  * worker or the loop thread), returned how (the sender woken, queued on
  * its reply port, no port at all), taken how (getport, waitsys, an
  * upcall, flushsys), aborted.  msgport-timeline(1) renders the file.
