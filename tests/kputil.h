@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -148,6 +149,30 @@ kp_waitdone(msgport_t *rport, msg_t *m)
 	struct timespec t = { 30, 0 };
 
 	return timedwaitsys(rport, m, &t);
+}
+
+/*
+ * kp_rerun
+ *	Run this test program again in a fresh process (what the library
+ *	reads when it loads, such as MSGPORT_TRACE or MSGPORT_GUESS, is
+ *	read anew) with var=value in its environment and role as its
+ *	argument, in the same directory; assert that it exits 0.
+ */
+static inline void
+kp_rerun(const char *var, const char *value, const char *role)
+{
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		setenv(var, value, 1);
+		execl("/proc/self/exe", "kp_rerun", role, (char *)NULL);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 #endif /* MSGPORT_KPUTIL_H */

@@ -151,22 +151,12 @@ static void
 a_waiting_thread_runs_its_own_descriptors(void **s)
 {
 	char line[512], main_tid[32] = "", tid[32];
-	int status, lent = 0, other = 0;
-	pid_t pid;
+	int lent = 0, other = 0;
 	FILE *f;
 
 	(void)s;
 	snprintf(trace, sizeof(trace), "%s/trace", kp_dir);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		setenv("MSGPORT_TRACE", trace, 1);
-		execl("/proc/self/exe", "test-lend", "trace", (char *)NULL);
-		_exit(127);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	kp_rerun("MSGPORT_TRACE", trace, "trace");
 	/* "TIME TID what ...": the first line is the main thread's name */
 	f = fopen(trace, "r");
 	assert_non_null(f);

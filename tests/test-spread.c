@@ -16,7 +16,6 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include "kputil.h"
 
@@ -168,21 +167,10 @@ static int
 spread_by_child(const char *what)
 {
 	char trace[300];
-	int status;
-	pid_t pid;
 
 	snprintf(trace, sizeof(trace), "%s/trace-%s", kp_dir, what);
 	unlink(trace);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		setenv("MSGPORT_TRACE", trace, 1);
-		execl("/proc/self/exe", "test-spread", "traced", what, (char *)NULL);
-		_exit(127);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	kp_rerun("MSGPORT_TRACE", trace, what);
 	return spread_in_trace(trace);
 }
 
@@ -231,20 +219,8 @@ fixed_child(void)
 static void
 a_fixed_choice_never_spreads(void **s)
 {
-	int status;
-	pid_t pid;
-
 	(void)s;
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		setenv("MSGPORT_GUESS", "inline", 1);
-		execl("/proc/self/exe", "test-spread", "fixed", (char *)NULL);
-		_exit(127);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	kp_rerun("MSGPORT_GUESS", "inline", "fixed");
 }
 
 static void *
@@ -327,13 +303,12 @@ main(int argc, char **argv)
 		cmocka_unit_test(stop_returns_spread_messages_once),
 	};
 
-	if (argc > 1 && (strcmp(argv[1], "fixed") == 0 || strcmp(argv[1], "traced") == 0)) {
-		/* the parent's scratch directory is our working directory */
+	if (argc > 1) {		/* a child (kp_rerun()), in the parent's scratch directory */
 		mknames();
 		for (int i = 0; i < NFILES; i++)
 			if (lstat(fname(i), &want[i]) != 0)
 				return 2;
-		return argc > 2 ? traced_child(argv[2]) : fixed_child();
+		return strcmp(argv[1], "fixed") == 0 ? fixed_child() : traced_child(argv[1]);
 	}
 	return cmocka_run_group_tests(tests, setup, kp_group_rmtree);
 }
