@@ -22,8 +22,8 @@
 # A CPU that goes idle while the device has many requests in flight is
 # waiting for the disk (more reads at once, sooner, would help); one that
 # goes idle with few in flight had no work to run (a deeper frontier, or
-# a cheaper hand-off, would help).  Needs perf (Debian: linux-perf, which
-# this script installs if missing, for the benchmark only).
+# a cheaper hand-off, would help).  Needs perf and python3 (Debian:
+# linux-perf, python3), which it installs if missing, for the benchmark only.
 set -eu
 
 runs=3
@@ -40,7 +40,11 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 2
 fi
 here=$(cd "$(dirname "$0")" && pwd)
-command -v perf >/dev/null 2>&1 || sh "$here/../scripts/deps.sh" linux-perf
+need=
+command -v perf >/dev/null 2>&1 || need="$need linux-perf"
+command -v python3 >/dev/null 2>&1 || need="$need python3"
+# shellcheck disable=SC2086 # a list of package names
+[ -z "$need" ] || sh "$here/../scripts/deps.sh" $need
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
