@@ -27,7 +27,10 @@ struct ab {
 	int result;
 };
 
-/* Entry 0 tells the test the slate runs; then NSLEEP sleeps of 10 ms. */
+/* Entry 0 tells the test the slate runs; then NSLEEP sleeps of 100 ms:
+   spread over the parallel runners they last seconds, so the abort that
+   follows entry 0 surely finds some not run yet, even on a slow machine
+   (it cuts them short: no run waits for them). */
 static struct ab *
 ab_new(uint32_t flags)
 {
@@ -39,7 +42,7 @@ ab_new(uint32_t flags)
 	a->sl.sl_flags = flags;
 	prep_write(&a->tw, a->trig[1], "x", 1);
 	assert_int_equal(slate_add(&a->sl, &a->tw.hdr, sizeof(a->tw), NULL), 0);
-	a->ts.tv_nsec = 10 * 1000 * 1000;
+	a->ts.tv_nsec = 100 * 1000 * 1000;
 	for (i = 0; i < NSLEEP; i++) {
 		prep_nanosleep(&a->ns[i], &a->ts, NULL);
 		assert_int_equal(slate_add(&a->sl, &a->ns[i].hdr, sizeof(a->ns[i]), NULL), 0);

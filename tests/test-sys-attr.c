@@ -66,17 +66,19 @@ kthreads(void)
 /*
  * workers_for
  *	n reads of an empty pipe, each a generic read(2) that only a worker
- *	can wait in: how many threads the system port has once no more
- *	start (every worker blocked, the rest queued), after which they all
- *	complete.  Also: calls that finish in place started none.
+ *	can wait in: how many threads the system port has once it has as
+ *	many as it should, want (workers start on demand, from another
+ *	thread: up to 30 s on a slow machine), and 200 ms more (so that too
+ *	many show); then the reads all complete.  Also: calls that finish
+ *	in place started none.
  */
 static int
-workers_for(int n)
+workers_for(int n, int want)
 {
 	msgport_t *rp = mkport_queue();
 	struct sys_syscall m[8];
 	char buf[8];
-	int p[2], i, seen, last;
+	int p[2], i, last;
 
 	assert_true(n <= 8);
 	for (i = 0; i < 1000; i++) {
@@ -94,12 +96,10 @@ workers_for(int n)
 		prep_async(&m[i].hdr, rp);
 		assert_int_equal(sendsys(sysport(), &m[i].hdr, sizeof(m[i])), EASYNC);
 	}
-	/* until the count holds still for 100 ms (at most 30 s) */
-	for (last = -1, seen = 0, i = 0; seen < 10 && i < 3000; i++, pause_ms(10))
-		if (kthreads() == last)
-			seen++;
-		else
-			last = kthreads(), seen = 0;
+	for (i = 0; i < 3000 && kthreads() < want; i++)
+		pause_ms(10);
+	pause_ms(200);
+	last = kthreads();
 	for (i = 0; i < n; i++)
 		assert_false(kp_flags(&m[i].hdr) & MSGF_DONE);
 	assert_int_equal(write(p[1], "abcdefgh", (size_t)n), n);
@@ -129,20 +129,20 @@ environment_and_attributes(void **s)
 	setenv("MSGPORT_SLOTS", "7", 1);
 	assert_int_equal(sysport_start(NULL), 0);
 	assert_int_equal(kthreads(), AT_START);
-	assert_int_equal(workers_for(5), 2 + 3);	/* 3 workers, 2 reads queued */
+	assert_int_equal(workers_for(5, 2 + 3), 2 + 3);	/* 3 workers, 2 reads queued */
 	assert_int_equal(count_slots(rp, m, 16), 7);
 	assert_int_equal(sysport_stop(), 0);
 	assert_int_equal(kthreads(), 0);
 
 	assert_int_equal(sysport_start(&attr), 0);	/* the API wins */
 	assert_int_equal(kthreads(), AT_START);
-	assert_int_equal(workers_for(5), 2 + 2);
+	assert_int_equal(workers_for(5, 2 + 2), 2 + 2);
 	assert_int_equal(count_slots(rp, m, 16), 5);
 	assert_int_equal(sysport_stop(), 0);
 	assert_int_equal(kthreads(), 0);
 	attr.sa_workers = 8;
 	assert_int_equal(sysport_start(&attr), 0);
-	assert_int_equal(workers_for(4), 2 + 4);	/* no more than asked for */
+	assert_int_equal(workers_for(4, 2 + 4), 2 + 4);	/* no more than asked for */
 	assert_int_equal(sysport_stop(), 0);
 
 	unsetenv("MSGPORT_WORKERS");
@@ -152,7 +152,7 @@ environment_and_attributes(void **s)
 	assert_int_equal(kp_nentries("/proc/self/task"), base);
 	assert_int_equal(sysport_start(NULL), 0);
 	assert_int_equal(kthreads(), AT_START);
-	assert_int_equal(workers_for(2), 2 + 2);	/* CPUs, at least 2 */
+	assert_int_equal(workers_for(2, 2 + 2), 2 + 2);	/* CPUs, at least 2 */
 	assert_int_equal(count_slots(rp, m, 16), 16);		/* 4096 */
 	assert_int_equal(sysport_stop(), 0);
 	assert_int_equal(rmport(rp), 0);

@@ -135,11 +135,13 @@ child(void)
 	prep_async(&sc.hdr, NULL);
 	if (sendsys(sysport(), &sc.hdr, sizeof(sc)) != EASYNC || waitsys(NULL, &sc.hdr) != 0)
 		return 15;
-	/* 11: a timer every millisecond, held 20 ms (occurrences owed), handed back, aborted */
-	struct timespec ms = { 0, 1000000 }, hold = { 0, 20000000 };
+	/* 11: a timer every millisecond, held 20 ms (occurrences owed), handed back, aborted;
+	   its first expiry is late enough that the waiter is surely asleep by then
+	   (a tick due before waitsys() is returned by the timer thread: return@o) */
+	struct timespec ms = { 0, 1000000 }, first = { 0, 500000000 }, hold = { 0, 20000000 };
 	struct sys_timer tm;
 
-	prep_timer(&tm, CLOCK_MONOTONIC, 0, &ms, &ms, rp);
+	prep_timer(&tm, CLOCK_MONOTONIC, 0, &first, &ms, rp);
 	if (sendsys(sysport(), &tm.hdr, sizeof(tm)) != EASYNC || waitsys(rp, &tm.hdr) != 0)
 		return 16;
 	nanosleep(&hold, NULL);

@@ -73,7 +73,10 @@ pending_signal_finds_nothing(void **state)
 static void
 armed_timeout_is_dropped(void **state)
 {
-	struct timespec timeout = { .tv_nsec = 100 * 1000000L };
+	/* a second: the reply must still be waiting when rmport() drops it
+	   (a slow machine may take a while between the two), and the
+	   dropped timeout would have fired well before the 1.3 s wait ends */
+	struct timespec timeout = { .tv_sec = 1 };
 	struct testserver ts;
 	struct upstat st;
 	struct testmsg tm;
@@ -87,7 +90,7 @@ armed_timeout_is_dropped(void **state)
 	server_sync(&ts);
 	assert_int_equal(rmport(port), 0);
 	assert_false(flags_of(&tm.hdr) & MSGF_INFLIGHT);
-	test_sleep_ms(300);
+	test_sleep_ms(1300);
 	assert_int_equal(st.calls, 0);
 	testserver_stop(&ts);
 }
