@@ -243,7 +243,8 @@ dependency_chains(void **s)
 /*
  * Entries run in more than one thread: gettid() between 2 ms sleeps.
  * One thread alone would take 0.6 s; the other participants only need
- * to be scheduled at some point in that time.
+ * to be scheduled at some point in that time (on a loaded machine that
+ * may take longer: the run is tried up to five times).
  */
 static void
 spreads_over_threads(void **s)
@@ -255,7 +256,7 @@ spreads_over_threads(void **s)
 	static struct sys_syscall tid[NP / 2];
 	struct timespec ts = { 0, 2 * 1000 * 1000 };
 	long first;
-	int i, distinct = 1;
+	int i, try, distinct = 1;
 
 	(void)s;
 	assert_int_equal(slate_init(&sl, ent, NP, NULL, 0), 0);
@@ -266,14 +267,16 @@ spreads_over_threads(void **s)
 		prep_syscall(&tid[i], SYS_gettid, 0, 0, 0, 0, 0, 0);
 		assert_int_equal(slate_add(&sl, &tid[i].hdr, sizeof(tid[i]), NULL), 0);
 	}
-	assert_int_equal(sendsys(sysport(), &sl.hdr, sizeof(sl)), 0);
-	assert_int_equal(sl.hdr.ms_result, NP);
-	first = (long)tid[0].hdr.ms_result;
-	for (i = 0; i < NP / 2; i++) {
-		assert_int_equal(tid[i].hdr.ms_error, 0);
-		assert_true(tid[i].hdr.ms_result > 0);
-		if ((long)tid[i].hdr.ms_result != first)
-			distinct = 2;
+	for (try = 0; try < 5 && distinct == 1; try++) {
+		assert_int_equal(sendsys(sysport(), &sl.hdr, sizeof(sl)), 0);
+		assert_int_equal(sl.hdr.ms_result, NP);
+		first = (long)tid[0].hdr.ms_result;
+		for (i = 0; i < NP / 2; i++) {
+			assert_int_equal(tid[i].hdr.ms_error, 0);
+			assert_true(tid[i].hdr.ms_result > 0);
+			if ((long)tid[i].hdr.ms_result != first)
+				distinct = 2;
+		}
 	}
 	assert_int_equal(distinct, 2);
 }
